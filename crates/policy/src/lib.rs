@@ -1,0 +1,12 @@
+//! xacct's IAM knowledge, with no I/O: ARNs and identifiers, policy documents, AWS's action
+//! catalog, least-privilege permission and trust policy builders, validation findings and a
+//! policy evaluator that follows AWS's documented evaluation logic.
+
+pub mod arn;
+pub mod catalog;
+pub mod document;
+pub mod ids;
+
+pub use arn::{Arn, ArnError};
+pub use document::{Condition, Effect, PolicyDocument, Principal, Statement};
+pub use ids::{AccountId, Action, ExternalId, IdError, OrganizationId, Partition, RoleName, ServicePrincipal};
