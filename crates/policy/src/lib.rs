@@ -5,7 +5,11 @@
 pub mod arn;
 pub mod catalog;
 pub mod document;
+pub mod grant;
 pub mod ids;
+pub mod naming;
+pub mod permissions;
+pub mod trust;
 
 pub use arn::{Arn, ArnError};
 pub use document::{Condition, Effect, PolicyDocument, Principal, Statement};

@@ -1,0 +1,169 @@
+//! Trust policies: who may assume a role. Cross-account trust names the requestor account's
+//! root with conditions (the requestor role through `aws:PrincipalArn`, so the role need not
+//! exist yet; `sts:ExternalId`; optionally MFA and an organization); requestor roles trust a
+//! service principal. Also the requestor role's own permissions: `sts:AssumeRole` on exactly
+//! the owner role.
+
+use crate::arn::Arn;
+use crate::document::{PolicyDocument, Principal, Statement};
+use crate::ids::{AccountId, ExternalId, OrganizationId, Partition, ServicePrincipal};
+
+/// Why a trust relationship cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustError {
+    #[error("`{0}` is not an IAM role arn; it should look like `arn:aws:iam::222222222222:role/name`")]
+    NotARole(String),
+    #[error("role `{role}` is in account `{role_account}`, not the requestor account `{requestor}`")]
+    RoleAccountMismatch {
+        role: String,
+        role_account: String,
+        requestor: String,
+    },
+    #[error("the requestor account `{0}` is the owner account; xacct builds cross-account access only")]
+    SameAccount(String),
+}
+
+/// What the owner role's trust policy requires of whoever assumes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossAccountTrust {
+    pub partition: Partition,
+    pub requestor_account: AccountId,
+    /// The requestor role; it may not exist yet.
+    pub requestor_role: Option<Arn>,
+    pub external_id: ExternalId,
+    pub require_mfa: bool,
+    pub principal_org_id: Option<OrganizationId>,
+}
+
+/// Checks that `arn` is an IAM role (not a user, not an assumed-role session).
+pub fn require_role_arn(arn: &Arn) -> Result<(), TrustError> {
+    if arn.service() == "iam" && arn.resource().starts_with("role/") && arn.account_id().is_some() {
+        Ok(())
+    } else {
+        Err(TrustError::NotARole(arn.to_string()))
+    }
+}
+
+impl CrossAccountTrust {
+    /// Checks the parts fit together for an owner account.
+    pub fn check(&self, owner: &AccountId) -> Result<(), TrustError> {
+        if &self.requestor_account == owner {
+            return Err(TrustError::SameAccount(owner.to_string()));
+        }
+        if let Some(role) = &self.requestor_role {
+            require_role_arn(role)?;
+            if role.account() != self.requestor_account.as_str() {
+                return Err(TrustError::RoleAccountMismatch {
+                    role: role.to_string(),
+                    role_account: role.account().to_owned(),
+                    requestor: self.requestor_account.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The trust policy document.
+    pub fn document(&self) -> PolicyDocument {
+        let root = Arn::account_root(self.partition, &self.requestor_account);
+        let sid = if self.requestor_role.is_some() {
+            "TrustRequestorRole"
+        } else {
+            "TrustRequestorAccount"
+        };
+        let mut statement = Statement {
+            sid: Some(sid.to_owned()),
+            principal: Some(Principal::aws(root.to_string())),
+            action: Some(vec!["sts:AssumeRole".to_owned()]),
+            ..Statement::default()
+        };
+        let c = &mut statement.condition;
+        c.insert("StringEquals", "sts:ExternalId", vec![self.external_id.to_string()]);
+        if let Some(org) = &self.principal_org_id {
+            c.insert("StringEquals", "aws:PrincipalOrgID", vec![org.to_string()]);
+        }
+        if let Some(role) = &self.requestor_role {
+            c.insert("ArnLike", "aws:PrincipalArn", vec![role.to_string()]);
+        }
+        if self.require_mfa {
+            c.insert("Bool", "aws:MultiFactorAuthPresent", vec!["true".to_owned()]);
+        }
+        PolicyDocument::new(vec![statement])
+    }
+}
+
+/// A trust policy that lets one AWS service assume the role.
+pub fn service_trust(principal: &ServicePrincipal) -> PolicyDocument {
+    PolicyDocument::new(vec![Statement {
+        sid: Some("TrustService".to_owned()),
+        principal: Some(Principal::service(principal.to_string())),
+        action: Some(vec!["sts:AssumeRole".to_owned()]),
+        ..Statement::default()
+    }])
+}
+
+/// The requestor role's permissions: `sts:AssumeRole` on the owner role and nothing else.
+pub fn assume_owner_role_policy(owner_role: &Arn) -> Result<PolicyDocument, TrustError> {
+    require_role_arn(owner_role)?;
+    Ok(PolicyDocument::new(vec![Statement::allow(
+        "AssumeOwnerRole",
+        vec!["sts:AssumeRole".to_owned()],
+        vec![owner_role.to_string()],
+    )]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trust(role: Option<&str>, mfa: bool) -> CrossAccountTrust {
+        CrossAccountTrust {
+            partition: Partition::Aws,
+            requestor_account: "222222222222".parse().unwrap(),
+            requestor_role: role.map(|r| r.parse().unwrap()),
+            external_id: "ext-123456".parse().unwrap(),
+            require_mfa: mfa,
+            principal_org_id: None,
+        }
+    }
+
+    #[test]
+    fn role_trust_uses_root_with_principal_arn_and_external_id() {
+        let t = trust(Some("arn:aws:iam::222222222222:role/app"), true);
+        assert_eq!(t.check(&"111111111111".parse().unwrap()), Ok(()));
+        assert_eq!(
+            t.document().to_json(),
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"TrustRequestorRole","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::222222222222:role/app"},"Bool":{"aws:MultiFactorAuthPresent":"true"},"StringEquals":{"sts:ExternalId":"ext-123456"}}}]}"#
+        );
+    }
+
+    #[test]
+    fn account_trust_always_has_external_id() {
+        let doc = trust(None, false).document();
+        assert_eq!(doc.statements[0].condition.get("StringEquals", "sts:ExternalId"), Some(&["ext-123456".to_owned()][..]));
+        assert_eq!(doc.statements[0].sid.as_deref(), Some("TrustRequestorAccount"));
+    }
+
+    #[test]
+    fn checks_role_and_accounts() {
+        let owner: AccountId = "111111111111".parse().unwrap();
+        assert!(matches!(trust(Some("arn:aws:iam::333333333333:role/app"), false).check(&owner), Err(TrustError::RoleAccountMismatch { .. })));
+        assert!(matches!(trust(Some("arn:aws:iam::222222222222:user/bob"), false).check(&owner), Err(TrustError::NotARole(_))));
+        assert!(matches!(trust(None, false).check(&"222222222222".parse().unwrap()), Err(TrustError::SameAccount(_))));
+    }
+
+    #[test]
+    fn requestor_side_documents() {
+        let sp: ServicePrincipal = "lambda.amazonaws.com".parse().unwrap();
+        assert_eq!(
+            service_trust(&sp).to_json(),
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"TrustService","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+        );
+        let owner: Arn = "arn:aws:iam::111111111111:role/xacct/r".parse().unwrap();
+        assert_eq!(
+            assume_owner_role_policy(&owner).unwrap().to_json(),
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"AssumeOwnerRole","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/xacct/r"}]}"#
+        );
+        assert!(assume_owner_role_policy(&"arn:aws:s3:::b".parse().unwrap()).is_err());
+    }
+}
