@@ -87,9 +87,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rt_start = n_rt;
         let mut local: BTreeMap<&str, u32> = BTreeMap::new();
         for rt in &svc.resource_types {
-            writeln!(resource_types, "ResourceTypeRecord {{ service: {:?}, name: {:?}, arn: {:?} }},", svc.prefix, rt.name, rt.arn)?;
+            writeln!(
+                resource_types,
+                "ResourceTypeRecord {{ service: {:?}, name: {:?}, arn: {:?} }},",
+                svc.prefix, rt.name, rt.arn
+            )?;
             local.insert(&rt.name, n_rt);
-            by_arn_service.entry(arn_service(&rt.arn).to_owned()).or_default().push(n_rt);
+            by_arn_service
+                .entry(arn_service(&rt.arn).to_owned())
+                .or_default()
+                .push(n_rt);
             n_rt += 1;
         }
         let action_start = n_actions;
@@ -97,9 +104,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let ar_start = n_ar;
             for r in &a.resource_types {
                 let Some(index) = local.get(r.name.as_str()) else {
-                    return Err(format!("{}:{} names unknown resource type {}", svc.prefix, a.name, r.name).into());
+                    return Err(format!(
+                        "{}:{} names unknown resource type {}",
+                        svc.prefix, a.name, r.name
+                    )
+                    .into());
                 };
-                writeln!(action_resources, "ActionResourceRecord {{ resource_type: {index}, required: {} }},", r.required)?;
+                writeln!(
+                    action_resources,
+                    "ActionResourceRecord {{ resource_type: {index}, required: {} }},",
+                    r.required
+                )?;
                 n_ar += 1;
             }
             let keys_start = n_str;

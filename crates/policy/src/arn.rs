@@ -17,7 +17,9 @@ pub const MAX_ARN_LEN: usize = 2048;
 pub enum ArnError {
     #[error("an arn must start with `arn:`, got `{0}`")]
     MissingPrefix(String),
-    #[error("an arn has six parts `arn:partition:service:region:account:resource`, `{input}` has {found}")]
+    #[error(
+        "an arn has six parts `arn:partition:service:region:account:resource`, `{input}` has {found}"
+    )]
     TooFewParts { input: String, found: usize },
     #[error("unknown partition `{partition}` in `{input}`")]
     UnknownPartition { input: String, partition: String },
@@ -205,7 +207,9 @@ impl Serialize for Arn {
 
 impl<'de> Deserialize<'de> for Arn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -218,16 +222,70 @@ mod tests {
     fn parses_every_arn_shape() {
         let cases = [
             ("arn:aws:s3:::my-bucket", "s3", "", "", "my-bucket"),
-            ("arn:aws:s3:::my-bucket/path/to/key.txt", "s3", "", "", "my-bucket/path/to/key.txt"),
-            ("arn:aws:iam::111111111111:role/xacct/reader", "iam", "", "111111111111", "role/xacct/reader"),
-            ("arn:aws:iam::aws:policy/ReadOnlyAccess", "iam", "", "aws", "policy/ReadOnlyAccess"),
-            ("arn:aws:ec2:us-east-1:111111111111:instance/i-0abc", "ec2", "us-east-1", "111111111111", "instance/i-0abc"),
-            ("arn:aws:rds:eu-west-1:111111111111:db:orders", "rds", "eu-west-1", "111111111111", "db:orders"),
-            ("arn:aws:lambda:us-east-1:111111111111:function:f:PROD", "lambda", "us-east-1", "111111111111", "function:f:PROD"),
+            (
+                "arn:aws:s3:::my-bucket/path/to/key.txt",
+                "s3",
+                "",
+                "",
+                "my-bucket/path/to/key.txt",
+            ),
+            (
+                "arn:aws:iam::111111111111:role/xacct/reader",
+                "iam",
+                "",
+                "111111111111",
+                "role/xacct/reader",
+            ),
+            (
+                "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                "iam",
+                "",
+                "aws",
+                "policy/ReadOnlyAccess",
+            ),
+            (
+                "arn:aws:ec2:us-east-1:111111111111:instance/i-0abc",
+                "ec2",
+                "us-east-1",
+                "111111111111",
+                "instance/i-0abc",
+            ),
+            (
+                "arn:aws:rds:eu-west-1:111111111111:db:orders",
+                "rds",
+                "eu-west-1",
+                "111111111111",
+                "db:orders",
+            ),
+            (
+                "arn:aws:lambda:us-east-1:111111111111:function:f:PROD",
+                "lambda",
+                "us-east-1",
+                "111111111111",
+                "function:f:PROD",
+            ),
             ("arn:aws-cn:s3:::cn-bucket", "s3", "", "", "cn-bucket"),
-            ("arn:aws-us-gov:ec2:us-gov-west-1:111111111111:volume/vol-1", "ec2", "us-gov-west-1", "111111111111", "volume/vol-1"),
-            ("arn:aws:sts::222222222222:assumed-role/app/session", "sts", "", "222222222222", "assumed-role/app/session"),
-            ("arn:aws:ec2:us-east-1::image/ami-123", "ec2", "us-east-1", "", "image/ami-123"),
+            (
+                "arn:aws-us-gov:ec2:us-gov-west-1:111111111111:volume/vol-1",
+                "ec2",
+                "us-gov-west-1",
+                "111111111111",
+                "volume/vol-1",
+            ),
+            (
+                "arn:aws:sts::222222222222:assumed-role/app/session",
+                "sts",
+                "",
+                "222222222222",
+                "assumed-role/app/session",
+            ),
+            (
+                "arn:aws:ec2:us-east-1::image/ami-123",
+                "ec2",
+                "us-east-1",
+                "",
+                "image/ami-123",
+            ),
         ];
         for (input, service, region, account, resource) in cases {
             let arn: Arn = input.parse().unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -242,13 +300,17 @@ mod tests {
 
     #[test]
     fn resource_type_and_name() {
-        let arn: Arn = "arn:aws:rds:us-east-1:111111111111:db:orders".parse().unwrap();
+        let arn: Arn = "arn:aws:rds:us-east-1:111111111111:db:orders"
+            .parse()
+            .unwrap();
         assert_eq!(arn.resource_type_and_id(), Some(("db", "orders")));
         assert_eq!(arn.resource_name(), "orders");
         let bucket: Arn = "arn:aws:s3:::b".parse().unwrap();
         assert_eq!(bucket.resource_type_and_id(), None);
         assert_eq!(bucket.resource_name(), "b");
-        let role: Arn = "arn:aws:iam::111111111111:role/xacct/reader".parse().unwrap();
+        let role: Arn = "arn:aws:iam::111111111111:role/xacct/reader"
+            .parse()
+            .unwrap();
         assert_eq!(role.resource_type_and_id(), Some(("role", "xacct/reader")));
         assert_eq!(role.resource_name(), "reader");
     }
@@ -257,14 +319,38 @@ mod tests {
     fn malformed_arns_say_what_is_wrong() {
         let cases = [
             ("s3:::b", "an arn must start with `arn:`, got `s3:::b`"),
-            ("arn:aws:s3", "an arn has six parts `arn:partition:service:region:account:resource`, `arn:aws:s3` has 3"),
-            ("arn:aws-moon:s3:::b", "unknown partition `aws-moon` in `arn:aws-moon:s3:::b`"),
-            ("arn:aws:S3:::b", "service `S3` in `arn:aws:S3:::b` must be lowercase letters, digits and `-`"),
-            ("arn:aws::::b", "service `` in `arn:aws::::b` must be lowercase letters, digits and `-`"),
-            ("arn:aws:ec2:US_EAST:111111111111:instance/i", "region `US_EAST` in `arn:aws:ec2:US_EAST:111111111111:instance/i` must be lowercase letters, digits and `-`"),
-            ("arn:aws:ec2:us-east-1:1234:instance/i", "account `1234` in `arn:aws:ec2:us-east-1:1234:instance/i` must be empty or 12 digits"),
-            ("arn:aws:s3:::", "the resource part of `arn:aws:s3:::` is empty"),
-            ("arn:aws:s3:::a b", "an arn may not contain whitespace or control characters, got `arn:aws:s3:::a b`"),
+            (
+                "arn:aws:s3",
+                "an arn has six parts `arn:partition:service:region:account:resource`, `arn:aws:s3` has 3",
+            ),
+            (
+                "arn:aws-moon:s3:::b",
+                "unknown partition `aws-moon` in `arn:aws-moon:s3:::b`",
+            ),
+            (
+                "arn:aws:S3:::b",
+                "service `S3` in `arn:aws:S3:::b` must be lowercase letters, digits and `-`",
+            ),
+            (
+                "arn:aws::::b",
+                "service `` in `arn:aws::::b` must be lowercase letters, digits and `-`",
+            ),
+            (
+                "arn:aws:ec2:US_EAST:111111111111:instance/i",
+                "region `US_EAST` in `arn:aws:ec2:US_EAST:111111111111:instance/i` must be lowercase letters, digits and `-`",
+            ),
+            (
+                "arn:aws:ec2:us-east-1:1234:instance/i",
+                "account `1234` in `arn:aws:ec2:us-east-1:1234:instance/i` must be empty or 12 digits",
+            ),
+            (
+                "arn:aws:s3:::",
+                "the resource part of `arn:aws:s3:::` is empty",
+            ),
+            (
+                "arn:aws:s3:::a b",
+                "an arn may not contain whitespace or control characters, got `arn:aws:s3:::a b`",
+            ),
         ];
         for (input, message) in cases {
             let err = input.parse::<Arn>().unwrap_err();
@@ -277,10 +363,26 @@ mod tests {
     #[test]
     fn from_parts_and_suffix() {
         let account: AccountId = "111111111111".parse().unwrap();
-        let arn = Arn::from_parts(Partition::Aws, "lambda", "us-east-1", Some(&account), "function:f").unwrap();
-        assert_eq!(arn.to_string(), "arn:aws:lambda:us-east-1:111111111111:function:f");
-        assert_eq!(arn.with_resource_suffix(":*").to_string(), "arn:aws:lambda:us-east-1:111111111111:function:f:*");
-        assert_eq!(Arn::account_root(Partition::AwsCn, &account).to_string(), "arn:aws-cn:iam::111111111111:root");
+        let arn = Arn::from_parts(
+            Partition::Aws,
+            "lambda",
+            "us-east-1",
+            Some(&account),
+            "function:f",
+        )
+        .unwrap();
+        assert_eq!(
+            arn.to_string(),
+            "arn:aws:lambda:us-east-1:111111111111:function:f"
+        );
+        assert_eq!(
+            arn.with_resource_suffix(":*").to_string(),
+            "arn:aws:lambda:us-east-1:111111111111:function:f:*"
+        );
+        assert_eq!(
+            Arn::account_root(Partition::AwsCn, &account).to_string(),
+            "arn:aws-cn:iam::111111111111:root"
+        );
         assert!(Arn::from_parts(Partition::Aws, "s3", "", None, "").is_err());
     }
 

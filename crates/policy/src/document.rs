@@ -47,7 +47,10 @@ impl PolicyDocument {
 
     /// The size IAM counts against its quotas: characters, white space excluded.
     pub fn size(&self) -> usize {
-        self.to_json().chars().filter(|c| !c.is_whitespace()).count()
+        self.to_json()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count()
     }
 
     /// Parses a document as IAM returns it (already URL-decoded).
@@ -76,17 +79,45 @@ pub struct Statement {
     pub effect: Effect,
     #[serde(rename = "Principal", default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
-    #[serde(rename = "NotPrincipal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "NotPrincipal",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_principal: Option<Principal>,
-    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none", with = "opt_one_or_many")]
+    #[serde(
+        rename = "Action",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_one_or_many"
+    )]
     pub action: Option<Vec<String>>,
-    #[serde(rename = "NotAction", default, skip_serializing_if = "Option::is_none", with = "opt_one_or_many")]
+    #[serde(
+        rename = "NotAction",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_one_or_many"
+    )]
     pub not_action: Option<Vec<String>>,
-    #[serde(rename = "Resource", default, skip_serializing_if = "Option::is_none", with = "opt_one_or_many")]
+    #[serde(
+        rename = "Resource",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_one_or_many"
+    )]
     pub resource: Option<Vec<String>>,
-    #[serde(rename = "NotResource", default, skip_serializing_if = "Option::is_none", with = "opt_one_or_many")]
+    #[serde(
+        rename = "NotResource",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_one_or_many"
+    )]
     pub not_resource: Option<Vec<String>>,
-    #[serde(rename = "Condition", default, skip_serializing_if = "Condition::is_empty")]
+    #[serde(
+        rename = "Condition",
+        default,
+        skip_serializing_if = "Condition::is_empty"
+    )]
     pub condition: Condition,
 }
 
@@ -160,9 +191,7 @@ impl<'de> Deserialize<'de> for Principal {
             Raw::Star(s) => Err(de::Error::custom(format!(
                 "principal must be `*` or an object, got `{s}`"
             ))),
-            Raw::Map(map) => Ok(Self::Map(
-                map.into_iter().map(|(k, v)| (k, v.0)).collect(),
-            )),
+            Raw::Map(map) => Ok(Self::Map(map.into_iter().map(|(k, v)| (k, v.0)).collect())),
         }
     }
 }
@@ -331,15 +360,26 @@ mod tests {
         .unwrap();
         let st = &doc.statements[0];
         assert_eq!(st.action.as_deref(), Some(&["s3:GetObject".to_owned()][..]));
-        assert_eq!(st.condition.get("Bool", "aws:SecureTransport"), Some(&["true".to_owned()][..]));
-        assert_eq!(st.condition.get("NumericLessThan", "s3:max-keys"), Some(&["10".to_owned()][..]));
+        assert_eq!(
+            st.condition.get("Bool", "aws:SecureTransport"),
+            Some(&["true".to_owned()][..])
+        );
+        assert_eq!(
+            st.condition.get("NumericLessThan", "s3:max-keys"),
+            Some(&["10".to_owned()][..])
+        );
     }
 
     #[test]
     fn writes_compact_iam_style_json() {
-        let mut st = Statement::allow("Read", vec!["s3:GetObject".into()], vec!["arn:aws:s3:::b/*".into()]);
+        let mut st = Statement::allow(
+            "Read",
+            vec!["s3:GetObject".into()],
+            vec!["arn:aws:s3:::b/*".into()],
+        );
         st.principal = Some(Principal::aws("arn:aws:iam::222222222222:root"));
-        st.condition.insert("StringEquals", "sts:ExternalId", vec!["abc".into()]);
+        st.condition
+            .insert("StringEquals", "sts:ExternalId", vec!["abc".into()]);
         let doc = PolicyDocument::new(vec![st]);
         assert_eq!(
             doc.to_json(),
@@ -352,20 +392,36 @@ mod tests {
     fn principal_star_and_map() {
         let any: Principal = serde_json::from_str("\"*\"").unwrap();
         assert_eq!(any, Principal::Any);
-        let map: Principal = serde_json::from_str(r#"{"Service":["ec2.amazonaws.com","lambda.amazonaws.com"]}"#).unwrap();
+        let map: Principal =
+            serde_json::from_str(r#"{"Service":["ec2.amazonaws.com","lambda.amazonaws.com"]}"#)
+                .unwrap();
         assert_eq!(map.values("Service").len(), 2);
         assert!(serde_json::from_str::<Principal>("\"someone\"").is_err());
     }
 
     #[test]
     fn unknown_elements_are_rejected() {
-        assert!(PolicyDocument::from_json(r#"{"Statement":[{"Effect":"Allow","Actions":"s3:*","Resource":"*"}]}"#).is_err());
-        assert!(PolicyDocument::from_json(r#"{"Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}"#).is_err());
+        assert!(
+            PolicyDocument::from_json(
+                r#"{"Statement":[{"Effect":"Allow","Actions":"s3:*","Resource":"*"}]}"#
+            )
+            .is_err()
+        );
+        assert!(
+            PolicyDocument::from_json(
+                r#"{"Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn size_ignores_white_space() {
-        let doc = PolicyDocument::new(vec![Statement::allow("A", vec!["s3:GetObject".into()], vec!["arn:aws:s3:::b/*".into()])]);
+        let doc = PolicyDocument::new(vec![Statement::allow(
+            "A",
+            vec!["s3:GetObject".into()],
+            vec!["arn:aws:s3:::b/*".into()],
+        )]);
         assert_eq!(doc.size(), doc.to_json().len());
     }
 }

@@ -26,9 +26,13 @@ pub enum GrantError {
     NotApplicable { action: String, arn: String },
     #[error("`{0}` is listed more than once")]
     Duplicate(String),
-    #[error("`{0}` is a permissions management action: it would let the requestor change who has access; set allow_permissions_management to grant it")]
+    #[error(
+        "`{0}` is a permissions management action: it would let the requestor change who has access; set allow_permissions_management to grant it"
+    )]
     PermissionsManagement(String),
-    #[error("the permissions policy would be {size} characters, over IAM's limit of {limit} for an inline role policy; choose fewer actions")]
+    #[error(
+        "the permissions policy would be {size} characters, over IAM's limit of {limit} for an inline role policy; choose fewer actions"
+    )]
     TooLarge { size: usize, limit: usize },
 }
 
@@ -140,7 +144,10 @@ pub fn least_privilege_policy<S: AsRef<str>>(
     // `function:f:*`); otherwise one statement per ARN.
     let mut groups: BTreeMap<BTreeSet<String>, Vec<(GrantScope, &str, &str)>> = BTreeMap::new();
     for (arn, (scope, type_name, actions)) in by_arn {
-        groups.entry(actions).or_default().push((scope, type_name, arn));
+        groups
+            .entry(actions)
+            .or_default()
+            .push((scope, type_name, arn));
     }
     let mut statements: Vec<(GrantScope, String, Statement)> = Vec::new();
     let mut used_sids = BTreeSet::new();
@@ -192,7 +199,12 @@ mod tests {
     #[test]
     fn object_read_on_bucket_star_list_on_bucket() {
         let p = perms("arn:aws:s3:::reports");
-        let doc = least_privilege_policy(&p, &["s3:GetObject", "s3:ListBucket"], GrantOptions::default()).unwrap();
+        let doc = least_privilege_policy(
+            &p,
+            &["s3:GetObject", "s3:ListBucket"],
+            GrantOptions::default(),
+        )
+        .unwrap();
         assert_eq!(
             doc.to_json(),
             r#"{"Version":"2012-10-17","Statement":[{"Sid":"S3Bucket","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::reports"},{"Sid":"S3Object","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"}]}"#
@@ -202,11 +214,26 @@ mod tests {
     #[test]
     fn star_only_actions_get_their_own_statement() {
         let p = perms("arn:aws:ec2:us-east-1:111111111111:instance/i-0abc");
-        let doc = least_privilege_policy(&p, &["ec2:DescribeInstances", "ec2:StartInstances", "ec2:StopInstances"], GrantOptions::default()).unwrap();
+        let doc = least_privilege_policy(
+            &p,
+            &[
+                "ec2:DescribeInstances",
+                "ec2:StartInstances",
+                "ec2:StopInstances",
+            ],
+            GrantOptions::default(),
+        )
+        .unwrap();
         let st = &doc.statements;
         assert_eq!(st.len(), 2);
-        assert_eq!(st[0].resource.as_deref().unwrap(), ["arn:aws:ec2:us-east-1:111111111111:instance/i-0abc"]);
-        assert_eq!(st[0].action.as_deref().unwrap(), ["ec2:StartInstances", "ec2:StopInstances"]);
+        assert_eq!(
+            st[0].resource.as_deref().unwrap(),
+            ["arn:aws:ec2:us-east-1:111111111111:instance/i-0abc"]
+        );
+        assert_eq!(
+            st[0].action.as_deref().unwrap(),
+            ["ec2:StartInstances", "ec2:StopInstances"]
+        );
         assert_eq!(st[1].sid.as_deref(), Some("Ec2WithoutResourceLevel"));
         assert_eq!(st[1].resource.as_deref().unwrap(), ["*"]);
     }
@@ -214,7 +241,12 @@ mod tests {
     #[test]
     fn multi_resource_action_covers_every_required_type() {
         let p = perms("arn:aws:rds:us-east-1:111111111111:db:orders");
-        let doc = least_privilege_policy(&p, &["rds:CreateDBSnapshot", "rds:DescribeDBInstances"], GrantOptions::default()).unwrap();
+        let doc = least_privilege_policy(
+            &p,
+            &["rds:CreateDBSnapshot", "rds:DescribeDBInstances"],
+            GrantOptions::default(),
+        )
+        .unwrap();
         let json = doc.to_json();
         assert!(json.contains(r#"{"Sid":"RdsDb","Effect":"Allow","Action":["rds:CreateDBSnapshot","rds:DescribeDBInstances"],"Resource":"arn:aws:rds:us-east-1:111111111111:db:orders"}"#), "{json}");
         assert!(json.contains(r#"{"Sid":"RdsSnapshot","Effect":"Allow","Action":"rds:CreateDBSnapshot","Resource":"arn:aws:rds:us-east-1:111111111111:snapshot:*"}"#), "{json}");
@@ -229,21 +261,52 @@ mod tests {
         assert_eq!(err(&["s3:*"]), GrantError::Wildcard("s3:*".into()));
         assert_eq!(err(&["*"]), GrantError::Wildcard("*".into()));
         assert_eq!(err(&["s3:Get*"]), GrantError::Wildcard("s3:Get*".into()));
-        assert_eq!(err(&["s3:GetObjekt"]), GrantError::UnknownAction("s3:GetObjekt".into()));
-        assert_eq!(err(&["ec2:StartInstances"]).to_string(), "`ec2:StartInstances` is not an action of `s3`, the resource's service");
-        assert_eq!(err(&["s3:GetObject", "s3:getobject"]), GrantError::Duplicate("s3:getobject".into()));
+        assert_eq!(
+            err(&["s3:GetObjekt"]),
+            GrantError::UnknownAction("s3:GetObjekt".into())
+        );
+        assert_eq!(
+            err(&["ec2:StartInstances"]).to_string(),
+            "`ec2:StartInstances` is not an action of `s3`, the resource's service"
+        );
+        assert_eq!(
+            err(&["s3:GetObject", "s3:getobject"]),
+            GrantError::Duplicate("s3:getobject".into())
+        );
         assert_eq!(err(&["s3:CreateJob"]).action(), Some("s3:CreateJob"));
-        assert_eq!(err(&["s3:PutBucketPolicy"]), GrantError::PermissionsManagement("s3:PutBucketPolicy".into()));
-        assert_eq!(err(&["not an action"]), GrantError::InvalidAction("not an action".into()));
-        let allowed = least_privilege_policy(&p, &["s3:PutBucketPolicy"], GrantOptions { allow_permissions_management: true });
+        assert_eq!(
+            err(&["s3:PutBucketPolicy"]),
+            GrantError::PermissionsManagement("s3:PutBucketPolicy".into())
+        );
+        assert_eq!(
+            err(&["not an action"]),
+            GrantError::InvalidAction("not an action".into())
+        );
+        let allowed = least_privilege_policy(
+            &p,
+            &["s3:PutBucketPolicy"],
+            GrantOptions {
+                allow_permissions_management: true,
+            },
+        );
         assert!(allowed.is_ok());
     }
 
     #[test]
     fn output_is_deterministic_whatever_the_input_order() {
         let p = perms("arn:aws:s3:::reports");
-        let a = least_privilege_policy(&p, &["s3:PutObject", "s3:GetObject", "s3:ListBucket"], GrantOptions::default()).unwrap();
-        let b = least_privilege_policy(&p, &["s3:ListBucket", "s3:GetObject", "s3:PutObject"], GrantOptions::default()).unwrap();
+        let a = least_privilege_policy(
+            &p,
+            &["s3:PutObject", "s3:GetObject", "s3:ListBucket"],
+            GrantOptions::default(),
+        )
+        .unwrap();
+        let b = least_privilege_policy(
+            &p,
+            &["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+            GrantOptions::default(),
+        )
+        .unwrap();
         assert_eq!(a, b);
     }
 
@@ -251,7 +314,13 @@ mod tests {
     fn every_applicable_action_fits_or_says_too_large() {
         let p = perms("arn:aws:ec2:us-east-1:111111111111:instance/i-0abc");
         let all: Vec<String> = p.actions.iter().map(|a| a.action.full_name()).collect();
-        match least_privilege_policy(&p, &all, GrantOptions { allow_permissions_management: true }) {
+        match least_privilege_policy(
+            &p,
+            &all,
+            GrantOptions {
+                allow_permissions_management: true,
+            },
+        ) {
             Ok(doc) => assert!(doc.size() <= INLINE_ROLE_POLICY_LIMIT),
             Err(GrantError::TooLarge { size, limit }) => assert!(size > limit),
             Err(other) => panic!("{other}"),

@@ -13,19 +13,23 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub enum IdError {
     #[error("account id must be 12 digits, got `{0}`")]
     AccountId(String),
-    #[error("external id must be 2 to 1224 characters of letters, digits and `+=,.@:/-_`, got `{0}`")]
-    ExternalId(String),
     #[error(
-        "role name must be 1 to 64 characters of letters, digits and `+=,.@-_`, got `{0}`"
+        "external id must be 2 to 1224 characters of letters, digits and `+=,.@:/-_`, got `{0}`"
     )]
+    ExternalId(String),
+    #[error("role name must be 1 to 64 characters of letters, digits and `+=,.@-_`, got `{0}`")]
     RoleName(String),
     #[error("action must look like `service:ActionName`, got `{0}`")]
     Action(String),
     #[error("service principal must look like `name.amazonaws.com`, got `{0}`")]
     ServicePrincipal(String),
-    #[error("unknown partition `{0}`; expected one of `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`, `aws-iso-b`, `aws-iso-e`, `aws-iso-f`, `aws-eusc`")]
+    #[error(
+        "unknown partition `{0}`; expected one of `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`, `aws-iso-b`, `aws-iso-e`, `aws-iso-f`, `aws-eusc`"
+    )]
     Partition(String),
-    #[error("organization id must look like `o-` followed by 10 to 32 lowercase letters or digits, got `{0}`")]
+    #[error(
+        "organization id must look like `o-` followed by 10 to 32 lowercase letters or digits, got `{0}`"
+    )]
     OrganizationId(String),
 }
 
@@ -87,8 +91,7 @@ string_newtype!(AccountId, |s| {
 pub struct ExternalId(String);
 string_newtype!(ExternalId, |s| {
     let ok = (2..=1224).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b));
     if ok {
         Ok(())
@@ -118,7 +121,10 @@ impl ExternalId {
             // Rejection sampling keeps the distribution uniform: 248 = 4 * 62.
             let byte = (rng.next_u32() & 0xff) as u8;
             if byte < 248 {
-                let symbol = ALPHABET.get(usize::from(byte % 62)).copied().unwrap_or(b'A');
+                let symbol = ALPHABET
+                    .get(usize::from(byte % 62))
+                    .copied()
+                    .unwrap_or(b'A');
                 out.push(char::from(symbol));
             }
         }
@@ -131,8 +137,7 @@ impl ExternalId {
 pub struct RoleName(String);
 string_newtype!(RoleName, |s| {
     let ok = (1..=64).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
     if ok {
         Ok(())
@@ -201,9 +206,12 @@ pub struct ServicePrincipal(String);
 string_newtype!(ServicePrincipal, |s| {
     let ok = s.len() <= 128
         && (s.ends_with(".amazonaws.com") || s.ends_with(".amazonaws.com.cn"))
-        && s
-            .split('.')
-            .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
     if ok {
         Ok(())
     } else {
@@ -237,7 +245,9 @@ pub struct OrganizationId(String);
 string_newtype!(OrganizationId, |s| {
     let ok = s.strip_prefix("o-").is_some_and(|rest| {
         (10..=32).contains(&rest.len())
-            && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     });
     if ok {
         Ok(())
@@ -320,7 +330,9 @@ impl Serialize for Partition {
 
 impl<'de> Deserialize<'de> for Partition {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -332,9 +344,18 @@ mod tests {
     #[test]
     fn account_id_must_be_twelve_digits() {
         assert!("111111111111".parse::<AccountId>().is_ok());
-        for bad in ["12345", "1111111111111", "11111111111a", "", " 111111111111"] {
+        for bad in [
+            "12345",
+            "1111111111111",
+            "11111111111a",
+            "",
+            " 111111111111",
+        ] {
             let err = bad.parse::<AccountId>().unwrap_err();
-            assert_eq!(err.to_string(), format!("account id must be 12 digits, got `{bad}`"));
+            assert_eq!(
+                err.to_string(),
+                format!("account id must be 12 digits, got `{bad}`")
+            );
         }
     }
 
@@ -374,10 +395,20 @@ mod tests {
     #[test]
     fn action_parts_and_wildcards() {
         let a: Action = "s3:GetObject".parse().unwrap();
-        assert_eq!((a.service(), a.name(), a.is_wildcard()), ("s3", "GetObject", false));
+        assert_eq!(
+            (a.service(), a.name(), a.is_wildcard()),
+            ("s3", "GetObject", false)
+        );
         assert!("s3:Get*".parse::<Action>().unwrap().is_wildcard());
         assert!("*".parse::<Action>().unwrap().is_wildcard());
-        for bad in ["s3", "s3:", ":Get", "s3:Get Object", "s3:Get:Object", "s3:Get/Object"] {
+        for bad in [
+            "s3",
+            "s3:",
+            ":Get",
+            "s3:Get Object",
+            "s3:Get:Object",
+            "s3:Get/Object",
+        ] {
             assert!(bad.parse::<Action>().is_err(), "{bad}");
         }
     }

@@ -5,12 +5,16 @@
 pub mod arn;
 pub mod catalog;
 pub mod document;
+pub mod eval;
 pub mod grant;
 pub mod ids;
 pub mod naming;
 pub mod permissions;
 pub mod trust;
+pub mod validate;
 
 pub use arn::{Arn, ArnError};
 pub use document::{Condition, Effect, PolicyDocument, Principal, Statement};
-pub use ids::{AccountId, Action, ExternalId, IdError, OrganizationId, Partition, RoleName, ServicePrincipal};
+pub use ids::{
+    AccountId, Action, ExternalId, IdError, OrganizationId, Partition, RoleName, ServicePrincipal,
+};

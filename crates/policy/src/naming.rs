@@ -22,7 +22,13 @@ fn fnv1a(parts: &[&str]) -> u64 {
 fn sanitize(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(max)
         .collect();
     while out.ends_with('-') {
@@ -38,7 +44,12 @@ fn assemble(words: &[&str], hash: u64) -> RoleName {
     for (i, w) in words.iter().enumerate() {
         // The last word (the resource's name) takes whatever room is left.
         let word = if i + 1 == words.len() {
-            sanitize(w, 64usize.saturating_sub(fixed - w.len() - 1).saturating_sub(1))
+            sanitize(
+                w,
+                64usize
+                    .saturating_sub(fixed - w.len() - 1)
+                    .saturating_sub(1),
+            )
         } else {
             sanitize(w, 20)
         };
@@ -65,7 +76,12 @@ impl RoleName {
 pub fn owner_role_name(resource: &Arn, requestor: &AccountId) -> RoleName {
     let hash = fnv1a(&[&resource.to_string(), requestor.as_str()]);
     assemble(
-        &["xacct", resource.service(), requestor.as_str(), resource.resource_name()],
+        &[
+            "xacct",
+            resource.service(),
+            requestor.as_str(),
+            resource.resource_name(),
+        ],
         hash,
     )
 }
@@ -89,7 +105,10 @@ mod tests {
         let arn: Arn = "arn:aws:s3:::reports".parse().unwrap();
         let req: AccountId = "222222222222".parse().unwrap();
         let name = owner_role_name(&arn, &req);
-        assert!(name.as_str().starts_with("xacct-s3-222222222222-reports-"), "{name}");
+        assert!(
+            name.as_str().starts_with("xacct-s3-222222222222-reports-"),
+            "{name}"
+        );
         assert_eq!(name, owner_role_name(&arn, &req));
         let other: AccountId = "333333333333".parse().unwrap();
         assert_ne!(name, owner_role_name(&arn, &other));
@@ -107,10 +126,17 @@ mod tests {
 
     #[test]
     fn requestor_role_name_names_service_and_owner_role() {
-        let owner: Arn = "arn:aws:iam::111111111111:role/xacct/xacct-s3-222222222222-reports-1a2b3c4d".parse().unwrap();
+        let owner: Arn =
+            "arn:aws:iam::111111111111:role/xacct/xacct-s3-222222222222-reports-1a2b3c4d"
+                .parse()
+                .unwrap();
         let sp: ServicePrincipal = "lambda.amazonaws.com".parse().unwrap();
         let name = requestor_role_name(&owner, &sp);
-        assert!(name.as_str().starts_with("xacct-lambda-s3-222222222222-reports-"), "{name}");
+        assert!(
+            name.as_str()
+                .starts_with("xacct-lambda-s3-222222222222-reports-"),
+            "{name}"
+        );
         assert!(name.as_str().len() <= 64);
     }
 }

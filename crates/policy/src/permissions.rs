@@ -108,7 +108,9 @@ fn child_separator(parent: ResourceType, candidate: ResourceType) -> Option<char
     let tail = catalog::ArnTemplate::parse(candidate.arn_template());
     let last_is_single_var = matches!(tail.parts().last(), Some(TemplatePart::Variable(_)))
         && rest.matches("${").count() == 1
-        && rest.get(1..).is_some_and(|r| r.starts_with("${") && r.ends_with('}'));
+        && rest
+            .get(1..)
+            .is_some_and(|r| r.starts_with("${") && r.ends_with('}'));
     last_is_single_var.then_some(sep)
 }
 
@@ -123,7 +125,9 @@ fn normalized(s: &str) -> String {
 /// or use a resource of this type: `DescribeInstances` for an instance, `ListAllMyBuckets`
 /// for a bucket, `ListFunctions` for a function.
 fn is_discovery_action_for(action: ActionDef, resource_type: ResourceType) -> bool {
-    if !matches!(action.access_level(), AccessLevel::List | AccessLevel::Read) || action.has_resource_types() {
+    if !matches!(action.access_level(), AccessLevel::List | AccessLevel::Read)
+        || action.has_resource_types()
+    {
         return false;
     }
     let name = normalized(action.name());
@@ -184,7 +188,10 @@ pub fn permissions_for(arn: &Arn) -> Result<ResourcePermissions, PermissionsErro
     for action in service.actions() {
         let types: Vec<(ResourceType, bool)> = action.resource_types().collect();
         let on_resource = types.iter().any(|(t, _)| own_types.contains(t));
-        let on_child = types.iter().find(|(t, _)| child_types.contains(t)).map(|(t, _)| *t);
+        let on_child = types
+            .iter()
+            .find(|(t, _)| child_types.contains(t))
+            .map(|(t, _)| *t);
         let mut targets = Vec::new();
         let mut covered: BTreeSet<&'static str> = BTreeSet::new();
         if on_resource {
@@ -213,7 +220,10 @@ pub fn permissions_for(arn: &Arn) -> Result<ResourcePermissions, PermissionsErro
                 resource_type: Some(child),
             });
             covered.insert(child.name());
-        } else if own_types.iter().any(|t| is_discovery_action_for(action, *t)) {
+        } else if own_types
+            .iter()
+            .any(|t| is_discovery_action_for(action, *t))
+        {
             targets.push(GrantTarget {
                 arn: "*".to_owned(),
                 scope: GrantScope::AllResources,
@@ -222,7 +232,10 @@ pub fn permissions_for(arn: &Arn) -> Result<ResourcePermissions, PermissionsErro
         } else {
             continue;
         }
-        if targets.first().is_some_and(|t| t.scope != GrantScope::AllResources) {
+        if targets
+            .first()
+            .is_some_and(|t| t.scope != GrantScope::AllResources)
+        {
             // AWS authorizes every resource a request touches: add each other required type.
             for (t, required) in &types {
                 if *required && !covered.contains(t.name()) {
@@ -260,7 +273,10 @@ mod tests {
         let get = p.find("s3", "GetObject").unwrap();
         assert_eq!(get.resource(), "arn:aws:s3:::reports/*");
         assert!(get.resource_level());
-        assert_eq!(p.find("s3", "ListBucket").unwrap().resource(), "arn:aws:s3:::reports");
+        assert_eq!(
+            p.find("s3", "ListBucket").unwrap().resource(),
+            "arn:aws:s3:::reports"
+        );
         let all = p.find("s3", "ListAllMyBuckets").unwrap();
         assert_eq!(all.resource(), "*");
         assert!(!all.resource_level());
@@ -273,7 +289,10 @@ mod tests {
         let d = p.find("ec2", "DescribeInstances").unwrap();
         assert_eq!(d.resource(), "*");
         assert!(!d.resource_level());
-        assert_eq!(p.find("ec2", "StopInstances").unwrap().resource(), "arn:aws:ec2:us-east-1:111111111111:instance/i-0abc");
+        assert_eq!(
+            p.find("ec2", "StopInstances").unwrap().resource(),
+            "arn:aws:ec2:us-east-1:111111111111:instance/i-0abc"
+        );
         assert!(p.find("ec2", "DescribeReservedInstances").is_none());
     }
 
@@ -282,7 +301,13 @@ mod tests {
         let p = perms("arn:aws:lambda:us-east-1:111111111111:function:resize");
         let invoke = p.find("lambda", "InvokeFunction").unwrap();
         let arns: Vec<_> = invoke.targets.iter().map(|t| t.arn.as_str()).collect();
-        assert_eq!(arns, ["arn:aws:lambda:us-east-1:111111111111:function:resize", "arn:aws:lambda:us-east-1:111111111111:function:resize:*"]);
+        assert_eq!(
+            arns,
+            [
+                "arn:aws:lambda:us-east-1:111111111111:function:resize",
+                "arn:aws:lambda:us-east-1:111111111111:function:resize:*"
+            ]
+        );
         assert_eq!(p.find("lambda", "ListFunctions").unwrap().resource(), "*");
     }
 
@@ -290,12 +315,22 @@ mod tests {
     fn create_db_snapshot_covers_the_snapshot_too() {
         let p = perms("arn:aws:rds:us-east-1:111111111111:db:orders");
         let c = p.find("rds", "CreateDBSnapshot").unwrap();
-        let arns: Vec<_> = c.targets.iter().map(|t| (t.arn.as_str(), t.scope)).collect();
+        let arns: Vec<_> = c
+            .targets
+            .iter()
+            .map(|t| (t.arn.as_str(), t.scope))
+            .collect();
         assert_eq!(
             arns,
             [
-                ("arn:aws:rds:us-east-1:111111111111:db:orders", GrantScope::Resource),
-                ("arn:aws:rds:us-east-1:111111111111:snapshot:*", GrantScope::Required),
+                (
+                    "arn:aws:rds:us-east-1:111111111111:db:orders",
+                    GrantScope::Resource
+                ),
+                (
+                    "arn:aws:rds:us-east-1:111111111111:snapshot:*",
+                    GrantScope::Required
+                ),
             ]
         );
     }
@@ -305,7 +340,13 @@ mod tests {
         let p = perms("arn:aws:rds:us-east-1:111111111111:cluster:orders-aurora");
         assert_eq!(p.resource_type(), "cluster");
         assert!(p.find("rds", "DescribeDBClusters").is_some());
-        assert!(p.find("rds", "CreateDBClusterSnapshot").unwrap().targets.iter().any(|t| t.arn.ends_with(":cluster-snapshot:*")));
+        assert!(
+            p.find("rds", "CreateDBClusterSnapshot")
+                .unwrap()
+                .targets
+                .iter()
+                .any(|t| t.arn.ends_with(":cluster-snapshot:*"))
+        );
     }
 
     #[test]
@@ -317,9 +358,25 @@ mod tests {
 
     #[test]
     fn unknown_service_and_type_are_errors() {
-        let e = permissions_for(&"arn:aws:nosuchservice:us-east-1:111111111111:thing/x".parse().unwrap()).unwrap_err();
-        assert_eq!(e.to_string(), "the action catalog has no service `nosuchservice` (from `arn:aws:nosuchservice:us-east-1:111111111111:thing/x`)");
-        let e = permissions_for(&"arn:aws:ec2:us-east-1:111111111111:nothing/x".parse().unwrap()).unwrap_err();
-        assert!(matches!(e, PermissionsError::UnknownResourceType { .. }), "{e}");
+        let e = permissions_for(
+            &"arn:aws:nosuchservice:us-east-1:111111111111:thing/x"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the action catalog has no service `nosuchservice` (from `arn:aws:nosuchservice:us-east-1:111111111111:thing/x`)"
+        );
+        let e = permissions_for(
+            &"arn:aws:ec2:us-east-1:111111111111:nothing/x"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, PermissionsError::UnknownResourceType { .. }),
+            "{e}"
+        );
     }
 }

@@ -11,15 +11,21 @@ use crate::ids::{AccountId, ExternalId, OrganizationId, Partition, ServicePrinci
 /// Why a trust relationship cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrustError {
-    #[error("`{0}` is not an IAM role arn; it should look like `arn:aws:iam::222222222222:role/name`")]
+    #[error(
+        "`{0}` is not an IAM role arn; it should look like `arn:aws:iam::222222222222:role/name`"
+    )]
     NotARole(String),
-    #[error("role `{role}` is in account `{role_account}`, not the requestor account `{requestor}`")]
+    #[error(
+        "role `{role}` is in account `{role_account}`, not the requestor account `{requestor}`"
+    )]
     RoleAccountMismatch {
         role: String,
         role_account: String,
         requestor: String,
     },
-    #[error("the requestor account `{0}` is the owner account; xacct builds cross-account access only")]
+    #[error(
+        "the requestor account `{0}` is the owner account; xacct builds cross-account access only"
+    )]
     SameAccount(String),
 }
 
@@ -78,7 +84,11 @@ impl CrossAccountTrust {
             ..Statement::default()
         };
         let c = &mut statement.condition;
-        c.insert("StringEquals", "sts:ExternalId", vec![self.external_id.to_string()]);
+        c.insert(
+            "StringEquals",
+            "sts:ExternalId",
+            vec![self.external_id.to_string()],
+        );
         if let Some(org) = &self.principal_org_id {
             c.insert("StringEquals", "aws:PrincipalOrgID", vec![org.to_string()]);
         }
@@ -86,7 +96,11 @@ impl CrossAccountTrust {
             c.insert("ArnLike", "aws:PrincipalArn", vec![role.to_string()]);
         }
         if self.require_mfa {
-            c.insert("Bool", "aws:MultiFactorAuthPresent", vec!["true".to_owned()]);
+            c.insert(
+                "Bool",
+                "aws:MultiFactorAuthPresent",
+                vec!["true".to_owned()],
+            );
         }
         PolicyDocument::new(vec![statement])
     }
@@ -140,16 +154,33 @@ mod tests {
     #[test]
     fn account_trust_always_has_external_id() {
         let doc = trust(None, false).document();
-        assert_eq!(doc.statements[0].condition.get("StringEquals", "sts:ExternalId"), Some(&["ext-123456".to_owned()][..]));
-        assert_eq!(doc.statements[0].sid.as_deref(), Some("TrustRequestorAccount"));
+        assert_eq!(
+            doc.statements[0]
+                .condition
+                .get("StringEquals", "sts:ExternalId"),
+            Some(&["ext-123456".to_owned()][..])
+        );
+        assert_eq!(
+            doc.statements[0].sid.as_deref(),
+            Some("TrustRequestorAccount")
+        );
     }
 
     #[test]
     fn checks_role_and_accounts() {
         let owner: AccountId = "111111111111".parse().unwrap();
-        assert!(matches!(trust(Some("arn:aws:iam::333333333333:role/app"), false).check(&owner), Err(TrustError::RoleAccountMismatch { .. })));
-        assert!(matches!(trust(Some("arn:aws:iam::222222222222:user/bob"), false).check(&owner), Err(TrustError::NotARole(_))));
-        assert!(matches!(trust(None, false).check(&"222222222222".parse().unwrap()), Err(TrustError::SameAccount(_))));
+        assert!(matches!(
+            trust(Some("arn:aws:iam::333333333333:role/app"), false).check(&owner),
+            Err(TrustError::RoleAccountMismatch { .. })
+        ));
+        assert!(matches!(
+            trust(Some("arn:aws:iam::222222222222:user/bob"), false).check(&owner),
+            Err(TrustError::NotARole(_))
+        ));
+        assert!(matches!(
+            trust(None, false).check(&"222222222222".parse().unwrap()),
+            Err(TrustError::SameAccount(_))
+        ));
     }
 
     #[test]

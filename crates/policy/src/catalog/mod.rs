@@ -96,7 +96,9 @@ pub(crate) struct ActionResourceRecord {
 }
 
 mod data {
-    use super::{AccessLevel, ActionRecord, ActionResourceRecord, ResourceTypeRecord, ServiceRecord};
+    use super::{
+        AccessLevel, ActionRecord, ActionResourceRecord, ResourceTypeRecord, ServiceRecord,
+    };
     include!(concat!(env!("OUT_DIR"), "/catalog_data.rs"));
 }
 
@@ -154,11 +156,16 @@ impl Service {
     pub fn actions(self) -> impl ExactSizeIterator<Item = ActionDef> {
         slice(data::ACTIONS, self.0.actions)
             .iter()
-            .map(move |record| ActionDef { service: self, record })
+            .map(move |record| ActionDef {
+                service: self,
+                record,
+            })
     }
     /// Its resource types.
     pub fn resource_types(self) -> impl ExactSizeIterator<Item = ResourceType> {
-        slice(data::RESOURCE_TYPES, self.0.resource_types).iter().map(ResourceType)
+        slice(data::RESOURCE_TYPES, self.0.resource_types)
+            .iter()
+            .map(ResourceType)
     }
     /// The resource type with this name.
     pub fn resource_type(self, name: &str) -> Option<ResourceType> {
@@ -177,7 +184,10 @@ impl Service {
             })
             .ok()
             .and_then(|i| actions.get(i))
-            .map(|record| ActionDef { service: self, record })
+            .map(|record| ActionDef {
+                service: self,
+                record,
+            })
     }
     /// The type of a condition key this service defines (`String`, `ARN`, `Bool`, ...).
     pub fn condition_key_type(self, key: &str) -> Option<&'static str> {
@@ -197,7 +207,12 @@ pub struct ActionDef {
 
 impl fmt::Debug for ActionDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ActionDef({}:{})", self.service.prefix(), self.record.name)
+        write!(
+            f,
+            "ActionDef({}:{})",
+            self.service.prefix(),
+            self.record.name
+        )
     }
 }
 
@@ -373,7 +388,11 @@ mod tests {
     #[test]
     fn create_db_snapshot_requires_db_and_snapshot() {
         let a = action("rds", "CreateDBSnapshot").unwrap();
-        let required: Vec<_> = a.resource_types().filter(|(_, req)| *req).map(|(t, _)| t.name()).collect();
+        let required: Vec<_> = a
+            .resource_types()
+            .filter(|(_, req)| *req)
+            .map(|(t, _)| t.name())
+            .collect();
         assert_eq!(required, ["db", "snapshot"]);
     }
 
@@ -381,20 +400,47 @@ mod tests {
     fn recognizes_the_four_resource_kinds() {
         assert_eq!(types("arn:aws:s3:::b"), [("s3", "bucket")]);
         assert_eq!(types("arn:aws:s3:::b/some/key"), [("s3", "object")]);
-        assert_eq!(types("arn:aws:rds:us-east-1:111111111111:db:orders"), [("rds", "db")]);
-        assert_eq!(types("arn:aws:rds:us-east-1:111111111111:cluster:orders-aurora"), [("rds", "cluster")]);
-        assert_eq!(types("arn:aws:lambda:us-east-1:111111111111:function:f"), [("lambda", "function")]);
-        assert_eq!(types("arn:aws:ec2:us-east-1:111111111111:instance/i-0abc"), [("ec2", "instance")]);
-        assert_eq!(types("arn:aws-cn:ec2:cn-north-1:111111111111:instance/i-0abc"), [("ec2", "instance")]);
+        assert_eq!(
+            types("arn:aws:rds:us-east-1:111111111111:db:orders"),
+            [("rds", "db")]
+        );
+        assert_eq!(
+            types("arn:aws:rds:us-east-1:111111111111:cluster:orders-aurora"),
+            [("rds", "cluster")]
+        );
+        assert_eq!(
+            types("arn:aws:lambda:us-east-1:111111111111:function:f"),
+            [("lambda", "function")]
+        );
+        assert_eq!(
+            types("arn:aws:ec2:us-east-1:111111111111:instance/i-0abc"),
+            [("ec2", "instance")]
+        );
+        assert_eq!(
+            types("arn:aws-cn:ec2:cn-north-1:111111111111:instance/i-0abc"),
+            [("ec2", "instance")]
+        );
     }
 
     #[test]
     fn recognizes_other_services_from_templates() {
-        assert_eq!(types("arn:aws:dynamodb:us-east-1:111111111111:table/orders"), [("dynamodb", "table")]);
-        assert_eq!(types("arn:aws:sqs:us-east-1:111111111111:queue1"), [("sqs", "queue")]);
-        assert_eq!(types("arn:aws:iam::111111111111:role/xacct/r"), [("iam", "role")]);
+        assert_eq!(
+            types("arn:aws:dynamodb:us-east-1:111111111111:table/orders"),
+            [("dynamodb", "table")]
+        );
+        assert_eq!(
+            types("arn:aws:sqs:us-east-1:111111111111:queue1"),
+            [("sqs", "queue")]
+        );
+        assert_eq!(
+            types("arn:aws:iam::111111111111:role/xacct/r"),
+            [("iam", "role")]
+        );
         let qualified = types("arn:aws:lambda:us-east-1:111111111111:function:f:PROD");
-        assert!(qualified.contains(&("lambda", "function alias")), "{qualified:?}");
+        assert!(
+            qualified.contains(&("lambda", "function alias")),
+            "{qualified:?}"
+        );
         assert!(types("arn:aws:s3:us-east-1:111111111111:nothing-like-this/x").is_empty());
     }
 }

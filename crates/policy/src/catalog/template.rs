@@ -140,7 +140,8 @@ mod tests {
         assert!(!object.matches("arn:aws:s3:::b"));
         assert!(object.matches("arn:aws:s3:::b/a/b/c"));
         assert!(object.matches("arn:aws:s3:::b/*"));
-        let db = ArnTemplate::parse("arn:${Partition}:rds:${Region}:${Account}:db:${DbInstanceName}");
+        let db =
+            ArnTemplate::parse("arn:${Partition}:rds:${Region}:${Account}:db:${DbInstanceName}");
         assert!(db.matches("arn:aws:rds:us-east-1:111111111111:db:orders"));
         assert!(!db.matches("arn:aws:rds:us-east-1:111111111111:cluster:orders"));
         assert!(!db.matches("arn:aws:rds::111111111111:db:orders"));
@@ -148,9 +149,16 @@ mod tests {
 
     #[test]
     fn fill_like_keeps_location_and_wildcards_names() {
-        let like: Arn = "arn:aws:rds:eu-west-1:111111111111:db:orders".parse().unwrap();
-        let snapshot = ArnTemplate::parse("arn:${Partition}:rds:${Region}:${Account}:snapshot:${SnapshotName}");
-        assert_eq!(snapshot.fill_like(&like), "arn:aws:rds:eu-west-1:111111111111:snapshot:*");
+        let like: Arn = "arn:aws:rds:eu-west-1:111111111111:db:orders"
+            .parse()
+            .unwrap();
+        let snapshot = ArnTemplate::parse(
+            "arn:${Partition}:rds:${Region}:${Account}:snapshot:${SnapshotName}",
+        );
+        assert_eq!(
+            snapshot.fill_like(&like),
+            "arn:aws:rds:eu-west-1:111111111111:snapshot:*"
+        );
         let image = ArnTemplate::parse("arn:${Partition}:ec2:${Region}::image/${ImageId}");
         assert_eq!(image.fill_like(&like), "arn:aws:ec2:eu-west-1::image/*");
     }
