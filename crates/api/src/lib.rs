@@ -1,1 +1,18 @@
-//! placeholder
+//! xacct's HTTP contract: request and response types shared by the functions, the CLI and
+//! the console; the one error-to-status mapping; Function URL glue; and one handler module
+//! per function. Handlers are generic over the narrow traits of `xacct-aws`, so tests can
+//! call them without AWS.
+
+pub mod error;
+pub mod http;
+pub mod list_permissions;
+pub mod runtime;
+
+#[cfg(feature = "owner")]
+pub mod create_owner_role;
+#[cfg(feature = "requestor")]
+pub mod create_requestor_resources;
+#[cfg(feature = "discovery")]
+pub mod list_resources;
+
+pub use error::ApiError;

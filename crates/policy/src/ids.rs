@@ -296,6 +296,27 @@ impl Partition {
         }
     }
 
+    /// The partition a region belongs to (`cn-north-1` -> `aws-cn`).
+    pub fn for_region(region: &str) -> Self {
+        if region.starts_with("cn-") {
+            Self::AwsCn
+        } else if region.starts_with("us-gov-") {
+            Self::AwsUsGov
+        } else if region.starts_with("us-isob-") {
+            Self::AwsIsoB
+        } else if region.starts_with("us-iso-") {
+            Self::AwsIso
+        } else if region.starts_with("eu-isoe-") {
+            Self::AwsIsoE
+        } else if region.starts_with("us-isof-") {
+            Self::AwsIsoF
+        } else if region.starts_with("eusc-") {
+            Self::AwsEusc
+        } else {
+            Self::Aws
+        }
+    }
+
     /// The console sign-in host, for switch-role links.
     pub fn signin_host(self) -> &'static str {
         match self {

@@ -1,1 +1,23 @@
-fn main() {}
+//! create-owner-role: the owner-side role that grants the requestor exactly the chosen
+//! actions.
+
+use lambda_http::{Error, service_fn};
+use xacct_api::create_owner_role::{Deps, handle, random_external_ids};
+use xacct_api::runtime::env;
+use xacct_aws::iam::IamRoleStore;
+use xacct_aws::identity::AccountLookup;
+use xacct_aws::resources::SdkResourceDirectory;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    xacct_api::runtime::init_tracing();
+    let config = xacct_aws::config::load().await;
+    let deps = Deps {
+        roles: IamRoleStore::new(aws_sdk_iam::Client::new(&config)),
+        resources: SdkResourceDirectory::new(config.clone()),
+        account: AccountLookup::new(&config),
+        permissions_boundary: env("PERMISSIONS_BOUNDARY_ARN"),
+        external_ids: random_external_ids(),
+    };
+    lambda_http::run(service_fn(|req| handle(&deps, req))).await
+}

@@ -1,0 +1,98 @@
+# xacct's entry points for developers and CI. `make` alone lists them.
+#
+# Works with GNU make 3.81 (macOS) and later: no .ONESHELL, multi-line recipes are one
+# shell line joined with `\`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+PYTHON := .venv/bin/python
+LOCALSTACK := $(PYTHON) scripts/localstack.py
+
+# One target directory for cargo, clippy, `cargo lambda watch` and SAM alike, outside
+# the work tree (cargo lambda watches the work tree).
+CARGO_TARGET_DIR ?= $(HOME)/.cache/xacct-target
+export CARGO_TARGET_DIR
+
+# Absolute: `cargo test` runs the end-to-end tests from the `tests/` package directory.
+E2E_STACK_FILE := $(CURDIR)/.local/stack.json
+
+.PHONY: help venv local local-up local-down local-status local-reset \
+	test test-python test-e2e catalog package
+
+help:
+	@echo "xacct make targets:"
+	@echo "  venv          create .venv/ (moto, boto3, cargo-lambda, pytest) via scripts/bootstrap-venv"
+	@echo "  local         run the local stack in the foreground (moto + functions); Ctrl-C stops it"
+	@echo "  local-up      start the local stack in the background; returns once every function answers"
+	@echo "  local-down    stop the background local stack"
+	@echo "  local-status  show what the local stack runs"
+	@echo "  local-reset   empty moto, re-seed it, new credentials, restart the functions"
+	@echo "  test          everything CI runs: fmt, clippy, unit tests, Python checks, end-to-end tests"
+	@echo "  test-python   only the Python checks in tests/python (with .venv-sam/ for SAM's lints)"
+	@echo "  test-e2e      only the end-to-end tests, against a local stack started and stopped here"
+	@echo "  catalog       regenerate the IAM catalog (scripts/gen-catalog)"
+	@echo "  package       sam build, with .venv-sam/bin/sam"
+	@echo ""
+	@echo "Local stack knobs: XACCT_MOTO_PORT (5000), XACCT_OWNER_PORT (9000),"
+	@echo "XACCT_REQUESTOR_PORT (9001), XACCT_STACK_TIMEOUT (1500 s), XACCT_NO_FUNCTIONS=1."
+
+venv:
+	@scripts/bootstrap-venv
+
+local: venv
+	$(LOCALSTACK) up --foreground
+
+local-up: venv
+	$(LOCALSTACK) up --background
+
+local-down:
+	@if [ -x $(PYTHON) ]; then $(LOCALSTACK) down; else echo "no .venv/: nothing to stop"; fi
+
+local-status: venv
+	@$(LOCALSTACK) status
+
+local-reset: venv
+	$(LOCALSTACK) reset
+
+test: venv
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace --exclude xacct-e2e
+	@$(MAKE) --no-print-directory test-python
+	@$(MAKE) --no-print-directory test-e2e
+
+# pytest exits 5 when it collects nothing: that is "no Python tests yet", not a failure.
+# No cache provider: it would leave .pytest_cache/ in the work tree. The template tests
+# run SAM's and cfn-lint's checks from .venv-sam/ and skip them without it.
+test-python: venv
+	@if [ -x scripts/bootstrap-sam-venv ]; then scripts/bootstrap-sam-venv; fi
+	@if [ -d tests/python ]; then \
+		rc=0; .venv/bin/pytest -q -p no:cacheprovider tests/python || rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "tests/python: no tests collected, skipped"; rc=0; fi; \
+		exit $$rc; \
+	else \
+		echo "tests/python: no such directory, skipped"; \
+	fi
+
+# The stack is stopped whatever the tests do, and the tests' exit status is kept. The
+# trap is set only once `up` succeeded: a failed `up` stops what it started itself, and
+# one that fails because a stack already runs must not stop that stack.
+test-e2e: venv
+	@set -eu; \
+	$(LOCALSTACK) up --background; \
+	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
+	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-e2e -- --test-threads=4
+
+catalog:
+	python3 scripts/gen-catalog
+
+# SAM's rust-cargolambda build runs `cargo lambda` from PATH, hence the venv's bin first.
+package: venv
+	@if [ -x scripts/bootstrap-sam-venv ]; then scripts/bootstrap-sam-venv; fi
+	@if [ ! -x .venv-sam/bin/sam ]; then \
+		echo "package: .venv-sam/bin/sam is missing (scripts/bootstrap-sam-venv creates it)" >&2; \
+		exit 1; \
+	fi
+	PATH="$(CURDIR)/.venv/bin:$$PATH" .venv-sam/bin/sam build

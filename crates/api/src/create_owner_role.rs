@@ -1,0 +1,359 @@
+//! `create-owner-role`: in the owner account, a role that trusts only the requestor (with an
+//! External ID) and grants exactly the chosen actions on exactly the right ARNs. Input is
+//! checked completely before any AWS call; repeats change nothing; changes are made in place.
+
+use std::collections::BTreeMap;
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use xacct_aws::identity::AccountLookup;
+use xacct_aws::resources::{Existence, ResourceDirectory};
+use xacct_aws::roles::{
+    MANAGED_TAG, RoleSpec, RoleStore, description, ensure_role_converging, tag_value,
+};
+use xacct_policy::grant::{GrantOptions, least_privilege_policy};
+use xacct_policy::naming::{ROLE_PATH, owner_role_name};
+use xacct_policy::permissions::permissions_for;
+use xacct_policy::trust::{CrossAccountTrust, TrustError, require_role_arn};
+use xacct_policy::validate::{self, Finding, Severity};
+use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, RoleName};
+
+use crate::error::ApiError;
+use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
+
+/// Inline policy name on every owner role.
+pub const POLICY_NAME: &str = "xacct-grant";
+/// Most actions one request may name.
+pub const MAX_ACTIONS: usize = 250;
+pub const MIN_SESSION: i64 = 3600;
+pub const MAX_SESSION: i64 = 43_200;
+
+/// The request body.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOwnerRoleRequest {
+    pub resource_arn: String,
+    pub actions: Vec<String>,
+    pub requestor_account_id: String,
+    #[serde(default)]
+    pub requestor_role_arn: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub require_mfa: bool,
+    #[serde(default)]
+    pub max_session_duration: Option<i64>,
+    #[serde(default)]
+    pub role_name: Option<String>,
+    #[serde(default)]
+    pub allow_permissions_management: bool,
+    #[serde(default)]
+    pub principal_org_id: Option<String>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateOwnerRoleResponse {
+    pub role_arn: String,
+    pub role_name: String,
+    pub role_id: Option<String>,
+    pub external_id: String,
+    pub resource_arn: String,
+    pub requestor_account_id: String,
+    pub requestor_role_arn: Option<String>,
+    pub actions: Vec<String>,
+    pub trust_policy: PolicyDocument,
+    pub permissions_policy: PolicyDocument,
+    pub findings: Vec<Finding>,
+    pub changed: bool,
+    pub dry_run: bool,
+    pub changes: Vec<String>,
+}
+
+/// Makes External IDs; a function so tests can fix them.
+pub type ExternalIdSource = Box<dyn Fn() -> ExternalId + Send + Sync>;
+
+/// A cryptographically secure External ID generator (the thread-local ChaCha RNG, seeded
+/// from the OS).
+pub fn random_external_ids() -> ExternalIdSource {
+    Box::new(|| ExternalId::generate(&mut rand::rng()))
+}
+
+/// What the handler needs, built once at start-up.
+pub struct Deps<R, D> {
+    pub roles: R,
+    pub resources: D,
+    pub account: AccountLookup,
+    /// The permissions boundary every created role gets (`PERMISSIONS_BOUNDARY_ARN`).
+    pub permissions_boundary: Option<String>,
+    pub external_ids: ExternalIdSource,
+}
+
+impl<R, D> std::fmt::Debug for Deps<R, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deps")
+            .field("permissions_boundary", &self.permissions_boundary)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checked input, ready to build policies from.
+struct Input {
+    resource: Arn,
+    requestor: AccountId,
+    requestor_role: Option<Arn>,
+    external_id: Option<ExternalId>,
+    max_session: i32,
+    role_name: Option<RoleName>,
+    org: Option<OrganizationId>,
+}
+
+fn check(body: &CreateOwnerRoleRequest) -> Result<Input, ApiError> {
+    let resource: Arn = body
+        .resource_arn
+        .trim()
+        .parse()
+        .map_err(|e| ApiError::arn("resource_arn", &e))?;
+    let requestor: AccountId = body
+        .requestor_account_id
+        .parse()
+        .map_err(|e| ApiError::id("requestor_account_id", &e))?;
+    let requestor_role = match body.requestor_role_arn.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let arn: Arn = raw
+                .parse()
+                .map_err(|e| ApiError::arn("requestor_role_arn", &e))?;
+            require_role_arn(&arn).map_err(ApiError::from)?;
+            Some(arn)
+        }
+    };
+    let external_id = body
+        .external_id
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<ExternalId>()
+                .map_err(|e| ApiError::id("external_id", &e))
+        })
+        .transpose()?;
+    let max_session = body.max_session_duration.unwrap_or(MIN_SESSION);
+    if !(MIN_SESSION..=MAX_SESSION).contains(&max_session) {
+        return Err(ApiError::invalid(
+            "max_session_duration",
+            "InvalidMaxSessionDuration",
+            format!(
+                "max_session_duration must be from {MIN_SESSION} to {MAX_SESSION} seconds, got `{max_session}`"
+            ),
+        ));
+    }
+    let role_name = body
+        .role_name
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<RoleName>()
+                .map_err(|e| ApiError::id("role_name", &e))
+        })
+        .transpose()?;
+    let org = body
+        .principal_org_id
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<OrganizationId>()
+                .map_err(|e| ApiError::id("principal_org_id", &e))
+        })
+        .transpose()?;
+    if body.actions.len() > MAX_ACTIONS {
+        return Err(ApiError::invalid(
+            "actions",
+            "TooManyActions",
+            format!(
+                "actions may list at most {MAX_ACTIONS} actions, got {}",
+                body.actions.len()
+            ),
+        ));
+    }
+    Ok(Input {
+        resource,
+        requestor,
+        requestor_role,
+        external_id,
+        max_session: i32::try_from(max_session).unwrap_or(3600),
+        role_name,
+        org,
+    })
+}
+
+async fn run<R: RoleStore, D: ResourceDirectory>(
+    deps: &Deps<R, D>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    require_method(&req, Methods::Post)?;
+    let body: CreateOwnerRoleRequest = json_body(&req)?;
+    let input = check(&body)?;
+    let permissions =
+        permissions_for(&input.resource).map_err(|e| ApiError::from(e).on("resource_arn"))?;
+    let options = GrantOptions {
+        allow_permissions_management: body.allow_permissions_management,
+    };
+    let policy = least_privilege_policy(&permissions, &body.actions, options)?;
+
+    let owner = deps.account.account().await?;
+    if !input.resource.account().is_empty() && input.resource.account() != owner.as_str() {
+        return Err(ApiError::invalid(
+            "resource_arn",
+            "ResourceInOtherAccount",
+            format!(
+                "resource_arn `{}` is in account `{}`, not this owner account `{owner}`",
+                input.resource,
+                input.resource.account()
+            ),
+        ));
+    }
+    if input.requestor == owner {
+        return Err(TrustError::SameAccount(owner.to_string()).into());
+    }
+    let mut findings = Vec::new();
+    match deps
+        .resources
+        .exists(&input.resource, permissions.resource_type(), &owner)
+        .await?
+    {
+        Existence::Exists => {}
+        Existence::Missing => {
+            return Err(ApiError::new(
+                404,
+                "ResourceNotFound",
+                format!(
+                    "resource_arn `{}` does not exist in account `{owner}`",
+                    input.resource
+                ),
+            )
+            .on("resource_arn"));
+        }
+        Existence::NotChecked => findings.push(Finding {
+            severity: Severity::Warning,
+            code: "RESOURCE_NOT_VERIFIED",
+            message: format!(
+                "xacct cannot check that `{}` exists; the role is created anyway",
+                input.resource
+            ),
+            statement: None,
+        }),
+    }
+
+    let role_name = input
+        .role_name
+        .clone()
+        .unwrap_or_else(|| owner_role_name(&input.resource, &input.requestor));
+    let planned_arn = format!(
+        "arn:{}:iam::{owner}:role{ROLE_PATH}{role_name}",
+        input.resource.partition()
+    );
+    let generated = std::sync::OnceLock::new();
+    let build = |existing: Option<&xacct_aws::roles::RoleState>| -> Result<RoleSpec, ApiError> {
+        // Keep the External ID a role already has unless the caller names a new one, so a
+        // repeated request changes nothing.
+        let external_id = match (
+            &input.external_id,
+            existing
+                .and_then(|r| r.external_id())
+                .and_then(|e| e.parse::<ExternalId>().ok()),
+        ) {
+            (Some(given), _) => given.clone(),
+            (None, Some(kept)) => kept,
+            (None, None) => generated.get_or_init(|| (deps.external_ids)()).clone(),
+        };
+        let trust = CrossAccountTrust {
+            partition: input.resource.partition(),
+            requestor_account: input.requestor.clone(),
+            requestor_role: input.requestor_role.clone(),
+            external_id,
+            require_mfa: body.require_mfa,
+            principal_org_id: input.org.clone(),
+        };
+        trust.check(&owner)?;
+        let tags = BTreeMap::from([
+            (MANAGED_TAG.to_owned(), "true".to_owned()),
+            (
+                "xacct:resource".to_owned(),
+                tag_value(&input.resource.to_string()),
+            ),
+            ("xacct:requestor".to_owned(), input.requestor.to_string()),
+        ]);
+        Ok(RoleSpec {
+            name: role_name.to_string(),
+            path: ROLE_PATH.to_owned(),
+            description: description(&format!(
+                "xacct grant: {} action(s) on {} for account {}",
+                body.actions.len(),
+                input.resource,
+                input.requestor
+            )),
+            trust_policy: trust.document(),
+            policy_name: POLICY_NAME.to_owned(),
+            policy: policy.clone(),
+            max_session_duration: input.max_session,
+            tags,
+            identity_tags: vec!["xacct:resource".to_owned(), "xacct:requestor".to_owned()],
+            permissions_boundary: deps.permissions_boundary.clone(),
+            instance_profile: false,
+        })
+    };
+    let (spec, outcome) = ensure_role_converging(
+        &deps.roles,
+        role_name.as_str(),
+        &planned_arn,
+        body.dry_run,
+        build,
+    )
+    .await?;
+
+    findings.extend(validate::permissions_policy(&spec.policy));
+    findings.extend(validate::trust_policy(&spec.trust_policy));
+    tracing::info!(caller = %caller_arn(&req), role = %outcome.arn, resource = %input.resource, requestor = %input.requestor, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-owner-role");
+    let external_id = spec
+        .trust_policy
+        .statements
+        .iter()
+        .find_map(|s| {
+            s.condition
+                .get("StringEquals", "sts:ExternalId")?
+                .first()
+                .cloned()
+        })
+        .unwrap_or_default();
+    let mut actions: Vec<String> = spec
+        .policy
+        .statements
+        .iter()
+        .flat_map(|s| s.action.iter().flatten().cloned())
+        .collect();
+    actions.sort();
+    actions.dedup();
+    Ok(ok(&CreateOwnerRoleResponse {
+        role_arn: outcome.arn,
+        role_name: role_name.to_string(),
+        role_id: outcome.role_id,
+        external_id,
+        resource_arn: input.resource.to_string(),
+        requestor_account_id: input.requestor.to_string(),
+        requestor_role_arn: input.requestor_role.map(|a| a.to_string()),
+        actions,
+        trust_policy: spec.trust_policy,
+        permissions_policy: spec.policy,
+        findings,
+        changed: outcome.changed,
+        dry_run: body.dry_run,
+        changes: outcome.changes,
+    }))
+}
+
+/// The Lambda handler.
+pub async fn handle<R: RoleStore, D: ResourceDirectory>(
+    deps: &Deps<R, D>,
+    req: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    Ok(respond(run(deps, req).await))
+}

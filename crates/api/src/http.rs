@@ -1,0 +1,196 @@
+//! Function URL glue: methods, body size, JSON decoding with the failing field named, query
+//! strings, the caller's identity for logs, and JSON responses.
+
+use std::collections::BTreeMap;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// HTTP methods a handler accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Methods {
+    Get,
+    Post,
+    GetOrPost,
+}
+
+/// Refuses any other method with 405.
+pub fn require_method(req: &Request, allowed: Methods) -> Result<(), ApiError> {
+    let m = req.method().as_str();
+    let ok = match allowed {
+        Methods::Get => m == "GET",
+        Methods::Post => m == "POST",
+        Methods::GetOrPost => m == "GET" || m == "POST",
+    };
+    if ok {
+        Ok(())
+    } else {
+        let wanted = match allowed {
+            Methods::Get => "GET",
+            Methods::Post => "POST",
+            Methods::GetOrPost => "GET or POST",
+        };
+        Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!(
+                "this endpoint takes {wanted}, not `{}`",
+                crate::error::shorten(m)
+            ),
+        ))
+    }
+}
+
+fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+/// Decodes a JSON body into `T`, naming the field that is wrong.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes = body_bytes(req);
+    if bytes.len() > MAX_BODY {
+        return Err(ApiError::new(
+            413,
+            "PayloadTooLarge",
+            format!(
+                "the request body is {} bytes; the limit is {MAX_BODY}",
+                bytes.len()
+            ),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            400,
+            "MissingBody",
+            "the request needs a JSON object body",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // `unknown field `x`` and `missing field `x`` name the field in the message.
+        let named = message
+            .split('`')
+            .nth(1)
+            .filter(|_| {
+                message.starts_with("unknown field") || message.starts_with("missing field")
+            })
+            .map(str::to_owned);
+        let field = if path == "." || path.is_empty() {
+            named
+        } else {
+            Some(path)
+        };
+        let code = if inner.is_syntax() || inner.is_eof() {
+            "InvalidJson"
+        } else {
+            "InvalidField"
+        };
+        let mut err = ApiError::new(
+            400,
+            code,
+            match &field {
+                Some(f) if code == "InvalidField" && !message.contains('`') => {
+                    format!("{f}: {message}")
+                }
+                _ => message.clone(),
+            },
+        );
+        err.field = field;
+        err
+    })?;
+    de.end().map_err(|_| {
+        ApiError::new(
+            400,
+            "InvalidJson",
+            "trailing characters after the JSON body",
+        )
+    })?;
+    Ok(value)
+}
+
+/// Query string parameters; repeated keys keep every value. Unknown keys are refused.
+pub fn query(req: &Request, known: &[&str]) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let params = req.query_string_parameters();
+    for (key, _) in params.iter() {
+        if !known.contains(&key) {
+            return Err(ApiError::invalid(
+                key,
+                "UnknownParameter",
+                format!(
+                    "unknown query parameter `{}`; expected one of {}",
+                    crate::error::shorten(key),
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if let Some(values) = params.all(key) {
+            out.insert(
+                key.to_owned(),
+                values.into_iter().map(str::to_owned).collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The IAM identity that signed the request (Function URLs with `AWS_IAM` auth), for logs.
+pub fn caller_arn(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone())
+            .unwrap_or_else(|| "unknown".to_owned()),
+        _ => "unknown".to_owned(),
+    }
+}
+
+/// A 200 JSON response.
+pub fn ok<T: Serialize>(body: &T) -> Response<Body> {
+    match serde_json::to_string(body) {
+        Ok(text) => Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Body::Text(text))
+            .unwrap_or_else(|_| {
+                ApiError::new(500, "InternalError", "internal error").into_response()
+            }),
+        Err(_) => ApiError::new(500, "InternalError", "internal error").into_response(),
+    }
+}
+
+/// Turns a handler's result into a response, logging failures.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status >= 500 {
+                tracing::warn!(status = e.status, code = %e.code, "request failed");
+            } else {
+                tracing::info!(status = e.status, code = %e.code, field = ?e.field, "request refused");
+            }
+            e.into_response()
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `list-permissions`: the actions that apply to a resource, grouped by access level, each
+//! with the exact ARN it would be granted on. No AWS call: the catalog is compiled in.
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use xacct_policy::Arn;
+use xacct_policy::catalog::AccessLevel;
+use xacct_policy::permissions::{ActionPermission, ResourcePermissions, permissions_for};
+
+use crate::error::ApiError;
+use crate::http::{Methods, json_body, ok, query, require_method, respond};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body_ {
+    arn: String,
+    #[serde(default)]
+    access_levels: Option<Vec<String>>,
+}
+
+/// One action in the answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ActionEntry {
+    pub action: String,
+    pub access_level: AccessLevel,
+    pub description: String,
+    /// The ARN the action would be granted on (`*` when it has no resource-level support).
+    pub resource: String,
+    /// Every ARN a grant of it includes (qualified versions, other required resources).
+    pub resources: Vec<String>,
+    pub resource_level: bool,
+}
+
+/// The answer of `list-permissions`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PermissionsResponse {
+    pub arn: String,
+    pub service: String,
+    pub service_name: String,
+    pub resource_type: String,
+    pub actions: Vec<ActionEntry>,
+}
+
+fn entry(a: &ActionPermission) -> ActionEntry {
+    ActionEntry {
+        action: a.action.full_name(),
+        access_level: a.action.access_level(),
+        description: a.action.description().to_owned(),
+        resource: a.resource().to_owned(),
+        resources: a.targets.iter().map(|t| t.arn.clone()).collect(),
+        resource_level: a.resource_level(),
+    }
+}
+
+/// The response body for one ARN, optionally only some access levels.
+pub fn permissions_response(
+    p: &ResourcePermissions,
+    levels: Option<&[AccessLevel]>,
+) -> PermissionsResponse {
+    let mut actions: Vec<ActionEntry> = p
+        .actions
+        .iter()
+        .filter(|a| levels.is_none_or(|l| l.contains(&a.action.access_level())))
+        .map(entry)
+        .collect();
+    actions.sort_by(|a, b| (a.access_level, &a.action).cmp(&(b.access_level, &b.action)));
+    PermissionsResponse {
+        arn: p.arn.to_string(),
+        service: p.service.prefix().to_owned(),
+        service_name: p.service.name().to_owned(),
+        resource_type: p.resource_type().to_owned(),
+        actions,
+    }
+}
+
+fn parse_levels(raw: &[String]) -> Result<Vec<AccessLevel>, ApiError> {
+    raw.iter()
+        .flat_map(|v| v.split(','))
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            AccessLevel::parse_loose(v).ok_or_else(|| {
+                ApiError::invalid("access_levels", "InvalidAccessLevel", format!("access_levels must be among `list`, `read`, `write`, `permissions-management`, `tagging`, got `{}`", crate::error::shorten(v)))
+            })
+        })
+        .collect()
+}
+
+async fn run(req: Request) -> Result<Response<Body>, ApiError> {
+    require_method(&req, Methods::GetOrPost)?;
+    let (raw_arn, raw_levels) = if req.method() == "GET" {
+        let q = query(&req, &["arn", "access_levels"])?;
+        let arn = q
+            .get("arn")
+            .and_then(|v| v.first())
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "arn",
+                    "MissingArn",
+                    "arn is required, e.g. `?arn=arn:aws:s3:::my-bucket`",
+                )
+            })?;
+        (arn, q.get("access_levels").cloned())
+    } else {
+        let body: Body_ = json_body(&req)?;
+        (body.arn, body.access_levels)
+    };
+    let arn: Arn = raw_arn
+        .trim()
+        .parse()
+        .map_err(|e| ApiError::arn("arn", &e))?;
+    let levels = raw_levels.as_deref().map(parse_levels).transpose()?;
+    let permissions = permissions_for(&arn).map_err(|e| ApiError::from(e).on("arn"))?;
+    Ok(ok(&permissions_response(
+        &permissions,
+        levels.as_deref().filter(|l| !l.is_empty()),
+    )))
+}
+
+/// The Lambda handler.
+pub async fn handle(req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+    Ok(respond(run(req).await))
+}

@@ -1,0 +1,20 @@
+//! Start-up shared by every function: JSON logs with `tracing`, and reading configuration.
+
+use tracing_subscriber::EnvFilter;
+
+/// JSON logs to stdout (CloudWatch), level from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Already initialized (tests) is fine.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .try_init();
+}
+
+/// An environment variable, `None` when unset or empty.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

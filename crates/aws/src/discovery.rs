@@ -1,0 +1,535 @@
+//! Discovery of the owner account's resources: S3 buckets (with their region), EC2 instances
+//! (not terminated), Lambda functions, RDS DB instances and Aurora DB clusters, tagged or
+//! not, in every enabled region. Regions and services are queried concurrently, every API is
+//! paginated to the end, and a failing region or service becomes a partial failure instead of
+//! failing the whole discovery.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use aws_config::SdkConfig;
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use xacct_policy::{Arn, Partition};
+
+use crate::config::{in_region, region as default_region};
+use crate::error::AwsError;
+
+/// Calls in flight at once: (service, region) jobs, and per-item calls within a job.
+pub const JOB_CONCURRENCY: usize = 24;
+pub const ITEM_CONCURRENCY: usize = 32;
+
+/// A resource kind xacct discovers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    S3,
+    Ec2,
+    Lambda,
+    Rds,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 4] = [Self::S3, Self::Ec2, Self::Lambda, Self::Rds];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::S3 => "s3",
+            Self::Ec2 => "ec2",
+            Self::Lambda => "lambda",
+            Self::Rds => "rds",
+        }
+    }
+}
+
+impl fmt::Display for ServiceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ServiceKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| s.to_owned())
+    }
+}
+
+/// One discovered resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiscoveredResource {
+    pub arn: String,
+    pub service: ServiceKind,
+    /// The catalog resource type: `bucket`, `instance`, `function`, `db`, `cluster`.
+    #[serde(rename = "type")]
+    pub resource_type: &'static str,
+    pub name: String,
+    pub region: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A service or region that could not be listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartialFailure {
+    pub service: ServiceKind,
+    pub region: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// What to discover.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiscoveryQuery {
+    /// Empty means all four.
+    pub services: Vec<ServiceKind>,
+    /// `None` means every region enabled in the account.
+    pub regions: Option<Vec<String>>,
+}
+
+/// Everything found, sorted by (service, region, name, arn), and what failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    pub resources: Vec<DiscoveredResource>,
+    pub partial_failures: Vec<PartialFailure>,
+}
+
+/// Discovers resources with one shared SDK configuration.
+#[derive(Debug, Clone)]
+pub struct Discoverer {
+    config: SdkConfig,
+}
+
+type JobResult = Result<(Vec<DiscoveredResource>, Vec<PartialFailure>), PartialFailure>;
+
+fn failure(service: ServiceKind, region: &str, e: &AwsError) -> PartialFailure {
+    PartialFailure {
+        service,
+        region: region.to_owned(),
+        code: e.code.clone(),
+        message: format!(
+            "{} failed: {}",
+            e.operation,
+            if e.message.is_empty() {
+                &e.code
+            } else {
+                &e.message
+            }
+        ),
+    }
+}
+
+impl Discoverer {
+    pub fn new(config: SdkConfig) -> Self {
+        Self { config }
+    }
+
+    /// Regions enabled in the account: opted in, or needing no opt-in.
+    pub async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {
+        let client = aws_sdk_ec2::Client::new(&self.config);
+        let out = client
+            .describe_regions()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeRegions", e))?;
+        let mut regions: Vec<String> = out
+            .regions()
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.opt_in_status(),
+                    None | Some("opt-in-not-required" | "opted-in")
+                )
+            })
+            .filter_map(|r| r.region_name().map(str::to_owned))
+            .collect();
+        regions.sort();
+        Ok(regions)
+    }
+
+    /// Runs a discovery. Fails only when the enabled regions cannot be listed.
+    pub async fn discover(&self, query: &DiscoveryQuery) -> Result<Discovery, AwsError> {
+        let regions = match &query.regions {
+            Some(r) => r.clone(),
+            None => self.enabled_regions().await?,
+        };
+        let services: BTreeSet<ServiceKind> = if query.services.is_empty() {
+            ServiceKind::ALL.into_iter().collect()
+        } else {
+            query.services.iter().copied().collect()
+        };
+        let mut jobs: Vec<(ServiceKind, Option<String>, u8)> = Vec::new();
+        if services.contains(&ServiceKind::S3) {
+            jobs.push((ServiceKind::S3, None, 0));
+        }
+        for region in &regions {
+            for service in [ServiceKind::Ec2, ServiceKind::Lambda] {
+                if services.contains(&service) {
+                    jobs.push((service, Some(region.clone()), 0));
+                }
+            }
+            if services.contains(&ServiceKind::Rds) {
+                jobs.push((ServiceKind::Rds, Some(region.clone()), 0));
+                jobs.push((ServiceKind::Rds, Some(region.clone()), 1));
+            }
+        }
+        let region_set: BTreeSet<String> = regions.iter().cloned().collect();
+        let results: Vec<JobResult> = stream::iter(jobs)
+            .map(|(service, region, variant)| {
+                let region_set = &region_set;
+                async move {
+                    match (service, region) {
+                        (ServiceKind::S3, _) => self.s3(region_set).await,
+                        (ServiceKind::Ec2, Some(r)) => self
+                            .ec2(&r)
+                            .await
+                            .map(|v| (v, Vec::new()))
+                            .map_err(|e| failure(service, &r, &e)),
+                        (ServiceKind::Lambda, Some(r)) => {
+                            self.lambda(&r).await.map_err(|e| failure(service, &r, &e))
+                        }
+                        (ServiceKind::Rds, Some(r)) if variant == 0 => self
+                            .rds_instances(&r)
+                            .await
+                            .map(|v| (v, Vec::new()))
+                            .map_err(|e| failure(service, &r, &e)),
+                        (ServiceKind::Rds, Some(r)) => self
+                            .rds_clusters(&r)
+                            .await
+                            .map(|v| (v, Vec::new()))
+                            .map_err(|e| failure(service, &r, &e)),
+                        (_, None) => Ok((Vec::new(), Vec::new())),
+                    }
+                }
+            })
+            .buffer_unordered(JOB_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Discovery::default();
+        for result in results {
+            match result {
+                Ok((resources, failures)) => {
+                    out.resources.extend(resources);
+                    out.partial_failures.extend(failures);
+                }
+                Err(f) => out.partial_failures.push(f),
+            }
+        }
+        out.resources.sort_by(|a, b| {
+            (a.service, &a.region, &a.name, &a.arn).cmp(&(b.service, &b.region, &b.name, &b.arn))
+        });
+        out.partial_failures
+            .sort_by(|a, b| (a.service, &a.region, &a.code).cmp(&(b.service, &b.region, &b.code)));
+        out.partial_failures.dedup();
+        Ok(out)
+    }
+
+    async fn s3(&self, regions: &BTreeSet<String>) -> JobResult {
+        let home = default_region(&self.config);
+        let client = aws_sdk_s3::Client::new(&self.config);
+        let mut buckets: Vec<(String, Option<String>)> = Vec::new();
+        let mut pages = client
+            .list_buckets()
+            .max_buckets(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                failure(
+                    ServiceKind::S3,
+                    &home,
+                    &AwsError::from_sdk("ListBuckets", e),
+                )
+            })?;
+            buckets.extend(page.buckets().iter().filter_map(|b| {
+                b.name()
+                    .map(|n| (n.to_owned(), b.bucket_region().map(str::to_owned)))
+            }));
+        }
+        let found: Vec<Result<DiscoveredResource, PartialFailure>> = stream::iter(buckets)
+            .map(|(name, known_region)| {
+                let client = &client;
+                let home = &home;
+                async move {
+                    let region = match known_region {
+                        Some(r) => r,
+                        None => {
+                            let loc = client
+                                .get_bucket_location()
+                                .bucket(&name)
+                                .send()
+                                .await
+                                .map_err(|e| {
+                                    failure(
+                                        ServiceKind::S3,
+                                        home,
+                                        &AwsError::from_sdk("GetBucketLocation", e),
+                                    )
+                                })?;
+                            match loc.location_constraint().map(|c| c.as_str().to_owned()) {
+                                None => "us-east-1".to_owned(),
+                                Some(c) if c.is_empty() => "us-east-1".to_owned(),
+                                Some(c) if c == "EU" => "eu-west-1".to_owned(),
+                                Some(c) => c,
+                            }
+                        }
+                    };
+                    Ok(DiscoveredResource {
+                        arn: format!("arn:{}:s3:::{name}", Partition::for_region(&region)),
+                        service: ServiceKind::S3,
+                        resource_type: "bucket",
+                        name,
+                        region,
+                        tags: BTreeMap::new(),
+                    })
+                }
+            })
+            .buffer_unordered(ITEM_CONCURRENCY)
+            .collect()
+            .await;
+        let mut resources = Vec::new();
+        let mut failures = Vec::new();
+        for r in found {
+            match r {
+                Ok(b) if regions.contains(&b.region) => resources.push(b),
+                Ok(_) => {}
+                Err(f) => failures.push(f),
+            }
+        }
+        // Tags come from the bucket's own region.
+        let tagged: Vec<Result<DiscoveredResource, PartialFailure>> = stream::iter(resources)
+            .map(|mut bucket| async move {
+                let client = aws_sdk_s3::Client::new(&in_region(&self.config, &bucket.region));
+                match client
+                    .get_bucket_tagging()
+                    .bucket(&bucket.name)
+                    .send()
+                    .await
+                {
+                    Ok(out) => {
+                        bucket.tags = out
+                            .tag_set()
+                            .iter()
+                            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                            .collect();
+                        Ok(bucket)
+                    }
+                    Err(e) => {
+                        let e = AwsError::from_sdk("GetBucketTagging", e);
+                        if e.code == "NoSuchTagSet" || e.is_not_found() {
+                            Ok(bucket)
+                        } else {
+                            Err(failure(ServiceKind::S3, &bucket.region, &e))
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(ITEM_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Vec::new();
+        for r in tagged {
+            match r {
+                Ok(b) => out.push(b),
+                Err(f) => failures.push(f),
+            }
+        }
+        Ok((out, failures))
+    }
+
+    async fn ec2(&self, region: &str) -> Result<Vec<DiscoveredResource>, AwsError> {
+        let client = aws_sdk_ec2::Client::new(&in_region(&self.config, region));
+        let live = aws_sdk_ec2::types::Filter::builder()
+            .name("instance-state-name")
+            .set_values(Some(
+                ["pending", "running", "shutting-down", "stopping", "stopped"]
+                    .map(String::from)
+                    .to_vec(),
+            ))
+            .build();
+        let mut out = Vec::new();
+        let mut pages = client
+            .describe_instances()
+            .filters(live)
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeInstances", e))?;
+            for reservation in page.reservations() {
+                let owner = reservation.owner_id().unwrap_or_default();
+                for instance in reservation.instances() {
+                    let Some(id) = instance.instance_id() else {
+                        continue;
+                    };
+                    let tags: BTreeMap<String, String> = instance
+                        .tags()
+                        .iter()
+                        .filter_map(|t| {
+                            Some((
+                                t.key()?.to_owned(),
+                                t.value().unwrap_or_default().to_owned(),
+                            ))
+                        })
+                        .collect();
+                    out.push(DiscoveredResource {
+                        arn: format!(
+                            "arn:{}:ec2:{region}:{owner}:instance/{id}",
+                            Partition::for_region(region)
+                        ),
+                        service: ServiceKind::Ec2,
+                        resource_type: "instance",
+                        name: tags.get("Name").cloned().unwrap_or_else(|| id.to_owned()),
+                        region: region.to_owned(),
+                        tags,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn lambda(
+        &self,
+        region: &str,
+    ) -> Result<(Vec<DiscoveredResource>, Vec<PartialFailure>), AwsError> {
+        let client = aws_sdk_lambda::Client::new(&in_region(&self.config, region));
+        let mut functions = Vec::new();
+        let mut pages = client
+            .list_functions()
+            .max_items(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("ListFunctions", e))?;
+            for f in page.functions() {
+                if let (Some(name), Some(arn)) = (f.function_name(), f.function_arn()) {
+                    functions.push((name.to_owned(), arn.to_owned()));
+                }
+            }
+        }
+        let results: Vec<Result<DiscoveredResource, PartialFailure>> = stream::iter(functions)
+            .map(|(name, arn)| {
+                let client = &client;
+                async move {
+                    let tags = client
+                        .list_tags()
+                        .resource(&arn)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            failure(
+                                ServiceKind::Lambda,
+                                region,
+                                &AwsError::from_sdk("ListTags", e),
+                            )
+                        })?
+                        .tags()
+                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default();
+                    Ok(DiscoveredResource {
+                        arn,
+                        service: ServiceKind::Lambda,
+                        resource_type: "function",
+                        name,
+                        region: region.to_owned(),
+                        tags,
+                    })
+                }
+            })
+            .buffer_unordered(ITEM_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Vec::new();
+        let mut failures = Vec::new();
+        for r in results {
+            match r {
+                Ok(f) => out.push(f),
+                Err(f) => failures.push(f),
+            }
+        }
+        Ok((out, failures))
+    }
+
+    async fn rds_instances(&self, region: &str) -> Result<Vec<DiscoveredResource>, AwsError> {
+        let client = aws_sdk_rds::Client::new(&in_region(&self.config, region));
+        let mut out = Vec::new();
+        let mut pages = client
+            .describe_db_instances()
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeDBInstances", e))?;
+            for db in page.db_instances() {
+                let (Some(arn), Some(name)) = (db.db_instance_arn(), db.db_instance_identifier())
+                else {
+                    continue;
+                };
+                out.push(DiscoveredResource {
+                    arn: arn.to_owned(),
+                    service: ServiceKind::Rds,
+                    resource_type: "db",
+                    name: name.to_owned(),
+                    region: region.to_owned(),
+                    tags: db
+                        .tag_list()
+                        .iter()
+                        .filter_map(|t| {
+                            Some((
+                                t.key()?.to_owned(),
+                                t.value().unwrap_or_default().to_owned(),
+                            ))
+                        })
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn rds_clusters(&self, region: &str) -> Result<Vec<DiscoveredResource>, AwsError> {
+        let client = aws_sdk_rds::Client::new(&in_region(&self.config, region));
+        let mut out = Vec::new();
+        let mut pages = client
+            .describe_db_clusters()
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeDBClusters", e))?;
+            for c in page.db_clusters() {
+                let (Some(arn), Some(name)) = (c.db_cluster_arn(), c.db_cluster_identifier())
+                else {
+                    continue;
+                };
+                out.push(DiscoveredResource {
+                    arn: arn.to_owned(),
+                    service: ServiceKind::Rds,
+                    resource_type: "cluster",
+                    name: name.to_owned(),
+                    region: region.to_owned(),
+                    tags: c
+                        .tag_list()
+                        .iter()
+                        .filter_map(|t| {
+                            Some((
+                                t.key()?.to_owned(),
+                                t.value().unwrap_or_default().to_owned(),
+                            ))
+                        })
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `arn` parses; discovery only returns ARNs that do.
+pub fn is_valid_arn(arn: &str) -> bool {
+    arn.parse::<Arn>().is_ok()
+}

@@ -1,0 +1,348 @@
+//! An in-memory IAM for tests: behaves like IAM for the calls the role writer makes, counts
+//! write calls, and can be told to fail one operation.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use xacct_policy::PolicyDocument;
+
+use crate::error::{AwsError, AwsErrorKind};
+use crate::roles::{InstanceProfileState, RoleSpec, RoleState, RoleStore};
+
+#[derive(Debug, Default)]
+struct State {
+    roles: BTreeMap<String, (RoleState, BTreeMap<String, PolicyDocument>)>,
+    profiles: BTreeMap<String, InstanceProfileState>,
+    writes: Vec<&'static str>,
+    fail: Vec<(&'static str, String)>,
+    next_id: u64,
+}
+
+/// An in-memory [`RoleStore`].
+#[derive(Debug)]
+pub struct FakeIam {
+    account: String,
+    state: Mutex<State>,
+}
+
+impl FakeIam {
+    pub fn new(account: &str) -> Self {
+        Self {
+            account: account.to_owned(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Makes the next call of `operation` fail with `code` (several may be queued).
+    pub fn fail_next(&self, operation: &'static str, code: &str) {
+        if let Ok(mut s) = self.state.lock() {
+            s.fail.push((operation, code.to_owned()));
+        }
+    }
+
+    /// The write calls made so far.
+    pub fn writes(&self) -> Vec<&'static str> {
+        self.state
+            .lock()
+            .map(|s| s.writes.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn clear_writes(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.writes.clear();
+        }
+    }
+
+    pub fn role_names(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .map(|s| s.roles.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn profile_names(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .map(|s| s.profiles.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Puts a role there as if someone created it by hand.
+    pub fn insert_role(&self, state: RoleState, policies: BTreeMap<String, PolicyDocument>) {
+        if let Ok(mut s) = self.state.lock() {
+            s.roles.insert(state.name.clone(), (state, policies));
+        }
+    }
+
+    fn call<T>(
+        &self,
+        operation: &'static str,
+        write: bool,
+        f: impl FnOnce(&mut State) -> Result<T, AwsError>,
+    ) -> Result<T, AwsError> {
+        let mut s = self.state.lock().map_err(|_| {
+            AwsError::new(
+                operation,
+                "InternalFailure",
+                "poisoned",
+                AwsErrorKind::Unavailable,
+            )
+        })?;
+        if let Some(at) = s.fail.iter().position(|(op, _)| *op == operation) {
+            let (_, code) = s.fail.remove(at);
+            let kind = if code == "Throttling" {
+                AwsErrorKind::Unavailable
+            } else {
+                AwsErrorKind::Refused
+            };
+            return Err(AwsError::new(operation, &code, "injected failure", kind));
+        }
+        let out = f(&mut s)?;
+        if write {
+            s.writes.push(operation);
+        }
+        Ok(out)
+    }
+}
+
+fn no_such(operation: &'static str, what: &str) -> AwsError {
+    AwsError::new(
+        operation,
+        "NoSuchEntity",
+        &format!("{what} not found"),
+        AwsErrorKind::NotFound,
+    )
+}
+
+impl RoleStore for FakeIam {
+    async fn get_role(&self, name: &str) -> Result<Option<RoleState>, AwsError> {
+        self.call("GetRole", false, |s| {
+            Ok(s.roles.get(name).map(|(r, _)| r.clone()))
+        })
+    }
+
+    async fn get_role_policy(
+        &self,
+        role: &str,
+        policy: &str,
+    ) -> Result<Option<PolicyDocument>, AwsError> {
+        self.call("GetRolePolicy", false, |s| {
+            Ok(s.roles.get(role).and_then(|(_, p)| p.get(policy).cloned()))
+        })
+    }
+
+    async fn list_role_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        self.call("ListRolePolicies", false, |s| {
+            s.roles
+                .get(role)
+                .map(|(_, p)| p.keys().cloned().collect())
+                .ok_or_else(|| no_such("ListRolePolicies", role))
+        })
+    }
+
+    async fn create_role(&self, spec: &RoleSpec) -> Result<RoleState, AwsError> {
+        let account = self.account.clone();
+        self.call("CreateRole", true, |s| {
+            if s.roles.contains_key(&spec.name) {
+                return Err(AwsError::new(
+                    "CreateRole",
+                    "EntityAlreadyExists",
+                    "exists",
+                    AwsErrorKind::AlreadyExists,
+                ));
+            }
+            s.next_id += 1;
+            let state = RoleState {
+                name: spec.name.clone(),
+                arn: format!("arn:aws:iam::{account}:role{}{}", spec.path, spec.name),
+                role_id: format!("AROA{:016}", s.next_id),
+                path: spec.path.clone(),
+                description: Some(spec.description.clone()),
+                max_session_duration: spec.max_session_duration,
+                trust_policy: Some(spec.trust_policy.clone()),
+                tags: spec.tags.clone(),
+                permissions_boundary: spec.permissions_boundary.clone(),
+                created: Some("2026-11-22T00:00:00Z".to_owned()),
+                last_used: None,
+            };
+            s.roles
+                .insert(spec.name.clone(), (state.clone(), BTreeMap::new()));
+            Ok(state)
+        })
+    }
+
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        name: &str,
+        policy: &PolicyDocument,
+    ) -> Result<(), AwsError> {
+        self.call("PutRolePolicy", true, |s| {
+            let (_, p) = s
+                .roles
+                .get_mut(role)
+                .ok_or_else(|| no_such("PutRolePolicy", role))?;
+            p.insert(name.to_owned(), policy.clone());
+            Ok(())
+        })
+    }
+
+    async fn update_assume_role_policy(
+        &self,
+        role: &str,
+        policy: &PolicyDocument,
+    ) -> Result<(), AwsError> {
+        self.call("UpdateAssumeRolePolicy", true, |s| {
+            let (r, _) = s
+                .roles
+                .get_mut(role)
+                .ok_or_else(|| no_such("UpdateAssumeRolePolicy", role))?;
+            r.trust_policy = Some(policy.clone());
+            Ok(())
+        })
+    }
+
+    async fn update_role(
+        &self,
+        role: &str,
+        description: &str,
+        max_session_duration: i32,
+    ) -> Result<(), AwsError> {
+        self.call("UpdateRole", true, |s| {
+            let (r, _) = s
+                .roles
+                .get_mut(role)
+                .ok_or_else(|| no_such("UpdateRole", role))?;
+            r.description = Some(description.to_owned());
+            r.max_session_duration = max_session_duration;
+            Ok(())
+        })
+    }
+
+    async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        self.call("TagRole", true, |s| {
+            let (r, _) = s
+                .roles
+                .get_mut(role)
+                .ok_or_else(|| no_such("TagRole", role))?;
+            r.tags.extend(tags.clone());
+            Ok(())
+        })
+    }
+
+    async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), AwsError> {
+        self.call("DeleteRolePolicy", true, |s| {
+            let (_, p) = s
+                .roles
+                .get_mut(role)
+                .ok_or_else(|| no_such("DeleteRolePolicy", role))?;
+            p.remove(name)
+                .map(|_| ())
+                .ok_or_else(|| no_such("DeleteRolePolicy", name))
+        })
+    }
+
+    async fn delete_role(&self, role: &str) -> Result<(), AwsError> {
+        self.call("DeleteRole", true, |s| {
+            if s.roles.get(role).is_some_and(|(_, p)| !p.is_empty()) {
+                return Err(AwsError::new(
+                    "DeleteRole",
+                    "DeleteConflict",
+                    "role has policies",
+                    AwsErrorKind::Refused,
+                ));
+            }
+            if s.profiles
+                .values()
+                .any(|p| p.roles.iter().any(|r| r == role))
+            {
+                return Err(AwsError::new(
+                    "DeleteRole",
+                    "DeleteConflict",
+                    "role is in an instance profile",
+                    AwsErrorKind::Refused,
+                ));
+            }
+            s.roles
+                .remove(role)
+                .map(|_| ())
+                .ok_or_else(|| no_such("DeleteRole", role))
+        })
+    }
+
+    async fn get_instance_profile(
+        &self,
+        name: &str,
+    ) -> Result<Option<InstanceProfileState>, AwsError> {
+        self.call("GetInstanceProfile", false, |s| {
+            Ok(s.profiles.get(name).cloned())
+        })
+    }
+
+    async fn create_instance_profile(
+        &self,
+        name: &str,
+        path: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<InstanceProfileState, AwsError> {
+        let account = self.account.clone();
+        self.call("CreateInstanceProfile", true, |s| {
+            if s.profiles.contains_key(name) {
+                return Err(AwsError::new(
+                    "CreateInstanceProfile",
+                    "EntityAlreadyExists",
+                    "exists",
+                    AwsErrorKind::AlreadyExists,
+                ));
+            }
+            let p = InstanceProfileState {
+                name: name.to_owned(),
+                arn: format!("arn:aws:iam::{account}:instance-profile{path}{name}"),
+                roles: Vec::new(),
+                tags: tags.clone(),
+            };
+            s.profiles.insert(name.to_owned(), p.clone());
+            Ok(p)
+        })
+    }
+
+    async fn add_role_to_instance_profile(
+        &self,
+        profile: &str,
+        role: &str,
+    ) -> Result<(), AwsError> {
+        self.call("AddRoleToInstanceProfile", true, |s| {
+            let p = s
+                .profiles
+                .get_mut(profile)
+                .ok_or_else(|| no_such("AddRoleToInstanceProfile", profile))?;
+            p.roles.push(role.to_owned());
+            Ok(())
+        })
+    }
+
+    async fn remove_role_from_instance_profile(
+        &self,
+        profile: &str,
+        role: &str,
+    ) -> Result<(), AwsError> {
+        self.call("RemoveRoleFromInstanceProfile", true, |s| {
+            let p = s
+                .profiles
+                .get_mut(profile)
+                .ok_or_else(|| no_such("RemoveRoleFromInstanceProfile", profile))?;
+            p.roles.retain(|r| r != role);
+            Ok(())
+        })
+    }
+
+    async fn delete_instance_profile(&self, profile: &str) -> Result<(), AwsError> {
+        self.call("DeleteInstanceProfile", true, |s| {
+            s.profiles
+                .remove(profile)
+                .map(|_| ())
+                .ok_or_else(|| no_such("DeleteInstanceProfile", profile))
+        })
+    }
+}

@@ -1,0 +1,338 @@
+//! [`RoleStore`] over the AWS SDK's IAM client. IAM returns policy documents URL-encoded;
+//! they are decoded and parsed here so the rest of xacct only sees typed documents.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::types::Tag;
+use xacct_policy::PolicyDocument;
+
+use crate::error::{AwsError, AwsErrorKind};
+use crate::roles::{InstanceProfileState, RoleSpec, RoleState, RoleStore};
+
+/// IAM through the SDK.
+#[derive(Debug, Clone)]
+pub struct IamRoleStore {
+    client: Client,
+}
+
+impl IamRoleStore {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Decodes a policy document as IAM returns it (URL-encoded JSON).
+pub fn decode_policy(text: &str) -> Option<PolicyDocument> {
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()?;
+    PolicyDocument::from_json(&decoded).ok()
+}
+
+fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
+    map.iter()
+        .map(|(k, v)| {
+            Tag::builder().key(k).value(v).build().map_err(|_| {
+                AwsError::new(
+                    "TagRole",
+                    "InvalidInput",
+                    "a tag needs a key and a value",
+                    AwsErrorKind::Refused,
+                )
+            })
+        })
+        .collect()
+}
+
+fn ok_or_none<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn fmt_time(t: &aws_smithy_types::DateTime) -> Option<String> {
+    t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
+}
+
+/// Converts the SDK's role into xacct's view of it.
+pub fn role_state(role: &aws_sdk_iam::types::Role) -> RoleState {
+    RoleState {
+        name: role.role_name().to_owned(),
+        arn: role.arn().to_owned(),
+        role_id: role.role_id().to_owned(),
+        path: role.path().to_owned(),
+        description: role.description().map(str::to_owned),
+        max_session_duration: role.max_session_duration().unwrap_or(3600),
+        trust_policy: role.assume_role_policy_document().and_then(decode_policy),
+        tags: role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect(),
+        permissions_boundary: role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_owned),
+        created: fmt_time(role.create_date()),
+        last_used: role
+            .role_last_used()
+            .and_then(|u| u.last_used_date())
+            .and_then(fmt_time),
+    }
+}
+
+impl RoleStore for IamRoleStore {
+    async fn get_role(&self, name: &str) -> Result<Option<RoleState>, AwsError> {
+        let out = ok_or_none(
+            self.client
+                .get_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("GetRole", e)),
+        )?;
+        Ok(out.and_then(|o| o.role().map(role_state)))
+    }
+
+    async fn get_role_policy(
+        &self,
+        role: &str,
+        policy: &str,
+    ) -> Result<Option<PolicyDocument>, AwsError> {
+        let out = ok_or_none(
+            self.client
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(policy)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("GetRolePolicy", e)),
+        )?;
+        Ok(out.and_then(|o| decode_policy(o.policy_document())))
+    }
+
+    async fn list_role_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
+            names.extend(page.policy_names().iter().cloned());
+        }
+        Ok(names)
+    }
+
+    async fn create_role(&self, spec: &RoleSpec) -> Result<RoleState, AwsError> {
+        let out = self
+            .client
+            .create_role()
+            .role_name(&spec.name)
+            .path(&spec.path)
+            .description(&spec.description)
+            .assume_role_policy_document(spec.trust_policy.to_json())
+            .max_session_duration(spec.max_session_duration)
+            .set_permissions_boundary(spec.permissions_boundary.clone())
+            .set_tags(Some(tags(&spec.tags)?))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateRole", e))?;
+        out.role().map(role_state).ok_or_else(|| {
+            AwsError::new(
+                "CreateRole",
+                "InvalidResponse",
+                "CreateRole returned no role",
+                AwsErrorKind::Unavailable,
+            )
+        })
+    }
+
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        name: &str,
+        policy: &PolicyDocument,
+    ) -> Result<(), AwsError> {
+        self.client
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(policy.to_json())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("PutRolePolicy", e))
+    }
+
+    async fn update_assume_role_policy(
+        &self,
+        role: &str,
+        policy: &PolicyDocument,
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_assume_role_policy()
+            .role_name(role)
+            .policy_document(policy.to_json())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("UpdateAssumeRolePolicy", e))
+    }
+
+    async fn update_role(
+        &self,
+        role: &str,
+        description: &str,
+        max_session_duration: i32,
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_role()
+            .role_name(role)
+            .description(description)
+            .max_session_duration(max_session_duration)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("UpdateRole", e))
+    }
+
+    async fn tag_role(&self, role: &str, map: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        self.client
+            .tag_role()
+            .role_name(role)
+            .set_tags(Some(tags(map)?))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("TagRole", e))
+    }
+
+    async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e))
+    }
+
+    async fn delete_role(&self, role: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_role()
+            .role_name(role)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteRole", e))
+    }
+
+    async fn get_instance_profile(
+        &self,
+        name: &str,
+    ) -> Result<Option<InstanceProfileState>, AwsError> {
+        let out = ok_or_none(
+            self.client
+                .get_instance_profile()
+                .instance_profile_name(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("GetInstanceProfile", e)),
+        )?;
+        Ok(out.and_then(|o| {
+            o.instance_profile().map(|p| InstanceProfileState {
+                name: p.instance_profile_name().to_owned(),
+                arn: p.arn().to_owned(),
+                roles: p.roles().iter().map(|r| r.role_name().to_owned()).collect(),
+                tags: p
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect(),
+            })
+        }))
+    }
+
+    async fn create_instance_profile(
+        &self,
+        name: &str,
+        path: &str,
+        map: &BTreeMap<String, String>,
+    ) -> Result<InstanceProfileState, AwsError> {
+        let out = self
+            .client
+            .create_instance_profile()
+            .instance_profile_name(name)
+            .path(path)
+            .set_tags(Some(tags(map)?))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateInstanceProfile", e))?;
+        out.instance_profile()
+            .map(|p| InstanceProfileState {
+                name: p.instance_profile_name().to_owned(),
+                arn: p.arn().to_owned(),
+                roles: Vec::new(),
+                tags: map.clone(),
+            })
+            .ok_or_else(|| {
+                AwsError::new(
+                    "CreateInstanceProfile",
+                    "InvalidResponse",
+                    "no instance profile returned",
+                    AwsErrorKind::Unavailable,
+                )
+            })
+    }
+
+    async fn add_role_to_instance_profile(
+        &self,
+        profile: &str,
+        role: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .add_role_to_instance_profile()
+            .instance_profile_name(profile)
+            .role_name(role)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("AddRoleToInstanceProfile", e))
+    }
+
+    async fn remove_role_from_instance_profile(
+        &self,
+        profile: &str,
+        role: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .remove_role_from_instance_profile()
+            .instance_profile_name(profile)
+            .role_name(role)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("RemoveRoleFromInstanceProfile", e))
+    }
+
+    async fn delete_instance_profile(&self, profile: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_instance_profile()
+            .instance_profile_name(profile)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteInstanceProfile", e))
+    }
+}
