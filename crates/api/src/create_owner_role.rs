@@ -285,11 +285,10 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         Ok(RoleSpec {
             name: role_name.to_string(),
             path: ROLE_PATH.to_owned(),
+            // Nothing here depends on the actions, so changing them is a single write.
             description: description(&format!(
-                "xacct grant: {} action(s) on {} for account {}",
-                body.actions.len(),
-                input.resource,
-                input.requestor
+                "xacct grant on {} for account {}",
+                input.resource, input.requestor
             )),
             trust_policy: trust.document(),
             policy_name: POLICY_NAME.to_owned(),

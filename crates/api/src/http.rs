@@ -82,34 +82,35 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
-        // `unknown field `x`` and `missing field `x`` name the field in the message.
-        let named = message
-            .split('`')
-            .nth(1)
-            .filter(|_| {
-                message.starts_with("unknown field") || message.starts_with("missing field")
-            })
-            .map(str::to_owned);
-        let field = if path == "." || path.is_empty() {
-            named
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::new(
+                400,
+                "InvalidJson",
+                format!("the body is not valid JSON: {message}"),
+            );
+        }
+        // serde names the field in backticks for unknown and missing fields.
+        let quoted = message.split('`').nth(1).map(str::to_owned);
+        let (code, field) = if message.starts_with("unknown field") {
+            ("UnknownField", quoted)
+        } else if message.starts_with("missing field") {
+            ("MissingField", quoted)
         } else {
-            Some(path)
+            (
+                "InvalidType",
+                Some(path).filter(|p| p != "." && p != "?" && !p.is_empty()),
+            )
         };
-        let code = if inner.is_syntax() || inner.is_eof() {
-            "InvalidJson"
-        } else {
-            "InvalidField"
+        // Say "a whole number", not Rust's `i64`; no type names reach the caller.
+        let message = message
+            .replace("expected i64", "expected a whole number")
+            .replace("expected i32", "expected a whole number");
+        let message = match &field {
+            Some(f) if code == "InvalidType" => format!("{f}: {message}"),
+            None if code == "InvalidType" => "the body must be a JSON object".to_owned(),
+            _ => message,
         };
-        let mut err = ApiError::new(
-            400,
-            code,
-            match &field {
-                Some(f) if code == "InvalidField" && !message.contains('`') => {
-                    format!("{f}: {message}")
-                }
-                _ => message.clone(),
-            },
-        );
+        let mut err = ApiError::new(400, code, message);
         err.field = field;
         err
     })?;
