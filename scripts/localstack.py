@@ -13,7 +13,8 @@ Run it with the repository's venv (`scripts/bootstrap-venv` creates it):
 Everything it writes lives in `.local/` (git-ignored): `stack.json` (what runs, where,
 with which credentials; tests find it through `XACCT_STACK_FILE`), `owner.env` and
 `requestor.env` (the functions' environment), `aws/` (empty AWS config files) and
-`logs/`.
+`logs/`. With XACCT_FAULT_PROXY=1 the stack file also holds `fault_proxy_url`, where
+the end-to-end tests add faults (see tests/faultproxy.py).
 
 Environment:
     XACCT_MOTO_PORT        moto's port (default 5000)
@@ -23,6 +24,10 @@ Environment:
                            a fresh target directory compiles on the first request)
     XACCT_INVOKE_TIMEOUT   cargo lambda's --timeout per request, seconds (default 60)
     XACCT_NO_FUNCTIONS     1: start moto, seed it and write the env files only
+    XACCT_FAULT_PROXY      1: put tests/faultproxy.py between the functions and moto (the
+                           env files' AWS_ENDPOINT_URL points at it; seeding still talks
+                           to moto); `make test-e2e` sets it
+    XACCT_PROXY_PORT       the fault proxy's port (default 5001)
     XACCT_RUST_LOG         RUST_LOG for the functions (default info)
     XACCT_CARGO_LAMBDA     cargo-lambda executable (default: the venv's)
     CARGO_TARGET_DIR       kept; defaults to ~/.cache/xacct-target
@@ -77,6 +82,8 @@ AWS_DIR = LOCAL_DIR / "aws"
 STACK_FILE = LOCAL_DIR / "stack.json"
 LOCK_FILE = LOCAL_DIR / "stack.lock"
 STACK_FILE_VERSION = 1
+FAULT_PROXY_SCRIPT = REPO_ROOT / "tests" / "faultproxy.py"
+FAULT_PROXY_NAME = "fault-proxy"  # its name in the stack file's processes and logs/
 
 LOOPBACK = "127.0.0.1"  # never `localhost`: the S3 SDKs switch to bucket.localhost
 OWNER_ACCOUNT = "111111111111"
@@ -108,6 +115,7 @@ ASSUMED_SESSION_SECONDS = 43200
 STRIPPED_VARIABLES = ("PERMISSIONS_BOUNDARY_ARN",)
 
 MOTO_READY_SECONDS = 60.0
+PROXY_READY_SECONDS = 20.0
 STOP_GRACE_SECONDS = 10.0
 LOG_TAIL_LINES = 40
 # After this many 5xx answers in a row a function is taken as broken (a crash at init,
@@ -174,6 +182,8 @@ class Settings:
     functions_enabled: bool
     rust_log: str
     target_dir: Path
+    fault_proxy: bool = False
+    proxy_port: int = 5001
 
     @staticmethod
     def from_env(no_functions_flag: bool = False) -> Settings:
@@ -187,8 +197,12 @@ class Settings:
             functions_enabled=not (no_functions_flag or _env_flag("XACCT_NO_FUNCTIONS")),
             rust_log=os.environ.get("XACCT_RUST_LOG", "").strip() or "info",
             target_dir=Path(target) if target else Path.home() / ".cache" / "xacct-target",
+            fault_proxy=_env_flag("XACCT_FAULT_PROXY"),
+            proxy_port=_env_int("XACCT_PROXY_PORT", 5001, 1, 65535),
         )
         ports = [settings.moto_port]
+        if settings.fault_proxy:
+            ports.append(settings.proxy_port)
         if settings.functions_enabled:
             ports += [settings.owner_port, settings.requestor_port]
         if len(set(ports)) != len(ports):
@@ -198,6 +212,15 @@ class Settings:
     @property
     def moto_url(self) -> str:
         return f"http://{LOOPBACK}:{self.moto_port}"
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.proxy_port}"
+
+    @property
+    def functions_endpoint(self) -> str:
+        """The functions' AWS_ENDPOINT_URL: the fault proxy when there is one, else moto."""
+        return self.proxy_url if self.fault_proxy else self.moto_url
 
     def side_port(self, side: str) -> int:
         return self.owner_port if side == "owner" else self.requestor_port
@@ -579,9 +602,11 @@ def save_stack(stack: Mapping[str, Any]) -> None:
 
 
 def stack_processes(stack: Mapping[str, Any]) -> list[ProcessRecord]:
-    """Recorded processes, function servers first (the order they must be stopped in)."""
+    """Recorded processes, function servers first, then the fault proxy, then moto (the
+    order they must be stopped in: each one's callers before it)."""
     procs = stack.get("processes", {})
-    order = sorted(procs, key=lambda name: name == "moto")
+    last = {FAULT_PROXY_NAME: 1, "moto": 2}
+    order = sorted(procs, key=lambda name: last.get(name, 0))
     return [ProcessRecord.from_json(name, procs[name]) for name in order]
 
 
@@ -1137,7 +1162,7 @@ def function_environment(side: Side, settings: Settings) -> dict[str, str]:
         "AWS_SESSION_TOKEN": side.credentials.session_token,
         "AWS_REGION": HOME_REGION,
         "AWS_DEFAULT_REGION": HOME_REGION,
-        "AWS_ENDPOINT_URL": settings.moto_url,
+        "AWS_ENDPOINT_URL": settings.functions_endpoint,
         "AWS_EC2_METADATA_DISABLED": "true",
         **aws_config_files(),
         "NO_PROXY": _no_proxy_value(None),
@@ -1186,6 +1211,40 @@ def start_moto(settings: Settings, env: Mapping[str, str]) -> ProcessRecord:
             )
         time.sleep(0.2)
     return record
+
+
+def start_fault_proxy(settings: Settings, env: Mapping[str, str]) -> ProcessRecord:
+    """tests/faultproxy.py in front of moto; ready once moto answers through it."""
+    if port_answers(settings.proxy_port):
+        raise StackError(f"port {settings.proxy_port} is busy; set XACCT_PROXY_PORT")
+    argv = [
+        sys.executable,
+        str(FAULT_PROXY_SCRIPT),
+        "--port",
+        str(settings.proxy_port),
+        "--target",
+        settings.moto_url,
+    ]
+    record = spawn(FAULT_PROXY_NAME, argv, env)
+    deadline = time.monotonic() + PROXY_READY_SECONDS
+    while not is_moto(settings.proxy_url):
+        if not record_running(record):
+            raise StackError(
+                f"the fault proxy exited at start; {record.log}:\n{log_tail(record.log)}"
+            )
+        if time.monotonic() > deadline:
+            stop_process(record)
+            raise StackError(
+                f"moto did not answer through the fault proxy at {settings.proxy_url} within "
+                f"{PROXY_READY_SECONDS:.0f} s:\n{log_tail(record.log)}"
+            )
+        time.sleep(0.2)
+    return record
+
+
+def record_process(stack: dict[str, Any], record: ProcessRecord) -> None:
+    stack["processes"][record.name] = record.to_json()
+    stack["pids"][record.name] = record.pid
 
 
 def prepare_accounts(settings: Settings) -> tuple[dict[str, Side], dict[str, Any]]:
@@ -1409,7 +1468,7 @@ def new_stack(settings: Settings, mode: str) -> dict[str, Any]:
         if base is not None
         for name in SIDE_FUNCTIONS[side]
     }
-    return {
+    stack: dict[str, Any] = {
         "version": STACK_FILE_VERSION,
         "state": "starting",
         "mode": mode,
@@ -1434,6 +1493,10 @@ def new_stack(settings: Settings, mode: str) -> dict[str, Any]:
         "processes": {},
         "seed": {},
     }
+    if settings.fault_proxy:  # absent otherwise: the stack is then as it always was
+        stack["fault_proxy_url"] = settings.proxy_url
+        stack["ports"]["proxy"] = settings.proxy_port
+    return stack
 
 
 def record_accounts(
@@ -1450,6 +1513,11 @@ def print_summary(stack: Mapping[str, Any]) -> None:
     env_files = stack["env_files"]
     rows = [
         ("moto", stack["moto_url"]),
+        *(
+            [("fault proxy", f"{stack['fault_proxy_url']}  (the functions' AWS endpoint)")]
+            if stack.get("fault_proxy_url")
+            else []
+        ),
         ("owner account", f"{stack['owner_account']}  (env: {env_files['owner']})"),
         ("requestor account", f"{stack['requestor_account']}  (env: {env_files['requestor']})"),
         *stack["functions"].items(),
@@ -1526,6 +1594,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                     "use `status`, `reset`, or `down` first"
                 )
             base_env = clean_environment(os.environ)
+            if settings.fault_proxy and port_answers(settings.proxy_port):
+                raise StackError(f"port {settings.proxy_port} is busy; set XACCT_PROXY_PORT")
             if settings.functions_enabled:
                 for side in SIDE_FUNCTIONS:
                     if port_answers(settings.side_port(side)):
@@ -1552,6 +1622,10 @@ def cmd_up(args: argparse.Namespace) -> int:
                 stack["processes"]["moto"] = moto.to_json()
                 stack["pids"]["moto"] = moto.pid
             save_stack(stack)
+            if settings.fault_proxy:
+                log(f"starting the fault proxy at {settings.proxy_url}")
+                record_process(stack, start_fault_proxy(settings, base_env))
+                save_stack(stack)
             log("assuming roles, seeding the owner account, writing env files")
             sides, inventory = prepare_accounts(settings)
             record_accounts(stack, sides, inventory)
@@ -1633,6 +1707,10 @@ def cmd_status(_args: argparse.Namespace) -> int:
     print(
         f"moto api     {stack['moto_url']}  {'answers' if moto_ok else 'DOES NOT ANSWER'}{managed}"
     )
+    if proxy_url := stack.get("fault_proxy_url"):
+        proxy_ok = is_moto(proxy_url)
+        healthy &= proxy_ok
+        print(f"fault proxy  {proxy_url}  {'forwards to moto' if proxy_ok else 'DOES NOT FORWARD'}")
     for record in stack_processes(stack):
         alive = record_running(record)
         healthy &= alive
@@ -1657,6 +1735,8 @@ def cmd_reset(_args: argparse.Namespace) -> int:
         moto_port=ports["moto"],
         owner_port=ports["owner"],
         requestor_port=ports["requestor"],
+        fault_proxy="fault_proxy_url" in stack,
+        proxy_port=ports.get("proxy", 5001),
     )
     try:
         with exclusive_lock():
@@ -1664,6 +1744,16 @@ def cmd_reset(_args: argparse.Namespace) -> int:
             save_stack(stack)
             log(f"resetting moto at {stack['moto_url']}")
             reset_moto(stack["moto_url"])
+            if settings.fault_proxy:  # a fresh proxy: no rules, no counts
+                for record in stack_processes(stack):
+                    if record.name == FAULT_PROXY_NAME:
+                        stop_process(record)
+                        stack["processes"].pop(record.name)
+                        stack["pids"].pop(record.name, None)
+                save_stack(stack)
+                log(f"restarting the fault proxy at {settings.proxy_url}")
+                record_process(stack, start_fault_proxy(settings, clean_environment(os.environ)))
+                save_stack(stack)
             sides, inventory = prepare_accounts(settings)
             record_accounts(stack, sides, inventory)
             save_stack(stack)

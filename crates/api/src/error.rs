@@ -197,7 +197,7 @@ impl From<RoleError> for ApiError {
             RoleError::Aws(aws) => Self::from(aws.clone()),
             RoleError::RolledBack { source, .. } => {
                 tracing::warn!(code = %source.code, "create rolled back");
-                let mut out = Self::from(source.clone());
+                let mut out = Self::from((**source).clone());
                 out.message = format!("{}; nothing was left behind", out.message);
                 out
             }

@@ -198,7 +198,7 @@ pub enum RoleError {
     Aws(#[from] AwsError),
     #[error("{source}; the partly created role was removed")]
     RolledBack {
-        source: AwsError,
+        source: Box<AwsError>,
         removed: Vec<String>,
     },
     #[error(
@@ -206,8 +206,8 @@ pub enum RoleError {
     )]
     RollbackFailed {
         name: String,
-        source: AwsError,
-        rollback: AwsError,
+        source: Box<AwsError>,
+        rollback: Box<AwsError>,
     },
 }
 
@@ -285,14 +285,17 @@ async fn rollback<S: RoleStore>(
                 tracing::error!(role = %spec.name, code = %rollback.code, "rollback after a failed create failed");
                 return RoleError::RollbackFailed {
                     name: spec.name.clone(),
-                    source,
-                    rollback,
+                    source: Box::new(source),
+                    rollback: Box::new(rollback),
                 };
             }
         }
     }
     tracing::warn!(role = %spec.name, code = %source.code, ?removed, "create failed; rolled back");
-    RoleError::RolledBack { source, removed }
+    RoleError::RolledBack {
+        source: Box::new(source),
+        removed,
+    }
 }
 
 /// Makes the role (and instance profile) match `spec`. `existing` is the role as just read
@@ -365,14 +368,14 @@ pub async fn ensure_role<S: RoleStore>(
         });
     }
     for tag in &spec.identity_tags {
-        if let (Some(existing), Some(wanted)) = (state.tags.get(tag), spec.tags.get(tag)) {
-            if existing != wanted {
-                return Err(RoleError::OtherGrant {
-                    name: spec.name.clone(),
-                    tag: tag.clone(),
-                    existing: existing.clone(),
-                });
-            }
+        if let (Some(existing), Some(wanted)) = (state.tags.get(tag), spec.tags.get(tag))
+            && existing != wanted
+        {
+            return Err(RoleError::OtherGrant {
+                name: spec.name.clone(),
+                tag: tag.clone(),
+                existing: existing.clone(),
+            });
         }
     }
     if state.permissions_boundary != spec.permissions_boundary {
@@ -537,16 +540,16 @@ pub async fn remove_role<S: RoleStore>(store: &S, name: &str) -> Result<Removal,
         removed: Vec::new(),
         changed: true,
     };
-    if let Some(profile) = store.get_instance_profile(name).await? {
-        if profile.tags.get(MANAGED_TAG).map(String::as_str) == Some("true") {
-            if profile.roles.iter().any(|r| r == name) {
-                store.remove_role_from_instance_profile(name, name).await?;
-            }
-            store.delete_instance_profile(name).await?;
-            removal
-                .removed
-                .push(format!("instance profile `{}`", profile.arn));
+    if let Some(profile) = store.get_instance_profile(name).await?
+        && profile.tags.get(MANAGED_TAG).map(String::as_str) == Some("true")
+    {
+        if profile.roles.iter().any(|r| r == name) {
+            store.remove_role_from_instance_profile(name, name).await?;
         }
+        store.delete_instance_profile(name).await?;
+        removal
+            .removed
+            .push(format!("instance profile `{}`", profile.arn));
     }
     for policy in store.list_role_policies(name).await? {
         store.delete_role_policy(name, &policy).await?;
