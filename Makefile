@@ -36,7 +36,9 @@ help:
 	@echo "  package       sam build, with .venv-sam/bin/sam"
 	@echo ""
 	@echo "Local stack knobs: XACCT_MOTO_PORT (5000), XACCT_OWNER_PORT (9000),"
-	@echo "XACCT_REQUESTOR_PORT (9001), XACCT_STACK_TIMEOUT (1500 s), XACCT_NO_FUNCTIONS=1."
+	@echo "XACCT_REQUESTOR_PORT (9001), XACCT_STACK_TIMEOUT (1500 s), XACCT_NO_FUNCTIONS=1,"
+	@echo "XACCT_FAULT_PROXY=1 (functions reach moto through tests/faultproxy.py; test-e2e sets it),"
+	@echo "XACCT_PROXY_PORT (5001)."
 
 venv:
 	@scripts/bootstrap-venv
@@ -78,10 +80,12 @@ test-python: venv
 
 # The stack is stopped whatever the tests do, and the tests' exit status is kept. The
 # trap is set only once `up` succeeded: a failed `up` stops what it started itself, and
-# one that fails because a stack already runs must not stop that stack.
+# one that fails because a stack already runs must not stop that stack. The functions
+# reach moto through the fault proxy (tests/faultproxy.py), whose URL the tests read
+# from the stack file (`fault_proxy_url`).
 test-e2e: venv
 	@set -eu; \
-	$(LOCALSTACK) up --background; \
+	XACCT_FAULT_PROXY=1 $(LOCALSTACK) up --background; \
 	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-e2e -- --test-threads=4
 

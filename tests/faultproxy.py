@@ -650,7 +650,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if self.verbose:
             super().log_request(code, size)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+    def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"faultproxy: {self.address_string()} {format % args}\n")
         sys.stderr.flush()
 
@@ -787,7 +787,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 response = self.send_upstream(body, reuse=False)
         except (OSError, http.client.HTTPException) as error:
             self.reset_upstream()
-            self.send_plain(502, f"faultproxy: {self.server.state.target} did not answer: {error}\n")
+            self.send_plain(
+                502, f"faultproxy: {self.server.state.target} did not answer: {error}\n"
+            )
             return
         try:
             self.relay(response)
@@ -818,10 +820,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
             for name, value in self.headers.items():
                 if name.lower() not in HOP_BY_HOP:
                     upstream.putheader(name, value)
-            if body or self.headers.get("Content-Length") is not None or self.command in (
-                "POST",
-                "PUT",
-                "PATCH",
+            if (
+                body
+                or self.headers.get("Content-Length") is not None
+                or self.command
+                in (
+                    "POST",
+                    "PUT",
+                    "PATCH",
+                )
             ):
                 upstream.putheader("Content-Length", str(len(body)))
             upstream.endheaders(body if body else None)
@@ -938,9 +945,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--port", type=int, default=5001, help="port on 127.0.0.1 (0: any free one)"
     )
-    parser.add_argument(
-        "--target", default="http://127.0.0.1:5000", help="moto's URL (http only)"
-    )
+    parser.add_argument("--target", default="http://127.0.0.1:5000", help="moto's URL (http only)")
     parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = parser.parse_args(argv)
     target = urllib.parse.urlsplit(args.target)

@@ -28,9 +28,10 @@ import urllib.error
 import urllib.request
 import uuid
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -285,14 +286,18 @@ def _error(raised: pytest.ExceptionInfo[botocore.exceptions.ClientError]) -> tup
     )
 
 
-def _signed_headers(service: str, method: str, url: str, body: bytes, **headers: str) -> dict[str, str]:
+def _signed_headers(
+    service: str, method: str, url: str, body: bytes, **headers: str
+) -> dict[str, str]:
     request = botocore.awsrequest.AWSRequest(method=method, url=url, data=body, headers=headers)
     credentials = botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY)
     botocore.auth.SigV4Auth(credentials, service, REGION).add_auth(request)
     return dict(request.headers.items())
 
 
-def _raw(proxy: Proxy, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+def _raw(
+    proxy: Proxy, method: str, path: str, headers: dict[str, str], body: bytes
+) -> tuple[int, bytes]:
     """One request written by hand, `body` sent exactly as given."""
     port = int(proxy.url.rsplit(":", 1)[1])
     connection = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
@@ -382,7 +387,9 @@ def test_forwards_a_json_protocol_call(client: Factory, proxy: Proxy) -> None:
     logs = client("logs")
     group = _unique("/xacct/fp")
     logs.create_log_group(logGroupName=group)
-    names = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]]
+    names = [
+        g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    ]
     assert names == [group]
     assert proxy.stats() == {"logs:CreateLogGroup": 1, "logs:DescribeLogGroups": 1}
 
@@ -442,6 +449,58 @@ def test_passes_an_aws_chunked_upload_through(client: Factory, proxy: Proxy) -> 
     assert proxy.stats()["s3:PutObject"] == 1
 
 
+def test_answers_expect_100_continue_before_reading_the_body(proxy: Proxy) -> None:
+    body = b"Action=ListRoles&Version=2010-05-08"
+    headers = _signed_headers(
+        "iam",
+        "POST",
+        f"{proxy.url}/",
+        body,
+        Host=proxy.url.removeprefix("http://"),
+        **{"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    headers["Content-Length"] = str(len(body))
+    headers["Expect"] = "100-continue"
+    port = int(proxy.url.rsplit(":", 1)[1])
+    with socket.create_connection((LOOPBACK, port), timeout=10) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        sock.sendall(f"POST / HTTP/1.1\r\n{head}\r\n".encode())
+        interim = sock.recv(1024)
+        assert interim.startswith(b"HTTP/1.1 100"), interim
+        sock.sendall(body)
+        answer = b""
+        while b"</ListRolesResponse>" not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_answers_502_when_moto_does_not(aws_env: dict[str, str]) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(PROXY_SCRIPT),
+            "--port",
+            "0",
+            "--target",
+            f"http://{LOOPBACK}:{_free_port()}",
+        ],
+        env=aws_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().decode().split()[3]
+        status, body = _http("GET", f"{url}/")
+        assert status == 502 and b"did not answer" in body
+    finally:
+        assert _stop(process) == 0
+
+
 def test_admin_requests_never_reach_moto(proxy: Proxy, moto_url: str) -> None:
     assert proxy.admin("GET", "health") == (200, {"ok": True, "target": moto_url})
     status, answer = proxy.admin("GET", "nothing-here")
@@ -466,7 +525,9 @@ def test_error_rule_fails_put_role_policy_once_then_passes(client: Factory, prox
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=POLICY)
     assert _error(raised) == ("ServiceFailure", 500, FAULT_MESSAGE)
-    assert iam.list_role_policies(RoleName=name)["PolicyNames"] == [], "the failed call reached moto"
+    assert iam.list_role_policies(RoleName=name)["PolicyNames"] == [], (
+        "the failed call reached moto"
+    )
 
     iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=POLICY)
     assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["read"]
@@ -479,11 +540,29 @@ def test_error_rule_fails_put_role_policy_once_then_passes(client: Factory, prox
     [
         ("iam", lambda c: c.get_role(RoleName="missing"), "GetRole", 404, "NoSuchEntity"),
         ("sts", lambda c: c.get_caller_identity(), "GetCallerIdentity", 403, "AccessDenied"),
-        ("ec2", lambda c: c.describe_instances(), "DescribeInstances", 403, "UnauthorizedOperation"),
+        (
+            "ec2",
+            lambda c: c.describe_instances(),
+            "DescribeInstances",
+            403,
+            "UnauthorizedOperation",
+        ),
         ("s3", lambda c: c.list_buckets(), "ListBuckets", 403, "AccessDenied"),
         ("s3", lambda c: c.get_object(Bucket="b", Key="k"), "GetObject", 404, "NoSuchKey"),
-        ("lambda", lambda c: c.get_function(FunctionName="f"), "GetFunction", 404, "ResourceNotFoundException"),
-        ("logs", lambda c: c.describe_log_groups(), "DescribeLogGroups", 400, "InvalidParameterException"),
+        (
+            "lambda",
+            lambda c: c.get_function(FunctionName="f"),
+            "GetFunction",
+            404,
+            "ResourceNotFoundException",
+        ),
+        (
+            "logs",
+            lambda c: c.describe_log_groups(),
+            "DescribeLogGroups",
+            400,
+            "InvalidParameterException",
+        ),
         ("rds", lambda c: c.describe_db_instances(), "DescribeDBInstances", 500, "InternalFailure"),
     ],
 )
@@ -759,7 +838,11 @@ def test_s3_requests_are_named_after_their_operation(
         ("GET", "/2015-03-31/functions", "ListFunctions"),
         ("POST", "/2015-03-31/functions", "CreateFunction"),
         ("GET", "/2015-03-31/functions/my-fn", "GetFunction"),
-        ("GET", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af", "GetFunction"),
+        (
+            "GET",
+            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af",
+            "GetFunction",
+        ),
         ("DELETE", "/2015-03-31/functions/my-fn", "DeleteFunction"),
         ("GET", "/2015-03-31/functions/my-fn/configuration", "GetFunctionConfiguration"),
         ("POST", "/2015-03-31/functions/my-fn/invocations", "Invoke"),
@@ -775,23 +858,45 @@ def test_s3_requests_are_named_after_their_operation(
         ("GET", "/2015-03-31/nothing-known", "Unknown"),
     ],
 )
-def test_lambda_requests_are_named_after_their_operation(method: str, path: str, action: str) -> None:
+def test_lambda_requests_are_named_after_their_operation(
+    method: str, path: str, action: str
+) -> None:
     call = faultproxy.identify(method, path, _scope("lambda"), b"")
     assert (call.service, call.action, call.protocol) == ("lambda", action, "rest-json")
 
 
 def test_query_json_and_scope_identification() -> None:
     form = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-    iam = faultproxy.identify("POST", "/", {**_scope("iam"), **form}, b"Action=CreateRole&Version=2010-05-08")
-    assert (iam.service, iam.region, iam.action, iam.protocol) == ("iam", REGION, "CreateRole", "query")
-    ec2 = faultproxy.identify("POST", "/", {**_scope("ec2", OTHER_REGION), **form}, b"Action=DescribeInstances")
-    assert (ec2.service, ec2.region, ec2.action, ec2.protocol) == ("ec2", OTHER_REGION, "DescribeInstances", "ec2")
-    get = faultproxy.identify("GET", "/?Action=GetCallerIdentity&Version=2011-06-15", _scope("sts"), b"")
+    iam = faultproxy.identify(
+        "POST", "/", {**_scope("iam"), **form}, b"Action=CreateRole&Version=2010-05-08"
+    )
+    assert (iam.service, iam.region, iam.action, iam.protocol) == (
+        "iam",
+        REGION,
+        "CreateRole",
+        "query",
+    )
+    ec2 = faultproxy.identify(
+        "POST", "/", {**_scope("ec2", OTHER_REGION), **form}, b"Action=DescribeInstances"
+    )
+    assert (ec2.service, ec2.region, ec2.action, ec2.protocol) == (
+        "ec2",
+        OTHER_REGION,
+        "DescribeInstances",
+        "ec2",
+    )
+    get = faultproxy.identify(
+        "GET", "/?Action=GetCallerIdentity&Version=2011-06-15", _scope("sts"), b""
+    )
     assert (get.action, get.protocol) == ("GetCallerIdentity", "query")
     logs = faultproxy.identify(
         "POST",
         "/",
-        {**_scope("logs"), "X-Amz-Target": "Logs_20140328.DescribeLogGroups", "Content-Type": "application/x-amz-json-1.1"},
+        {
+            **_scope("logs"),
+            "X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
         b"{}",
     )
     assert (logs.service, logs.action, logs.protocol) == ("logs", "DescribeLogGroups", "json")
@@ -801,6 +906,10 @@ def test_query_json_and_scope_identification() -> None:
         {},
         b"",
     )
-    assert (presigned.service, presigned.region, presigned.action) == ("s3", OTHER_REGION, "GetObject")
+    assert (presigned.service, presigned.region, presigned.action) == (
+        "s3",
+        OTHER_REGION,
+        "GetObject",
+    )
     moto_api = faultproxy.identify("GET", "/moto-api/config", {}, b"")
     assert (moto_api.service, moto_api.action) == ("moto", "MotoApi")
