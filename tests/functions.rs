@@ -578,3 +578,69 @@ async fn create_requestor_resources_refuses_bad_input() {
         .await
         .assert_error(405, "MethodNotAllowed", None);
 }
+
+#[tokio::test]
+async fn twenty_identical_creates_at_once_make_one_role() {
+    let stack = Stack::load();
+    let name = unique("e2e-race");
+    let body = owner_body(&name, &["s3:GetObject", "s3:ListBucket"]);
+    let answers =
+        futures::future::join_all((0..20).map(|_| stack.post("create-owner-role", &body))).await;
+    let mut external_ids = std::collections::BTreeSet::new();
+    for a in &answers {
+        match a.status {
+            200 => {
+                external_ids.insert(a.body["external_id"].as_str().unwrap().to_owned());
+            }
+            409 => assert_eq!(a.body["error"]["retryable"], true, "{}", a.body),
+            _ => panic!("unexpected answer {} {}", a.status, a.body),
+        }
+    }
+    assert_eq!(
+        external_ids.len(),
+        1,
+        "every answer names the one External ID the role has: {external_ids:?}"
+    );
+    let iam = stack.iam("owner").await;
+    let roles = iam
+        .list_roles()
+        .path_prefix("/xacct/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        roles
+            .roles()
+            .iter()
+            .filter(|r| r.role_name() == name)
+            .count(),
+        1
+    );
+    let role = iam
+        .get_role()
+        .role_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    let trust = xacct_e2e::decode_policy(role.assume_role_policy_document().unwrap());
+    assert_eq!(
+        trust.statements[0]
+            .condition
+            .get("StringEquals", "sts:ExternalId")
+            .unwrap()[0],
+        *external_ids.iter().next().unwrap()
+    );
+    let policy = iam
+        .get_role_policy()
+        .role_name(&name)
+        .policy_name("xacct-grant")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(xacct_e2e::decode_policy(policy.policy_document())).unwrap(),
+        answers.iter().find(|a| a.status == 200).unwrap().body["permissions_policy"]
+    );
+}
