@@ -46,6 +46,15 @@ async fn grant_works_end_to_end() {
         .await;
     assert_eq!(requestor.status, 200, "{}", requestor.body);
     assert_eq!(requestor.body["role_arn"], requestor_role_arn);
+    assert!(
+        requestor.body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "ERROR"),
+        "{}",
+        requestor.body
+    );
 
     // Read back what AWS (moto) holds, not what the functions answered.
     let owner_iam = stack.iam("owner").await;

@@ -171,9 +171,12 @@ pub fn permissions_policy(doc: &PolicyDocument) -> Vec<Finding> {
                 let fits = concrete.iter().any(|r| {
                     let recognized = catalog::recognize_pattern(r);
                     recognized.is_empty()
-                        || recognized
-                            .iter()
-                            .any(|rec| def.resource_types().any(|(t, _)| t == rec.resource_type))
+                        // By template, not by type: IAM and STS both define `role`
+                        // with the same template.
+                        || recognized.iter().any(|rec| {
+                            def.resource_types()
+                                .any(|(t, _)| t.arn_template() == rec.resource_type.arn_template())
+                        })
                 });
                 if !fits {
                     out.push(finding(Severity::Error, "ACTION_RESOURCE_MISMATCH", format!("`{action}` does not apply to any resource in the statement ({}); AWS will never allow it there", concrete.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")), at()));
@@ -304,6 +307,23 @@ mod tests {
             r#"{"Statement":[{"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"arn:aws:ec2:us-east-1:111111111111:instance/i-1"}]}"#,
         ));
         assert_eq!(codes(&f), ["ACTION_NEEDS_STAR"]);
+    }
+
+    #[test]
+    fn assume_role_on_a_role_arn_is_clean() {
+        let owner: crate::Arn = "arn:aws:iam::111111111111:role/xacct/grant"
+            .parse()
+            .unwrap();
+        let d = crate::trust::assume_owner_role_policy(&owner).unwrap();
+        assert!(
+            permissions_policy(&d).is_empty(),
+            "{:?}",
+            permissions_policy(&d)
+        );
+        let f = permissions_policy(&doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b/*"}]}"#,
+        ));
+        assert_eq!(codes(&f), ["ACTION_RESOURCE_MISMATCH"]);
     }
 
     #[test]

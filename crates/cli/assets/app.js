@@ -1,0 +1,1184 @@
+// xacct console: the single-page app served by `xacct console`. Vanilla JS (ES2020), no
+// build step, no dependencies, nothing loaded from outside this origin.
+//
+// It talks only to the console server, same origin:
+//   GET  /api/setup
+//   GET  /api/list-resources?service=&region=&limit=&cursor=
+//   GET  /api/list-permissions?arn=
+//   POST /api/create-owner-role          (JSON)
+//   POST /api/create-requestor-resources (JSON)
+// Errors are {"error": {"code", "message", "field"?, "retryable"?}} with a 4xx/5xx status.
+'use strict';
+
+(() => {
+  // ---------------------------------------------------------------- helpers
+  const $ = (id) => document.getElementById(id);
+
+  /** Creates an element; attrs: props/attributes, `dataset`, `on*` handlers. Text is never HTML. */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (k === 'text') el.textContent = v;
+      else if (v === true) el.setAttribute(k, '');
+      else el.setAttribute(k, String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  /** Replaces an element's children; arrays are flattened, empty values skipped. */
+  function fill(el, ...children) {
+    el.replaceChildren(...children.flat(3).filter((c) => c !== undefined && c !== null && c !== false && c !== ''));
+    return el;
+  }
+
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+
+  /** Pretty-printed, syntax-highlighted JSON as HTML (every piece escaped). */
+  function highlightJson(value) {
+    const json = JSON.stringify(value, null, 2) ?? 'null';
+    const re = /("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|([{}[\],])/g;
+    let out = '';
+    let last = 0;
+    let m;
+    while ((m = re.exec(json))) {
+      out += esc(json.slice(last, m.index));
+      if (m[1]) {
+        if (m[2]) out += `<span class="j-key">${esc(m[1])}</span>${esc(m[2])}`;
+        else out += `<span class="${/^"(arn:|\*")/.test(m[1]) ? 'j-arn' : 'j-str'}">${esc(m[1])}</span>`;
+      } else if (m[3]) out += `<span class="j-lit">${m[3]}</span>`;
+      else if (m[4]) out += `<span class="j-num">${m[4]}</span>`;
+      else out += `<span class="j-pun">${esc(m[5])}</span>`;
+      last = re.lastIndex;
+    }
+    return out + esc(json.slice(last));
+  }
+
+  class ApiError extends Error {
+    constructor(status, err) {
+      super(err.message);
+      this.status = status;
+      this.code = err.code;
+      this.field = err.field || null;
+      this.retryable = !!err.retryable;
+    }
+  }
+
+  /** Calls the console server; resolves to the JSON body or throws an ApiError (never a raw failure). */
+  async function api(method, path, body) {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), 120000);
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: ctrl.signal,
+        cache: 'no-store',
+        credentials: 'same-origin',
+      });
+    } catch (e) {
+      clearTimeout(timer);
+      if (e && e.name === 'AbortError') throw new ApiError(0, { code: 'Timeout', message: 'The console server did not answer within 2 minutes.' });
+      throw new ApiError(0, { code: 'ConsoleUnreachable', message: 'Could not reach the xacct console server. Is `xacct console` still running?' });
+    }
+    let text = '';
+    try { text = await res.text(); } catch { text = ''; }
+    clearTimeout(timer);
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+    if (!res.ok) {
+      const e = data && typeof data === 'object' && data.error && typeof data.error === 'object' ? data.error : null;
+      if (e) {
+        throw new ApiError(res.status, {
+          code: String(e.code || `HTTP${res.status}`),
+          message: String(e.message || 'No description.'),
+          field: typeof e.field === 'string' ? e.field : null,
+          retryable: e.retryable === true,
+        });
+      }
+      throw new ApiError(res.status, { code: `HTTP${res.status}`, message: `The server answered ${res.status} ${res.statusText || ''} without an error description.`.replace(/\s+\./, '.') });
+    }
+    if (data === null || typeof data !== 'object') {
+      throw new ApiError(res.status, { code: 'BadResponse', message: 'The server answered with something that is not JSON.' });
+    }
+    return data;
+  }
+
+  const query = (params) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+    const s = q.toString();
+    return s ? `?${s}` : '';
+  };
+
+  function setBusy(btn, busy) {
+    if (!btn) return;
+    btn.classList.toggle('busy', busy);
+    btn.setAttribute('aria-busy', busy ? 'true' : 'false');
+    if (busy) btn.disabled = true;
+  }
+
+  let toastTimer = null;
+  function toast(msg) {
+    const t = $('toast');
+    t.textContent = msg;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, 2200);
+  }
+
+  async function copyText(text, btn) {
+    let ok = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(text); ok = true; }
+    } catch { ok = false; }
+    if (!ok) {
+      const ta = h('textarea', { class: 'sr-only', readonly: true, 'aria-hidden': 'true' });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      try { ok = document.execCommand('copy'); } catch { ok = false; }
+      ta.remove();
+    }
+    toast(ok ? 'Copied to the clipboard' : 'Could not copy: select the text and copy it by hand');
+    if (ok && btn) {
+      const old = btn.dataset.label || btn.textContent;
+      btn.dataset.label = old;
+      btn.textContent = 'Copied';
+      setTimeout(() => { btn.textContent = old; }, 1500);
+    }
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  const STATUS_TITLE = {
+    0: 'The console server did not answer',
+    400: 'The request was refused',
+    404: 'Not found',
+    405: 'Not allowed',
+    409: 'Conflict',
+    413: 'Too large',
+    502: 'AWS refused or failed',
+  };
+
+  /** Field of the API -> the input showing it, per step. */
+  const FIELDS = {
+    1: { arn: 'arn-input', resource_arn: 'arn-input', service: 'filter-service', region: 'filter-region' },
+    3: {
+      requestor_account_id: 'requestor-account', requestor_role_arn: 'requestor-role-arn', external_id: 'external-id',
+      role_name: 'owner-role-name', max_session_duration: 'max-session',
+    },
+    4: { service_principal: 'service-principal', role_name: 'requestor-role-name', owner_role_arn: 'owner-role-arn-error', external_id: 'owner-role-arn-error' },
+  };
+
+  function fieldError(inputId, message) {
+    const input = $(inputId);
+    const box = $(`${inputId}-error`) || (input && input.classList.contains('field-error') ? input : null);
+    if (input && !input.classList.contains('field-error')) {
+      if (message) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+    }
+    if (box) { box.textContent = message || ''; box.hidden = !message; }
+  }
+
+  function clearFieldErrors(step) {
+    for (const id of new Set(Object.values(FIELDS[step] || {}))) fieldError(id, '');
+  }
+
+  /** Shows an API error in a step's error box and on the input its `field` names. */
+  function showError(step, boxId, err, extra) {
+    const box = $(boxId);
+    box.replaceChildren();
+    const title = err.code === 'Unreachable' ? 'A function could not be reached' : (STATUS_TITLE[err.status] || `Error (HTTP ${err.status})`);
+    box.append(
+      h('span', { class: 'title' }, title),
+      h('span', { class: 'code', 'data-testid': 'error-code' }, err.code || 'Error'),
+      h('span', { 'data-testid': 'error-message' }, err.message || ''),
+    );
+    if (err.retryable) box.append(' ', h('span', { class: 'muted' }, 'This may succeed if you try again.'));
+    if (extra) box.append(' ', extra);
+    box.dataset.field = err.field || '';
+    box.hidden = false;
+    const inputId = err.field && FIELDS[step] && FIELDS[step][err.field];
+    if (inputId) {
+      fieldError(inputId, err.message);
+      const input = $(inputId);
+      if (input && typeof input.focus === 'function' && !input.classList.contains('field-error')) input.focus();
+    }
+  }
+
+  function hideError(boxId) {
+    const box = $(boxId);
+    box.hidden = true;
+    box.replaceChildren();
+  }
+
+  // ---------------------------------------------------------------- state
+
+  const LEVELS = ['List', 'Read', 'Write', 'Permissions management', 'Tagging'];
+  const PM = 'Permissions management';
+  const REGIONS = [
+    'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-south-1', 'ap-south-2',
+    'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7',
+    'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ca-central-1', 'ca-west-1', 'eu-central-1', 'eu-central-2',
+    'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-south-1', 'eu-south-2', 'eu-north-1', 'il-central-1', 'me-south-1',
+    'me-central-1', 'mx-central-1', 'sa-east-1',
+  ];
+  const SEVERITY_ORDER = ['ERROR', 'SECURITY_WARNING', 'WARNING', 'SUGGESTION'];
+  const PAGE = 100;
+
+  const state = {
+    setup: null,
+    step: 1,
+    list: { items: [], cursor: null, failures: [], loading: false, seq: 0, loaded: false },
+    resource: null, // {arn, name?, service?, type?, region?, pasted?}
+    perms: null, // list-permissions answer for resource.arn
+    selected: new Set(),
+    allowPm: false,
+    expanded: { List: true, Read: true, Write: false, [PM]: false, Tagging: false },
+    owner: { preview: null, previewKey: null, result: null, resultKey: null },
+    req: { preview: null, previewKey: null, result: null, resultKey: null, skipped: false },
+  };
+
+  // ---------------------------------------------------------------- stepper
+
+  function ownerDone() { return !!state.owner.result && state.owner.resultKey === ownerKey(); }
+  function reqDone() { return !!state.req.result && state.req.resultKey === reqKey(); }
+
+  function reachable(step) {
+    switch (step) {
+      case 1: return true;
+      case 2: return !!state.perms;
+      case 3: return !!state.perms && state.selected.size > 0;
+      case 4: return reachable(3) && ownerDone();
+      case 5: return reachable(4);
+      default: return false;
+    }
+  }
+
+  function done(step) {
+    switch (step) {
+      case 1: return !!state.perms;
+      case 2: return state.selected.size > 0;
+      case 3: return ownerDone();
+      case 4: return reqDone();
+      case 5: return false;
+      default: return false;
+    }
+  }
+
+  function renderStepper() {
+    for (let i = 1; i <= 5; i++) {
+      const b = $(`step-tab-${i}`);
+      const cur = i === state.step;
+      b.disabled = !cur && !reachable(i);
+      b.classList.toggle('done', !cur && done(i));
+      if (cur) b.setAttribute('aria-current', 'step'); else b.removeAttribute('aria-current');
+      const label = b.querySelector('.label').textContent;
+      b.setAttribute('aria-label', `Step ${i}: ${label}${cur ? ' (current)' : done(i) ? ' (done)' : ''}`);
+    }
+  }
+
+  function go(step, opts = {}) {
+    if (step !== 1 && !reachable(step)) return;
+    state.step = step;
+    for (let i = 1; i <= 5; i++) $(`step-${i}`).hidden = i !== step;
+    if (step === 2) renderActions();
+    if (step === 3) renderOwnerStep();
+    if (step === 4) renderRequestorStep();
+    if (step === 5) renderHandoff();
+    renderStepper();
+    window.scrollTo(0, 0);
+    if (opts.focus !== false) {
+      const title = $(`step-${step}-title`);
+      title.setAttribute('tabindex', '-1');
+      title.focus({ preventScroll: true });
+    }
+  }
+
+  // ---------------------------------------------------------------- setup
+
+  async function loadSetup() {
+    const box = $('setup');
+    try {
+      const s = await api('GET', '/api/setup');
+      state.setup = s;
+      const sides = s.sides || {};
+      box.replaceChildren(
+        h('span', { class: 'pill env', 'data-testid': 'setup-env' }, s.setup || 'unknown'),
+        h('span', { class: `pill${sides.owner === false ? ' off' : ''}`, 'data-testid': 'setup-owner', title: sides.owner === false ? 'No owner-side access configured' : 'Owner account' },
+          h('b', {}, 'owner'), s.owner_account || '—'),
+        h('span', { class: `pill${sides.requestor === false ? ' off' : ''}`, 'data-testid': 'setup-requestor', title: sides.requestor === false ? 'No requestor-side access configured' : 'Requestor account' },
+          h('b', {}, 'requestor'), s.requestor_account || '—'),
+      );
+      for (const el of document.querySelectorAll('[data-bind="owner-account"]')) el.textContent = s.owner_account || '(unknown)';
+      const use = $('use-requestor-account');
+      if (s.requestor_account && sides.requestor !== false) {
+        use.textContent = `Use ${s.requestor_account} (this console's requestor side)`;
+        use.hidden = false;
+      }
+      if (sides.owner === false) {
+        showError(1, 'resource-error', new ApiError(0, { code: 'NoOwnerSide', message: 'This console has no owner-side access configured, so it cannot list resources or create the owner role.' }));
+      }
+    } catch (err) {
+      box.replaceChildren(h('span', { class: 'pill off', 'data-testid': 'setup-env' }, 'setup unavailable'));
+      showError(1, 'resource-error', err);
+    }
+  }
+
+  // ---------------------------------------------------------------- step 1: resources
+
+  function fillRegions(extra) {
+    const sel = $('filter-region');
+    const current = sel.value;
+    const all = [...new Set([...REGIONS, ...(extra || [])])].sort();
+    sel.replaceChildren(h('option', { value: '' }, 'All enabled regions'), ...all.map((r) => h('option', { value: r }, r)));
+    sel.value = current;
+  }
+
+  async function loadResources(more) {
+    const list = state.list;
+    const seq = ++list.seq;
+    if (!more) {
+      list.items = [];
+      list.cursor = null;
+      list.failures = [];
+      list.loaded = false;
+    }
+    list.error = false;
+    list.loading = true;
+    hideError('resource-error');
+    clearFieldErrors(1);
+    renderResources();
+    const loadMore = $('load-more');
+    if (more) setBusy(loadMore, true);
+    const slowText = $('resources-loading').lastChild;
+    slowText.textContent = ' Loading resources…';
+    const slow = setTimeout(() => { slowText.textContent = ' Still loading: every enabled region of every service is being listed…'; }, 8000);
+    try {
+      const data = await api('GET', `/api/list-resources${query({
+        service: $('filter-service').value, region: $('filter-region').value, limit: PAGE, cursor: more ? list.cursor : '',
+      })}`);
+      if (seq !== list.seq) return;
+      list.items.push(...(Array.isArray(data.resources) ? data.resources : []));
+      list.cursor = data.next_cursor || null;
+      list.failures = Array.isArray(data.partial_failures) ? data.partial_failures : [];
+      list.loaded = true;
+      fillRegions(list.items.map((r) => r.region).filter(Boolean));
+    } catch (err) {
+      if (seq !== list.seq) return;
+      list.error = true;
+      showError(1, 'resource-error', err);
+    } finally {
+      clearTimeout(slow);
+      if (seq === list.seq) {
+        list.loading = false;
+        setBusy(loadMore, false);
+        loadMore.disabled = false;
+        renderResources();
+      }
+    }
+  }
+
+  function matches(r, needle) {
+    if (!needle) return true;
+    const hay = [r.name, r.arn, ...Object.entries(r.tags || {}).map(([k, v]) => `${k}=${v}`)].join('\n').toLowerCase();
+    return needle.split(/\s+/).every((w) => hay.includes(w));
+  }
+
+  function tagChips(tags) {
+    const entries = Object.entries(tags || {});
+    if (!entries.length) return h('span', { class: 'muted' }, '—');
+    const shown = entries.slice(0, 4).map(([k, v]) => h('span', { class: 'chip', title: `${k} = ${v}`, 'data-testid': 'tag-chip' }, h('b', {}, k), v === '' ? '' : `=${v}`));
+    if (entries.length > 4) {
+      shown.push(h('span', { class: 'chip', title: entries.slice(4).map(([k, v]) => `${k} = ${v}`).join('\n') }, `+${entries.length - 4} more`));
+    }
+    return h('div', { class: 'chips' }, shown);
+  }
+
+  const TYPE_LABEL = { bucket: 'bucket', instance: 'instance', function: 'function', db: 'DB instance', cluster: 'DB cluster' };
+
+  function renderResources() {
+    const list = state.list;
+    const needle = $('resource-search').value.trim().toLowerCase();
+    const rows = list.items.filter((r) => matches(r, needle));
+    const tbody = $('resource-rows');
+    const selectedArn = state.resource && state.resource.arn;
+    tbody.replaceChildren(...rows.map((r, i) => {
+      const sel = r.arn === selectedArn;
+      const radio = h('input', {
+        type: 'radio', name: 'resource', id: `res-${i}`, value: r.arn, 'aria-label': `${r.name} (${r.arn})`,
+        'data-testid': 'resource-radio', onchange: () => pickResource(r),
+        onkeydown: (e) => { if (e.key === 'Enter') { e.preventDefault(); pickResource(r); toActions(); } },
+      });
+      radio.checked = sel;
+      return h('tr', {
+        class: sel ? 'is-selected' : '', 'data-testid': 'resource-row', 'data-arn': r.arn, 'aria-selected': sel ? 'true' : 'false',
+        onclick: (e) => { if (e.target !== radio) { radio.checked = true; pickResource(r); radio.focus(); } },
+        ondblclick: () => { pickResource(r); toActions(); },
+      },
+      h('td', {}, radio),
+      h('td', { class: 'td-name' }, r.name || '—'),
+      h('td', { class: 'td-type' }, h('span', { class: `svc svc-${r.service}` }, (r.service || '').toUpperCase()), TYPE_LABEL[r.type] || r.type || ''),
+      h('td', { class: 'td-region' }, r.region || 'global'),
+      h('td', {}, tagChips(r.tags)),
+      h('td', { class: 'td-arn' }, r.arn));
+    }));
+    $('resources-loading').hidden = !list.loading;
+    const empty = $('resources-empty');
+    empty.hidden = list.loading || (!list.loaded && !list.error) || rows.length > 0;
+    empty.textContent = list.error && !list.items.length
+      ? 'The list could not be loaded: Reload to try again, or paste an ARN below.'
+      : list.items.length ? 'No loaded resource matches the search.' : 'No resources found for these filters. You can paste any ARN below.';
+    const count = $('resource-count');
+    if (!list.loaded) count.textContent = '';
+    else {
+      const total = `${list.items.length} resource${list.items.length === 1 ? '' : 's'} loaded${list.cursor ? ', more available' : ''}`;
+      count.textContent = needle ? `${rows.length} of ${total}${list.cursor ? ' (load more to search further)' : ''}` : total;
+    }
+    $('load-more').hidden = !list.cursor;
+    const pf = $('partial-failures');
+    if (list.failures.length) {
+      pf.replaceChildren(
+        h('strong', {}, 'The list may be incomplete: '),
+        `${list.failures.length} service/region pair${list.failures.length === 1 ? '' : 's'} could not be listed.`,
+        h('ul', {}, list.failures.map((f) => h('li', { 'data-testid': 'partial-failure' },
+          h('span', { class: 'mono' }, `${f.service} in ${f.region}`), `: ${f.code} — ${f.message}`))),
+      );
+      pf.hidden = false;
+    } else pf.hidden = true;
+    renderSelected();
+  }
+
+  function pickResource(r) {
+    const changed = !state.resource || state.resource.arn !== r.arn;
+    state.resource = { ...r };
+    if (changed) resetFrom(2);
+    for (const tr of $('resource-rows').children) {
+      const sel = tr.dataset.arn === r.arn;
+      tr.classList.toggle('is-selected', sel);
+      tr.setAttribute('aria-selected', sel ? 'true' : 'false');
+    }
+    if (!r.pasted) fieldError('arn-input', '');
+    renderSelected();
+    renderStepper();
+  }
+
+  function renderSelected() {
+    const box = $('resource-selected');
+    const r = state.resource;
+    if (!r) box.replaceChildren(h('span', { class: 'muted' }, 'No resource selected'));
+    else box.replaceChildren('Selected: ', h('span', { class: 'mono', 'data-testid': 'selected-arn' }, r.arn));
+    box.title = r ? r.arn : '';
+    $('resource-next').disabled = !r;
+  }
+
+  /** Clears what depends on the resource (step >= 2) or on the actions (step >= 3). */
+  function resetFrom(step) {
+    if (step <= 2) {
+      state.perms = null;
+      state.selected = new Set();
+      state.allowPm = false;
+      $('allow-pm').checked = false;
+      $('actions-filter').value = '';
+    }
+    if (step <= 3) {
+      state.owner = { preview: null, previewKey: null, result: null, resultKey: null };
+      $('owner-preview-panel').hidden = true;
+      $('owner-result').hidden = true;
+      hideError('owner-error');
+    }
+    state.req = { preview: null, previewKey: null, result: null, resultKey: null, skipped: false };
+    $('requestor-preview-panel').hidden = true;
+    $('requestor-result').hidden = true;
+    hideError('requestor-error');
+  }
+
+  async function toActions() {
+    const r = state.resource;
+    if (!r) return;
+    if (state.perms && state.perms.arn === r.arn) { go(2); return; }
+    const btn = r.pasted ? $('arn-use') : $('resource-next');
+    hideError('resource-error');
+    setBusy(btn, true);
+    try {
+      const data = await api('GET', `/api/list-permissions${query({ arn: r.arn })}`);
+      if (!state.resource || state.resource.arn !== r.arn) return;
+      data.actions = Array.isArray(data.actions) ? data.actions : [];
+      state.perms = data;
+      go(2);
+    } catch (err) {
+      if (r.pasted && (err.field === 'arn' || err.field === 'resource_arn' || !err.field)) {
+        fieldError('arn-input', err.message);
+        showError(1, 'resource-error', err);
+        $('arn-input').focus();
+      } else showError(1, 'resource-error', err);
+    } finally {
+      setBusy(btn, false);
+      btn.disabled = btn === $('resource-next') ? !state.resource : false;
+    }
+  }
+
+  function usePastedArn(e) {
+    e.preventDefault();
+    const raw = $('arn-input').value.trim();
+    if (!raw) { fieldError('arn-input', 'Paste an ARN, e.g. arn:aws:s3:::my-bucket'); $('arn-input').focus(); return; }
+    if (!/^arn:[\w-]+:[\w-]+:[\w-]*:\d{0,12}:.+$/.test(raw)) {
+      fieldError('arn-input', 'That does not look like an ARN: arn:partition:service:region:account:resource');
+      $('arn-input').focus();
+      return;
+    }
+    fieldError('arn-input', '');
+    const known = state.list.items.find((r) => r.arn === raw);
+    pickResource(known ? { ...known, pasted: true } : { arn: raw, name: raw.split(/[:/]/).pop(), pasted: true });
+    toActions();
+  }
+
+  // ---------------------------------------------------------------- step 2: actions
+
+  function renderActions() {
+    const p = state.perms;
+    if (!p) return;
+    $('actions-subject').replaceChildren(
+      `${p.service_name || p.service} · ${p.resource_type || 'resource'} · `,
+      h('span', { class: 'mono', 'data-testid': 'actions-arn' }, p.arn),
+    );
+    const needle = $('actions-filter').value.trim().toLowerCase();
+    const container = $('action-groups');
+    const groups = [];
+    const known = new Set(LEVELS);
+    const levels = [...LEVELS, ...new Set(p.actions.map((a) => a.access_level).filter((l) => !known.has(l)))];
+    for (const level of levels) {
+      const all = p.actions.filter((a) => a.access_level === level);
+      if (!all.length) continue;
+      const visible = all.filter((a) => !needle || `${a.action}\n${a.description}`.toLowerCase().includes(needle));
+      if (needle && !visible.length) continue;
+      groups.push(renderGroup(level, all, visible, !!needle));
+    }
+    if (!groups.length) {
+      groups.push(h('div', { class: 'no-match', 'data-testid': 'actions-empty' },
+        p.actions.length ? `No action matches “${$('actions-filter').value.trim()}”.` : 'No IAM action applies to this resource.'));
+    }
+    container.replaceChildren(...groups);
+    updateActionCounts();
+  }
+
+  function slug(s) { return s.toLowerCase().replace(/[^a-z]+/g, '-'); }
+
+  function renderGroup(level, all, visible, filtering) {
+    const pm = level === PM;
+    const open = filtering || state.expanded[level] !== false;
+    const listId = `group-${slug(level)}`;
+    const toggle = h('button', {
+      type: 'button', class: 'group-toggle', 'aria-expanded': open ? 'true' : 'false', 'aria-controls': listId,
+      'data-testid': 'group-toggle',
+      onclick: () => {
+        state.expanded[level] = !(toggle.getAttribute('aria-expanded') === 'true');
+        toggle.setAttribute('aria-expanded', state.expanded[level] ? 'true' : 'false');
+        $(listId).hidden = !state.expanded[level];
+      },
+    }, h('span', { class: 'caret', 'aria-hidden': 'true' }), level,
+    h('span', { class: 'count', 'data-testid': 'group-count' }, ''),
+    pm ? h('span', { class: 'danger-tag' }, 'dangerous') : null);
+    const selectAll = h('input', {
+      type: 'checkbox', 'data-testid': 'group-select-all',
+      'aria-label': `Select all ${filtering ? 'matching ' : ''}${level} actions`,
+      onchange: () => {
+        const on = selectAll.checked;
+        for (const a of visible) {
+          if (on && pm && !state.allowPm) continue;
+          if (on) state.selected.add(a.action); else state.selected.delete(a.action);
+        }
+        for (const cb of $(listId).querySelectorAll('input[type=checkbox]')) cb.checked = state.selected.has(cb.value);
+        updateActionCounts();
+      },
+    });
+    const rows = visible.map((a) => renderAction(a, pm));
+    return h('div', { class: `group${pm ? ' pm' : ''}`, 'data-testid': 'action-group', 'data-level': level },
+      h('div', { class: 'group-head' }, toggle,
+        h('label', { class: 'group-select' }, selectAll, filtering ? `Select all ${visible.length} matching` : 'Select all')),
+      h('ul', { class: 'action-list', id: listId, hidden: !open }, rows));
+  }
+
+  function renderAction(a, pm) {
+    const id = `act-${a.action.replace(/[^A-Za-z0-9]/g, '-')}`;
+    const extra = (Array.isArray(a.resources) ? a.resources : []).filter((r) => r !== a.resource);
+    const star = a.resource === '*';
+    const cb = h('input', {
+      type: 'checkbox', id, value: a.action, 'data-testid': 'action-checkbox', 'aria-describedby': `${id}-desc`,
+      onchange: () => {
+        if (cb.checked) state.selected.add(a.action); else state.selected.delete(a.action);
+        updateActionCounts();
+      },
+    });
+    cb.checked = state.selected.has(a.action);
+    return h('li', { class: `action${pm ? ' pm' : ''}`, 'data-testid': 'action-row', 'data-action': a.action },
+      cb,
+      h('label', { class: 'action-name', for: id }, a.action),
+      h('span', { class: 'action-desc', id: `${id}-desc` },
+        pm ? h('span', { class: 'danger-tag', 'data-testid': 'dangerous', title: 'Permissions management: the holder can change who has access' }, 'dangerous') : null,
+        a.description || ''),
+      h('div', { class: 'action-on', 'data-testid': 'action-resource' },
+        'granted on',
+        h('span', { class: `chip arn${star ? ' star' : ''}`, title: star ? 'This action supports no resource-level permissions: it can only be granted on *' : 'The exact ARN this action is granted on' }, a.resource),
+        extra.length ? 'and' : null,
+        extra.map((r) => h('span', { class: 'chip arn', 'data-testid': 'action-extra-resource', title: 'A grant of this action also includes this ARN' }, r))));
+  }
+
+  function updateActionCounts() {
+    const p = state.perms;
+    if (!p) return;
+    for (const g of $('action-groups').querySelectorAll('[data-testid="action-group"]')) {
+      const level = g.dataset.level;
+      const pm = level === PM;
+      const all = p.actions.filter((a) => a.access_level === level);
+      const n = all.filter((a) => state.selected.has(a.action)).length;
+      const count = g.querySelector('[data-testid="group-count"]');
+      count.textContent = n ? `${n} of ${all.length} selected` : `${all.length}`;
+      count.classList.toggle('has', n > 0);
+      const boxes = [...g.querySelectorAll('.action-list input[type=checkbox]')];
+      const checked = boxes.filter((b) => b.checked).length;
+      const sa = g.querySelector('[data-testid="group-select-all"]');
+      sa.checked = boxes.length > 0 && checked === boxes.length;
+      sa.indeterminate = checked > 0 && checked < boxes.length;
+      sa.disabled = pm && !state.allowPm;
+      for (const b of boxes) {
+        b.disabled = pm && !state.allowPm;
+        b.closest('.action').classList.toggle('is-checked', b.checked);
+        b.closest('.action').classList.toggle('is-disabled', b.disabled);
+        b.title = b.disabled ? 'Tick “Allow permissions management actions” first' : '';
+      }
+    }
+    const n = state.selected.size;
+    const pmCount = p.actions.filter((a) => a.access_level === PM && state.selected.has(a.action)).length;
+    const el = $('actions-selected-count');
+    el.replaceChildren(n ? `${n} action${n === 1 ? '' : 's'} selected` : 'No actions selected');
+    if (pmCount) el.append(' · ', h('span', { class: 'danger-tag' }, `${pmCount} permissions management`));
+    el.title = [...state.selected].sort().join(', ');
+    $('actions-next').disabled = n === 0;
+    renderStepper();
+  }
+
+  // ---------------------------------------------------------------- step 3: owner role
+
+  const ACCOUNT_RE = /^\d{12}$/;
+  const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+  const EXTERNAL_ID_RE = /^[\w+=,.@:/-]{2,1224}$/;
+  const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/;
+
+  function renderOwnerStep() {
+    const r = state.resource;
+    const n = state.selected.size;
+    $('owner-subject').replaceChildren(
+      `${n} action${n === 1 ? '' : 's'} on `, h('span', { class: 'mono' }, r ? r.arn : ''),
+      '. The role trusts only the requestor account, always with an External ID.');
+    refreshOwnerButtons();
+  }
+
+  function validateAccount(show) {
+    const v = $('requestor-account').value.trim();
+    let msg = '';
+    if (!v) msg = 'Required: the requestor’s 12-digit AWS account ID.';
+    else if (!ACCOUNT_RE.test(v)) msg = `Must be exactly 12 digits, got ${/^\d+$/.test(v) ? `${v.length} digit${v.length === 1 ? '' : 's'}` : `“${v}”`}.`;
+    else if (state.setup && state.setup.owner_account && v === state.setup.owner_account) msg = `Must be another account than the owner account ${v}.`;
+    if (show) fieldError('requestor-account', msg);
+    return !msg;
+  }
+
+  function validateOwnerForm() {
+    let ok = validateAccount(true);
+    const checks = [
+      ['requestor-role-arn', (v) => !v || ROLE_ARN_RE.test(v) || 'Must be a role ARN, e.g. arn:aws:iam::123456789012:role/xacct/reader.'],
+      ['external-id', (v) => !v || EXTERNAL_ID_RE.test(v) || 'Must be 2 to 1224 characters of letters, digits and +=,.@:/-_ (or empty to generate one).'],
+      ['owner-role-name', (v) => !v || ROLE_NAME_RE.test(v) || 'Must be 1 to 64 characters of letters, digits and +=,.@-_.'],
+    ];
+    for (const [id, check] of checks) {
+      const res = check($(id).value.trim());
+      fieldError(id, res === true ? '' : res);
+      if (res !== true) ok = false;
+    }
+    return ok;
+  }
+
+  /** The create-owner-role body for the current inputs (without dry_run). */
+  function ownerBody() {
+    const body = {
+      resource_arn: state.resource ? state.resource.arn : '',
+      actions: [...state.selected].sort(),
+      requestor_account_id: $('requestor-account').value.trim(),
+    };
+    const roleArn = $('requestor-role-arn').value.trim();
+    const ext = $('external-id').value.trim();
+    const name = $('owner-role-name').value.trim();
+    if (roleArn) body.requestor_role_arn = roleArn;
+    if (ext) body.external_id = ext;
+    if ($('require-mfa').checked) body.require_mfa = true;
+    body.max_session_duration = Number($('max-session').value);
+    if (name) body.role_name = name;
+    if (state.allowPm) body.allow_permissions_management = true;
+    return body;
+  }
+
+  function ownerKey() { return JSON.stringify(ownerBody()); }
+
+  function errorCount(resp) { return (resp.findings || []).filter((f) => f.severity === 'ERROR').length; }
+
+  /** With ERROR findings, creating needs an explicit acknowledgment. */
+  function ackState(prefix, errors) {
+    const wrap = $(`${prefix}-ack-wrap`);
+    wrap.hidden = errors === 0;
+    if (errors === 0) $(`${prefix}-ack`).checked = false;
+    $(`${prefix}-ack-label`).textContent = `The preview has ${errors} error${errors === 1 ? '' : 's'}: create anyway`;
+  }
+
+  function refreshOwnerButtons() {
+    const o = state.owner;
+    const fresh = !!o.preview && o.previewKey === ownerKey();
+    const errors = fresh ? errorCount(o.preview) : 0;
+    ackState('owner', errors);
+    const blocked = errors > 0 && !$('owner-ack').checked;
+    $('owner-create').disabled = !fresh || blocked;
+    const hint = $('owner-create-hint');
+    if (!o.preview) hint.textContent = 'Preview first: nothing is written until you create.';
+    else if (!fresh) hint.textContent = 'The inputs changed since the preview: preview again.';
+    else if (blocked) hint.textContent = '';
+    else hint.textContent = 'Creates exactly what the preview shows.';
+    $('owner-preview-panel').classList.toggle('stale', !!o.preview && !fresh);
+    $('owner-next').disabled = !ownerDone();
+    renderStepper();
+  }
+
+  function renderFindings(listId, findings) {
+    const ul = $(listId);
+    const sorted = [...(findings || [])].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
+    if (!sorted.length) {
+      ul.replaceChildren(h('li', { 'data-testid': 'no-findings' }, h('span', { class: 'badge sev-OK' }, 'OK'), h('span', { class: 'msg' }, 'No findings: the policies pass every check.')));
+      return;
+    }
+    ul.replaceChildren(...sorted.map((f) => h('li', { 'data-testid': 'finding', 'data-severity': f.severity },
+      h('span', { class: `badge sev-${f.severity}` }, String(f.severity || '').replace(/_/g, ' ')),
+      h('span', { class: 'msg' }, f.message, h('span', { class: 'fcode' }, f.code, f.statement ? ` · statement ${f.statement}` : '')))));
+  }
+
+  function renderChanges(listId, changes, whatIfNone) {
+    const ul = $(listId);
+    if (!changes || !changes.length) ul.replaceChildren(h('li', { class: 'none', 'data-testid': 'no-changes' }, whatIfNone));
+    else ul.replaceChildren(...changes.map((c) => h('li', { 'data-testid': 'change' }, c)));
+  }
+
+  async function ownerPreview(e) {
+    e.preventDefault();
+    hideError('owner-error');
+    clearFieldErrors(3);
+    if (!validateOwnerForm()) {
+      const first = document.querySelector('#owner-form [aria-invalid="true"]');
+      if (first) first.focus();
+      return;
+    }
+    const key = ownerKey();
+    const btn = $('owner-preview');
+    setBusy(btn, true);
+    try {
+      const resp = await api('POST', '/api/create-owner-role', { ...ownerBody(), dry_run: true });
+      state.owner.preview = resp;
+      state.owner.previewKey = key;
+      $('owner-ack').checked = false;
+      $('owner-result').hidden = true;
+      const panel = $('owner-preview-panel');
+      $('permissions-policy').innerHTML = highlightJson(resp.permissions_policy);
+      $('trust-policy').innerHTML = highlightJson(resp.trust_policy);
+      renderFindings('findings', resp.findings);
+      renderChanges('changes', resp.changes, 'Nothing to change: the role is already up to date.');
+      $('changes-title').textContent = 'Planned changes';
+      let summary = panel.querySelector('.preview-summary');
+      if (!summary) { summary = h('p', { class: 'preview-summary muted', 'data-testid': 'owner-preview-summary' }); panel.prepend(summary); }
+      fill(summary, 'Dry run: nothing was written. Role ', h('span', { class: 'mono' }, resp.role_arn || ''),
+        resp.external_id ? [' with External ID ', h('span', { class: 'mono', 'data-testid': 'preview-external-id' }, resp.external_id), $('external-id').value.trim() ? '.' : ' (generated by the server; creating the role keeps it).'] : '.');
+      panel.hidden = false;
+      revealBelow('owner-preview');
+    } catch (err) {
+      state.owner.preview = null;
+      state.owner.previewKey = null;
+      $('owner-preview-panel').hidden = true;
+      showError(3, 'owner-error', err, backLink(err));
+    } finally {
+      setBusy(btn, false);
+      btn.disabled = false;
+      refreshOwnerButtons();
+    }
+  }
+
+  /** Scrolls so the form's buttons are at the top and what they produced fills the screen. */
+  function revealBelow(buttonId) {
+    const row = $(buttonId).closest('.form-actions');
+    const top = row.getBoundingClientRect().top + window.scrollY - 12;
+    window.scrollTo(0, Math.max(0, top));
+  }
+
+  function backLink(err) {
+    if (err.field === 'actions') return h('button', { type: 'button', class: 'linkish', onclick: () => go(2) }, 'Change the actions');
+    if (err.field === 'resource_arn') return h('button', { type: 'button', class: 'linkish', onclick: () => go(1) }, 'Choose another resource');
+    return null;
+  }
+
+  async function ownerCreate() {
+    const o = state.owner;
+    const key = ownerKey();
+    if (!o.preview || o.previewKey !== key) { refreshOwnerButtons(); return; }
+    hideError('owner-error');
+    clearFieldErrors(3);
+    const body = ownerBody();
+    // Create exactly what was previewed: the External ID shown in the preview, even when the
+    // server generated it.
+    if (!body.external_id && o.preview.external_id) body.external_id = o.preview.external_id;
+    const btn = $('owner-create');
+    setBusy(btn, true);
+    try {
+      const resp = await api('POST', '/api/create-owner-role', { ...body, dry_run: false });
+      o.result = resp;
+      o.resultKey = key;
+      const created = (resp.changes || []).includes('create role');
+      const res = $('owner-result');
+      res.className = `result ${resp.changed ? 'ok' : 'same'}`;
+      res.dataset.changed = String(!!resp.changed);
+      fill(res,
+        h('span', { class: 'title', 'data-testid': 'owner-result-title' }, resp.changed ? (created ? 'Role created' : 'Role updated') : 'Already up to date: nothing was changed'),
+        h('div', {}, 'Role ', h('span', { class: 'mono', 'data-testid': 'owner-role-arn' }, resp.role_arn)),
+        resp.changed ? h('div', { class: 'small' }, `Changes made: ${(resp.changes || []).join('; ')}`) : null,
+      );
+      res.hidden = false;
+      renderFindings('findings', resp.findings);
+      renderChanges('changes', resp.changes, 'Nothing was changed.');
+      $('changes-title').textContent = 'Changes made';
+      $('permissions-policy').innerHTML = highlightJson(resp.permissions_policy);
+      $('trust-policy').innerHTML = highlightJson(resp.trust_policy);
+      const summary = $('owner-preview-panel').querySelector('.preview-summary');
+      if (summary) summary.textContent = resp.changed ? 'Written to IAM: the policies below are what the role has now.' : 'The role already had exactly these policies.';
+      revealBelow('owner-preview');
+      $('owner-next').focus({ preventScroll: true });
+    } catch (err) {
+      showError(3, 'owner-error', err, backLink(err));
+    } finally {
+      setBusy(btn, false);
+      refreshOwnerButtons();
+    }
+  }
+
+  // ---------------------------------------------------------------- step 4: requestor side
+
+  function reqBody() {
+    const o = state.owner.result;
+    const body = {
+      owner_role_arn: o ? o.role_arn : '',
+      service_principal: $('service-principal').value,
+    };
+    if (o && o.external_id) body.external_id = o.external_id;
+    const name = $('requestor-role-name').value.trim();
+    if (name) body.role_name = name;
+    return body;
+  }
+
+  function reqKey() { return JSON.stringify(reqBody()); }
+
+  function renderRequestorStep() {
+    const o = state.owner.result;
+    const sides = (state.setup && state.setup.sides) || {};
+    const acct = (state.setup && state.setup.requestor_account) || '';
+    const wanted = $('requestor-account').value.trim();
+    $('requestor-subject').replaceChildren(
+      'In the requestor account ', h('span', { class: 'mono' }, wanted || '—'),
+      ': a role for a service whose only permission is to assume the owner role.');
+    $('requestor-owner-role').replaceChildren(
+      h('div', {}, o ? o.role_arn : '—'),
+      h('div', { class: 'muted' }, o && o.external_id ? `External ID ${o.external_id}` : ''));
+    const unavailable = sides.requestor === false
+      ? 'This console has no requestor-side access, so it cannot create the requestor role. Skip this step and hand the details to the requestor.'
+      : acct && wanted && acct !== wanted
+        ? `This console's requestor side is account ${acct}, not ${wanted}: a role created here would be in ${acct}, which the owner role does not trust. Skip this step and hand the details to the requestor.`
+        : '';
+    const warn = $('requestor-unavailable');
+    warn.textContent = unavailable;
+    warn.hidden = !unavailable;
+    for (const el of $('requestor-form').querySelectorAll('input, select, button')) el.disabled = !!unavailable;
+    $('requestor-mfa-warning').hidden = !!unavailable || !(o && /aws:MultiFactorAuthPresent/.test(JSON.stringify(o.trust_policy || {})));
+    refreshReqButtons();
+  }
+
+  function refreshReqButtons() {
+    const r = state.req;
+    const fresh = !!r.preview && r.previewKey === reqKey();
+    const errors = fresh ? errorCount(r.preview) : 0;
+    ackState('requestor', errors);
+    const blocked = errors > 0 && !$('requestor-ack').checked;
+    const off = !$('requestor-unavailable').hidden;
+    $('requestor-preview').disabled = off;
+    $('requestor-create').disabled = off || !fresh || blocked;
+    $('requestor-next').disabled = !reqDone();
+    $('requestor-create-hint').textContent = off ? '' : !r.preview
+      ? 'Preview first: nothing is written until you create.'
+      : !fresh ? 'The inputs changed since the preview: preview again.'
+        : blocked ? '' : 'Creates exactly what the preview shows.';
+    renderStepper();
+  }
+
+  function validateReqForm() {
+    const v = $('requestor-role-name').value.trim();
+    const msg = !v || ROLE_NAME_RE.test(v) ? '' : 'Must be 1 to 64 characters of letters, digits and +=,.@-_.';
+    fieldError('requestor-role-name', msg);
+    return !msg;
+  }
+
+  function showReqPolicies(resp) {
+    $('requestor-policy').innerHTML = highlightJson(resp.policy);
+    $('requestor-trust-policy').innerHTML = highlightJson(resp.trust_policy);
+    renderFindings('requestor-findings', resp.findings);
+  }
+
+  async function reqPreview(e) {
+    e.preventDefault();
+    hideError('requestor-error');
+    clearFieldErrors(4);
+    if (!validateReqForm()) { $('requestor-role-name').focus(); return; }
+    const key = reqKey();
+    const btn = $('requestor-preview');
+    setBusy(btn, true);
+    try {
+      const resp = await api('POST', '/api/create-requestor-resources', { ...reqBody(), dry_run: true });
+      state.req.preview = resp;
+      state.req.previewKey = key;
+      $('requestor-ack').checked = false;
+      $('requestor-result').hidden = true;
+      showReqPolicies(resp);
+      renderChanges('requestor-changes', resp.changes, 'Nothing to change: the role is already up to date.');
+      $('requestor-changes-title').textContent = 'Planned changes';
+      const panel = $('requestor-preview-panel');
+      let summary = panel.querySelector('.preview-summary');
+      if (!summary) { summary = h('p', { class: 'preview-summary muted', 'data-testid': 'requestor-preview-summary' }); panel.prepend(summary); }
+      fill(summary, 'Dry run: nothing was written. Role ', h('span', { class: 'mono' }, resp.role_arn || ''),
+        resp.instance_profile_arn ? [' and instance profile ', h('span', { class: 'mono' }, resp.instance_profile_arn)] : '', '.');
+      panel.hidden = false;
+      revealBelow('requestor-preview');
+    } catch (err) {
+      state.req.preview = null;
+      $('requestor-preview-panel').hidden = true;
+      showError(4, 'requestor-error', err);
+    } finally {
+      setBusy(btn, false);
+      btn.disabled = false;
+      refreshReqButtons();
+    }
+  }
+
+  async function reqCreate() {
+    const r = state.req;
+    const key = reqKey();
+    if (!r.preview || r.previewKey !== key) { refreshReqButtons(); return; }
+    hideError('requestor-error');
+    clearFieldErrors(4);
+    const btn = $('requestor-create');
+    setBusy(btn, true);
+    try {
+      const resp = await api('POST', '/api/create-requestor-resources', { ...reqBody(), dry_run: false });
+      r.result = resp;
+      r.resultKey = key;
+      r.skipped = false;
+      const created = (resp.changes || []).includes('create role');
+      const res = $('requestor-result');
+      res.className = `result ${resp.changed ? 'ok' : 'same'}`;
+      res.dataset.changed = String(!!resp.changed);
+      fill(res,
+        h('span', { class: 'title', 'data-testid': 'requestor-result-title' }, resp.changed ? (created ? 'Requestor role created' : 'Requestor role updated') : 'Already up to date: nothing was changed'),
+        h('div', {}, 'Role ', h('span', { class: 'mono', 'data-testid': 'requestor-role-arn-result' }, resp.role_arn)),
+        resp.instance_profile_arn ? h('div', {}, 'Instance profile ', h('span', { class: 'mono' }, resp.instance_profile_arn)) : null,
+      );
+      res.hidden = false;
+      showReqPolicies(resp);
+      renderChanges('requestor-changes', resp.changes, 'Nothing was changed.');
+      $('requestor-changes-title').textContent = 'Changes made';
+      const summary = $('requestor-preview-panel').querySelector('.preview-summary');
+      if (summary) summary.textContent = resp.changed ? 'Written to IAM: the policies below are what the role has now.' : 'The role already had exactly these policies.';
+      revealBelow('requestor-preview');
+      $('requestor-next').focus({ preventScroll: true });
+    } catch (err) {
+      showError(4, 'requestor-error', err);
+    } finally {
+      setBusy(btn, false);
+      refreshReqButtons();
+    }
+  }
+
+  // ---------------------------------------------------------------- step 5: hand-off
+
+  function shellQuote(s) { return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${String(s).replace(/'/g, "'\\''")}'`; }
+
+  function renderHandoff() {
+    const o = state.owner.result;
+    const r = reqDone() ? state.req.result : null;
+    const rows = [
+      ['Resource', 'resource-arn', state.resource && state.resource.arn],
+      ['Actions', 'actions', [...state.selected].sort()],
+      ['Owner role ARN', 'owner-role-arn', o && o.role_arn],
+      ['External ID', 'external-id', o && o.external_id],
+      ['Requestor role ARN', 'requestor-role-arn', r ? r.role_arn : null],
+    ];
+    if (r && r.instance_profile_arn) rows.push(['Instance profile ARN', 'instance-profile-arn', r.instance_profile_arn]);
+    const dl = $('handoff');
+    dl.replaceChildren();
+    for (const [label, key, value] of rows) {
+      const copyable = key !== 'actions' && key !== 'resource-arn';
+      dl.append(
+        h('dt', {}, label),
+        Array.isArray(value)
+          ? h('dd', { class: 'val', 'data-testid': `handoff-${key}` }, h('div', { class: 'chips' }, value.map((v) => h('span', { class: 'chip' }, v))))
+          : h('dd', { class: value ? 'val' : 'val muted', 'data-testid': `handoff-${key}` }, value || (key === 'requestor-role-arn' ? 'not created here: the requestor creates its own' : '—')),
+        h('dd', { class: 'act' }, value && copyable ? h('button', {
+          type: 'button', class: 'btn small', 'data-testid': `copy-${key}`, 'aria-label': `Copy ${label}`,
+          onclick: (e) => copyText(value, e.currentTarget),
+        }, 'Copy') : ''),
+      );
+    }
+    const session = 'xacct-session';
+    const lines = [
+      'aws sts assume-role \\',
+      `  --role-arn ${shellQuote(o ? o.role_arn : '')} \\`,
+      `  --role-session-name ${session} \\`,
+      `  --external-id ${shellQuote(o ? o.external_id : '')}`,
+    ];
+    const mfa = o && /aws:MultiFactorAuthPresent/.test(JSON.stringify(o.trust_policy || {}));
+    if (mfa) {
+      lines[lines.length - 1] += ' \\';
+      lines.push(`  --serial-number arn:aws:iam::${o.requestor_account_id || 'ACCOUNT'}:mfa/DEVICE \\`, '  --token-code 123456');
+    }
+    $('handoff-cli').textContent = lines.join('\n');
+    const who = o && o.requestor_role_arn
+      ? `with credentials of ${o.requestor_role_arn}`
+      : `with credentials of account ${o ? o.requestor_account_id : ''}`;
+    $('handoff-note').textContent = r
+      ? `Run it ${who}. Code running as ${r.role_arn} (${r.service_principal}) makes the same AssumeRole call with its SDK, passing the External ID.`
+      : `Run it ${who}.`;
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  function debounce(fn, ms) {
+    let t = null;
+    return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+  }
+
+  function wire() {
+    for (let i = 1; i <= 5; i++) $(`step-tab-${i}`).addEventListener('click', () => go(i));
+
+    // step 1
+    $('resource-search').addEventListener('input', debounce(renderResources, 80));
+    $('filter-service').addEventListener('change', () => loadResources(false));
+    $('filter-region').addEventListener('change', () => loadResources(false));
+    $('resource-reload').addEventListener('click', () => loadResources(false));
+    $('load-more').addEventListener('click', () => loadResources(true));
+    $('arn-form').addEventListener('submit', usePastedArn);
+    $('arn-input').addEventListener('input', () => fieldError('arn-input', ''));
+    $('resource-next').addEventListener('click', toActions);
+
+    // step 2
+    $('actions-filter').addEventListener('input', debounce(renderActions, 80));
+    $('allow-pm').addEventListener('change', (e) => {
+      state.allowPm = e.target.checked;
+      if (!state.allowPm && state.perms) {
+        for (const a of state.perms.actions) if (a.access_level === PM) state.selected.delete(a.action);
+        for (const cb of document.querySelectorAll('.group.pm .action-list input')) cb.checked = false;
+      }
+      if (state.allowPm) state.expanded[PM] = true;
+      renderActions();
+    });
+    $('actions-back').addEventListener('click', () => go(1));
+    $('actions-next').addEventListener('click', () => go(3));
+
+    // step 3
+    $('owner-form').addEventListener('submit', ownerPreview);
+    $('owner-form').addEventListener('input', () => refreshOwnerButtons());
+    $('owner-form').addEventListener('change', () => refreshOwnerButtons());
+    const acct = $('requestor-account');
+    // Validate on leaving the field, except when leaving it for a button of the form: the
+    // message would move the button under the pointer and swallow the click (the button
+    // validates anyway). Safari does not focus buttons, hence the pointer flag.
+    let pressing = false;
+    const actions = $('owner-form').querySelector('.form-actions');
+    actions.addEventListener('pointerdown', () => { pressing = true; });
+    document.addEventListener('pointerup', () => { setTimeout(() => { pressing = false; }, 0); });
+    acct.addEventListener('blur', (e) => {
+      const to = e.relatedTarget;
+      if (pressing || (to && to.tagName === 'BUTTON' && to.form === acct.form)) return;
+      if (acct.value.trim()) validateAccount(true);
+    });
+    acct.addEventListener('input', () => { if (acct.getAttribute('aria-invalid') === 'true') validateAccount(true); });
+    for (const id of ['requestor-role-arn', 'external-id', 'owner-role-name', 'max-session']) {
+      $(id).addEventListener('input', () => fieldError(id, ''));
+    }
+    $('use-requestor-account').addEventListener('click', () => {
+      acct.value = state.setup.requestor_account;
+      validateAccount(true);
+      refreshOwnerButtons();
+      acct.focus();
+    });
+    $('owner-create').addEventListener('click', ownerCreate);
+    $('owner-ack').addEventListener('change', () => refreshOwnerButtons());
+    $('requestor-ack').addEventListener('change', () => refreshReqButtons());
+    $('owner-back').addEventListener('click', () => go(2));
+    $('owner-next').addEventListener('click', () => go(4));
+
+    // step 4
+    $('requestor-form').addEventListener('submit', reqPreview);
+    $('requestor-form').addEventListener('input', () => { fieldError('requestor-role-name', ''); refreshReqButtons(); });
+    $('requestor-form').addEventListener('change', () => refreshReqButtons());
+    $('requestor-create').addEventListener('click', reqCreate);
+    $('requestor-back').addEventListener('click', () => go(3));
+    $('requestor-skip').addEventListener('click', () => { state.req.skipped = true; go(5); });
+    $('requestor-next').addEventListener('click', () => go(5));
+
+    // step 5
+    $('handoff-back').addEventListener('click', () => go(4));
+    $('start-over').addEventListener('click', () => {
+      state.resource = null;
+      resetFrom(2);
+      for (const id of ['requestor-account', 'requestor-role-arn', 'external-id', 'owner-role-name', 'requestor-role-name', 'arn-input']) $(id).value = '';
+      $('require-mfa').checked = false;
+      $('max-session').value = '3600';
+      clearFieldErrors(1); clearFieldErrors(3); clearFieldErrors(4);
+      renderResources();
+      go(1);
+    });
+
+    // copy buttons on code blocks
+    document.addEventListener('click', (e) => {
+      const btn = e.target.closest('[data-copy-from]');
+      if (btn) copyText($(btn.dataset.copyFrom).textContent, btn);
+    });
+  }
+
+  function measureChrome() {
+    const px = document.querySelector('.topbar').offsetHeight + document.querySelector('.stepper').offsetHeight;
+    document.documentElement.style.setProperty('--chrome', `${px}px`);
+  }
+
+  function start() {
+    measureChrome();
+    window.addEventListener('resize', debounce(measureChrome, 100));
+    fillRegions([]);
+    wire();
+    renderStepper();
+    renderSelected();
+    loadSetup();
+    loadResources(false);
+    document.documentElement.dataset.ready = 'true';
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

@@ -1,0 +1,189 @@
+//! The command line: global options (which setup, URLs, profiles, output) and one
+//! subcommand per task.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  xacct resources --service s3,ec2 --region us-east-1
+  xacct permissions arn:aws:s3:::reports --level read,list
+  xacct grant arn:aws:s3:::reports --to 222222222222 --actions s3:GetObject,s3:ListBucket --dry-run
+  xacct grant arn:aws:s3:::reports --to 222222222222 --role arn:aws:iam::222222222222:role/app --level read
+  xacct requestor-setup arn:aws:iam::111111111111:role/xacct/NAME --service lambda.amazonaws.com --external-id ID
+  xacct wizard
+  xacct console --port 8765
+
+Configuration comes from flags, then XACCT_* environment variables, then the config file
+(~/.config/xacct/config.toml, named setups). `xacct config` shows what is in effect.
+
+Exit codes: 0 done, 1 other failure, 2 bad input or not found, 3 refused (AWS refused,
+or a conflict), 4 a Function URL was unreachable.";
+
+/// Secure cross-account access in AWS: least-privilege roles between an owner and a
+/// requestor account.
+#[derive(Debug, Parser)]
+#[command(name = "xacct", version, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Named setup from the config file.
+    #[arg(long, global = true, env = "XACCT_SETUP")]
+    pub setup: Option<String>,
+    /// Config file (default: ~/.config/xacct/config.toml).
+    #[arg(long, global = true, env = "XACCT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Owner side base URL (`http://127.0.0.1:9000` for the local stack) or a template with `{function}`.
+    #[arg(long, global = true, env = "XACCT_OWNER_URL")]
+    pub owner_url: Option<String>,
+    /// Requestor side base URL or template.
+    #[arg(long, global = true, env = "XACCT_REQUESTOR_URL")]
+    pub requestor_url: Option<String>,
+    /// AWS profile that signs owner-side calls.
+    #[arg(long, global = true, env = "XACCT_OWNER_PROFILE")]
+    pub owner_profile: Option<String>,
+    /// AWS profile that signs requestor-side calls.
+    #[arg(long, global = true, env = "XACCT_REQUESTOR_PROFILE")]
+    pub requestor_profile: Option<String>,
+    /// Region for SigV4 when the URL does not show it.
+    #[arg(long, global = true, env = "XACCT_REGION")]
+    pub region: Option<String>,
+    /// Do not sign requests (the local stack does not check signatures).
+    #[arg(long, global = true)]
+    pub no_sign: bool,
+    /// Output format.
+    #[arg(long, short, global = true, value_enum, default_value_t = Output::Table, env = "XACCT_OUTPUT")]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the owner account's resources (S3, EC2, Lambda, RDS) in every enabled region.
+    Resources(ResourcesArgs),
+    /// List the IAM actions that apply to a resource, grouped by access level.
+    Permissions(PermissionsArgs),
+    /// Create (or update) the owner role that grants a requestor access to a resource.
+    Grant(GrantArgs),
+    /// Create the requestor-side role a service assumes to reach an owner role.
+    RequestorSetup(RequestorArgs),
+    /// The whole flow, interactively.
+    Wizard,
+    /// Serve the web console on 127.0.0.1.
+    Console(ConsoleArgs),
+    /// Show the configuration in effect and where each value comes from.
+    Config,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResourcesArgs {
+    /// Services, comma-separated: s3, ec2, lambda, rds.
+    #[arg(long, value_delimiter = ',')]
+    pub service: Vec<String>,
+    /// Regions, comma-separated (default: every enabled region).
+    #[arg(long, value_delimiter = ',')]
+    pub region: Vec<String>,
+    /// Only names starting with this (case-insensitive).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Most resources to show.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PermissionsArgs {
+    /// The resource's ARN (any service).
+    pub arn: String,
+    /// Only these access levels: list, read, write, permissions-management, tagging.
+    #[arg(long, value_delimiter = ',')]
+    pub level: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GrantArgs {
+    /// The resource's ARN.
+    pub arn: String,
+    /// The requestor account id.
+    #[arg(long = "to")]
+    pub to: String,
+    /// The requestor role (it may not exist yet).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Actions, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "level",
+        conflicts_with = "level"
+    )]
+    pub actions: Vec<String>,
+    /// Every action at these access levels (list, read, write, tagging).
+    #[arg(long, value_delimiter = ',')]
+    pub level: Vec<String>,
+    /// External ID (default: generated and shown).
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// Require MFA to assume the role.
+    #[arg(long)]
+    pub mfa: bool,
+    /// Longest session, in seconds (3600 to 43200).
+    #[arg(long)]
+    pub max_session: Option<i64>,
+    /// Role name (default: derived from the resource and the requestor).
+    #[arg(long)]
+    pub role_name: Option<String>,
+    /// Permit permissions-management actions such as s3:PutBucketPolicy.
+    #[arg(long)]
+    pub allow_permissions_management: bool,
+    /// Only principals of this AWS Organization.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Show what would be done; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RequestorArgs {
+    /// The owner role's ARN.
+    pub owner_role_arn: String,
+    /// The service principal that runs the code (lambda.amazonaws.com, ec2.amazonaws.com, ...).
+    #[arg(long)]
+    pub service: String,
+    /// The External ID of the owner role (kept for the hand-off).
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// Role name (default: derived).
+    #[arg(long)]
+    pub role_name: Option<String>,
+    /// Show what would be done; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConsoleArgs {
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 8765, env = "XACCT_CONSOLE_PORT")]
+    pub port: u16,
+}

@@ -1,0 +1,274 @@
+//! Calls to the Function URLs: one HTTP client, requests signed with SigV4 (service
+//! `lambda`) using credentials from the standard AWS chain, a profile per side.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::config::{ConfigError, Settings};
+
+/// A failed call, worded for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("could not reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
+    #[error("no AWS credentials for {what}: {reason}")]
+    Credentials { what: String, reason: String },
+    #[error("{url} answered {status} with a body that is not xacct's JSON")]
+    InvalidResponse { url: String, status: u16 },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not sign the request: {0}")]
+    Signing(String),
+}
+
+/// The answer of a forwarded call: status, content type and body, unchanged.
+#[derive(Debug, Clone)]
+pub struct Forwarded {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Calls xacct's functions as configured.
+#[derive(Debug)]
+pub struct Client {
+    pub settings: Settings,
+    http: reqwest::Client,
+    providers: Mutex<BTreeMap<Option<String>, SharedCredentialsProvider>>,
+}
+
+/// The region in a Function URL host (`<id>.lambda-url.<region>.on.aws`).
+pub fn region_of(url: &str) -> Option<String> {
+    let host = reqwest::Url::parse(url).ok()?.host_str()?.to_owned();
+    let rest = host.split(".lambda-url.").nth(1)?;
+    rest.split('.').next().map(str::to_owned)
+}
+
+impl Client {
+    pub fn new(settings: Settings) -> Result<Self, CallError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(90))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| CallError::Signing(e.to_string()))?;
+        Ok(Self {
+            settings,
+            http,
+            providers: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    async fn provider(
+        &self,
+        profile: Option<&str>,
+    ) -> Result<SharedCredentialsProvider, CallError> {
+        let key = profile.map(str::to_owned);
+        let mut cache = self.providers.lock().await;
+        if let Some(p) = cache.get(&key) {
+            return Ok(p.clone());
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let config = loader.load().await;
+        let provider = config
+            .credentials_provider()
+            .ok_or_else(|| CallError::Credentials {
+                what: profile.map_or_else(
+                    || "the default profile".to_owned(),
+                    |p| format!("profile `{p}`"),
+                ),
+                reason: "no credentials provider is configured".to_owned(),
+            })?;
+        cache.insert(key, provider.clone());
+        Ok(provider)
+    }
+
+    async fn sign(
+        &self,
+        function: &str,
+        request: &mut http::Request<Vec<u8>>,
+    ) -> Result<(), CallError> {
+        let url = request.uri().to_string();
+        let profile = self.settings.profile(function);
+        let what = profile.map_or_else(
+            || "the default credential chain".to_owned(),
+            |p| format!("profile `{p}`"),
+        );
+        let provider = self.provider(profile).await?;
+        let credentials =
+            provider
+                .provide_credentials()
+                .await
+                .map_err(|e| CallError::Credentials {
+                    what: what.clone(),
+                    reason: e.to_string(),
+                })?;
+        let identity = credentials.into();
+        let region = region_of(&url)
+            .or_else(|| self.settings.get("region").map(str::to_owned))
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&region)
+            .name("lambda")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| CallError::Signing(e.to_string()))?
+            .into();
+        let headers: Vec<(String, String)> = request
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let signable = SignableRequest::new(
+            request.method().as_str(),
+            url.clone(),
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            SignableBody::Bytes(request.body()),
+        )
+        .map_err(|e| CallError::Signing(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| CallError::Signing(e.to_string()))?
+            .into_parts();
+        instructions.apply_to_request_http1x(request);
+        Ok(())
+    }
+
+    /// Sends a request to a function and returns its answer unchanged.
+    pub async fn forward(
+        &self,
+        function: &str,
+        method: &str,
+        query: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Forwarded, CallError> {
+        let base = self.settings.function_url(function)?;
+        let url = match query.filter(|q| !q.is_empty()) {
+            Some(q) => format!("{base}?{q}"),
+            None => base,
+        };
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body)
+            .map_err(|e| CallError::Signing(e.to_string()))?;
+        if self.settings.sign(&url) {
+            self.sign(function, &mut request).await?;
+        }
+        let request =
+            reqwest::Request::try_from(request).map_err(|e| CallError::Signing(e.to_string()))?;
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| CallError::Unreachable {
+                url: url.clone(),
+                reason: if e.is_timeout() {
+                    "timed out".to_owned()
+                } else if e.is_connect() {
+                    "connection refused or no route".to_owned()
+                } else {
+                    e.to_string()
+                },
+            })?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| CallError::Unreachable {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?
+            .to_vec();
+        Ok(Forwarded { status, body })
+    }
+
+    /// Calls a function and returns its JSON answer, or the error it gave.
+    pub async fn call(
+        &self,
+        function: &str,
+        method: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, CallError> {
+        let query = serde_urlencoded_pairs(query);
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let answer = self.forward(function, method, Some(&query), bytes).await?;
+        let url = self.settings.function_url(function)?;
+        let json: Value =
+            serde_json::from_slice(&answer.body).map_err(|_| CallError::InvalidResponse {
+                url: url.clone(),
+                status: answer.status,
+            })?;
+        if (200..300).contains(&answer.status) {
+            return Ok(json);
+        }
+        let error = &json["error"];
+        match error["code"].as_str() {
+            Some(code) => Err(CallError::Api {
+                status: answer.status,
+                code: code.to_owned(),
+                message: error["message"].as_str().unwrap_or_default().to_owned(),
+                field: error["field"].as_str().map(str::to_owned),
+            }),
+            None => Err(CallError::InvalidResponse {
+                url,
+                status: answer.status,
+            }),
+        }
+    }
+}
+
+/// `a=1&b=2`, percent-encoded.
+fn serde_urlencoded_pairs(pairs: &[(&str, String)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_from_function_url_host() {
+        assert_eq!(
+            region_of("https://abcdefg.lambda-url.eu-west-1.on.aws/").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(region_of("http://127.0.0.1:9000/lambda-url/x/"), None);
+    }
+
+    #[test]
+    fn query_is_encoded() {
+        assert_eq!(
+            serde_urlencoded_pairs(&[("arn", "arn:aws:s3:::b".into()), ("x", "a b".into())]),
+            "arn=arn%3Aaws%3As3%3A%3A%3Ab&x=a+b"
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! Layered configuration: flags, then `XACCT_*` environment variables (clap reads both into
+//! [`GlobalArgs`]), then a named setup in the config file. Every value remembers where it
+//! came from, for `xacct config`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::args::GlobalArgs;
+
+/// Which account a function runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Owner,
+    Requestor,
+}
+
+impl Side {
+    /// The side a function is deployed on.
+    pub fn of(function: &str) -> Self {
+        if function.contains("requestor") {
+            Self::Requestor
+        } else {
+            Self::Owner
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error("the config file `{path}` is not valid: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("no setup `{0}` in the config file")]
+    UnknownSetup(String),
+    #[error(
+        "no URL for `{function}`: set --{side}-url, XACCT_{upper}_URL, or `{side}_url` in a setup of the config file"
+    )]
+    NoUrl {
+        function: String,
+        side: &'static str,
+        upper: &'static str,
+    },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    default_setup: Option<String>,
+    #[serde(default)]
+    setups: BTreeMap<String, SetupFile>,
+}
+
+/// One named setup in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetupFile {
+    owner_url: Option<String>,
+    requestor_url: Option<String>,
+    owner_profile: Option<String>,
+    requestor_profile: Option<String>,
+    region: Option<String>,
+    sign: Option<bool>,
+    /// Per-function URLs (deployed Function URLs differ per function).
+    #[serde(default)]
+    urls: BTreeMap<String, String>,
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sourced {
+    pub value: String,
+    pub source: String,
+}
+
+/// The configuration in effect.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Settings {
+    pub config_file: String,
+    pub setup: Option<String>,
+    pub values: BTreeMap<String, Sourced>,
+    pub urls: BTreeMap<String, Sourced>,
+    pub no_sign_flag: bool,
+}
+
+/// The default config file: `$XDG_CONFIG_HOME/xacct/config.toml` or `~/.config/xacct/config.toml`.
+pub fn default_path() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("xacct").join("config.toml")
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            reason: e.message().to_owned(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) => Err(ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+impl Settings {
+    /// Resolves flags and environment (`args`) over the config file.
+    pub fn load(args: &GlobalArgs) -> Result<Self, ConfigError> {
+        let path = args.config.clone().unwrap_or_else(default_path);
+        let file = read_file(&path)?;
+        let setup_name = args.setup.clone().or(file.default_setup.clone());
+        let setup = match &setup_name {
+            Some(name) => Some(
+                file.setups
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| ConfigError::UnknownSetup(name.clone()))?,
+            ),
+            None => None,
+        };
+        let mut settings = Settings {
+            config_file: path.display().to_string(),
+            setup: setup_name.clone(),
+            no_sign_flag: args.no_sign,
+            ..Settings::default()
+        };
+        let from_file = |v: &Option<String>| {
+            v.clone().map(|value| Sourced {
+                value,
+                source: format!(
+                    "config file, setup `{}`",
+                    setup_name.clone().unwrap_or_default()
+                ),
+            })
+        };
+        let from_args = |v: &Option<String>, flag: &str| {
+            v.clone().map(|value| Sourced {
+                value,
+                source: format!(
+                    "--{flag} or XACCT_{}",
+                    flag.to_uppercase().replace('-', "_")
+                ),
+            })
+        };
+        let s = setup.clone().unwrap_or_default();
+        for (key, arg, file_value) in [
+            ("owner-url", &args.owner_url, &s.owner_url),
+            ("requestor-url", &args.requestor_url, &s.requestor_url),
+            ("owner-profile", &args.owner_profile, &s.owner_profile),
+            (
+                "requestor-profile",
+                &args.requestor_profile,
+                &s.requestor_profile,
+            ),
+            ("region", &args.region, &s.region),
+        ] {
+            if let Some(v) = from_args(arg, key).or_else(|| from_file(file_value)) {
+                settings.values.insert(key.to_owned(), v);
+            }
+        }
+        if let Some(sign) = s.sign {
+            settings.values.insert(
+                "sign".to_owned(),
+                Sourced {
+                    value: sign.to_string(),
+                    source: format!(
+                        "config file, setup `{}`",
+                        setup_name.clone().unwrap_or_default()
+                    ),
+                },
+            );
+        }
+        if args.no_sign {
+            settings.values.insert(
+                "sign".to_owned(),
+                Sourced {
+                    value: "false".to_owned(),
+                    source: "--no-sign".to_owned(),
+                },
+            );
+        }
+        for (function, url) in s.urls {
+            settings.urls.insert(
+                function,
+                Sourced {
+                    value: url,
+                    source: "config file".to_owned(),
+                },
+            );
+        }
+        Ok(settings)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|s| s.value.as_str())
+    }
+
+    /// The URL of one function.
+    pub fn function_url(&self, function: &str) -> Result<String, ConfigError> {
+        if let Some(url) = self.urls.get(function) {
+            return Ok(url.value.clone());
+        }
+        let (key, side, upper) = match Side::of(function) {
+            Side::Owner => ("owner-url", "owner", "OWNER"),
+            Side::Requestor => ("requestor-url", "requestor", "REQUESTOR"),
+        };
+        let base = self.get(key).ok_or_else(|| ConfigError::NoUrl {
+            function: function.to_owned(),
+            side,
+            upper,
+        })?;
+        Ok(if base.contains("{function}") {
+            base.replace("{function}", function)
+        } else {
+            // A `cargo lambda watch` base such as the local stack's.
+            format!("{}/lambda-url/{function}/", base.trim_end_matches('/'))
+        })
+    }
+
+    /// The profile that signs calls to one function.
+    pub fn profile(&self, function: &str) -> Option<&str> {
+        match Side::of(function) {
+            Side::Owner => self.get("owner-profile"),
+            Side::Requestor => self.get("requestor-profile"),
+        }
+    }
+
+    /// Whether calls to this URL are signed: as configured, else for every URL that is not
+    /// on this machine.
+    pub fn sign(&self, url: &str) -> bool {
+        match self.get("sign") {
+            Some(v) => v == "true",
+            None => !is_loopback(url),
+        }
+    }
+}
+
+fn is_loopback(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .is_some_and(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> GlobalArgs {
+        GlobalArgs::default()
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_urls_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "default_setup = \"prod\"\n[setups.prod]\nowner_url = \"https://owner.example/{function}\"\nregion = \"eu-west-1\"\n[setups.prod.urls]\ncreate-requestor-resources = \"https://req.lambda-url.eu-west-1.on.aws/\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(path.clone());
+        let s = Settings::load(&a).unwrap();
+        assert_eq!(
+            s.function_url("list-resources").unwrap(),
+            "https://owner.example/list-resources"
+        );
+        assert_eq!(
+            s.function_url("create-requestor-resources").unwrap(),
+            "https://req.lambda-url.eu-west-1.on.aws/"
+        );
+        assert!(s.sign("https://owner.example/list-resources"));
+        assert_eq!(s.values["region"].source, "config file, setup `prod`");
+        a.owner_url = Some("http://127.0.0.1:9000".into());
+        let s = Settings::load(&a).unwrap();
+        assert_eq!(
+            s.function_url("list-permissions").unwrap(),
+            "http://127.0.0.1:9000/lambda-url/list-permissions/"
+        );
+        assert!(!s.sign("http://127.0.0.1:9000/lambda-url/list-permissions/"));
+        assert!(s.values["owner-url"].source.starts_with("--owner-url"));
+    }
+
+    #[test]
+    fn missing_url_and_unknown_setup_are_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args();
+        a.config = Some(dir.path().join("none.toml"));
+        let s = Settings::load(&a).unwrap();
+        assert_eq!(
+            s.function_url("create-owner-role").unwrap_err().to_string(),
+            "no URL for `create-owner-role`: set --owner-url, XACCT_OWNER_URL, or `owner_url` in a setup of the config file"
+        );
+        a.setup = Some("nope".into());
+        assert_eq!(
+            Settings::load(&a).unwrap_err().to_string(),
+            "no setup `nope` in the config file"
+        );
+    }
+}

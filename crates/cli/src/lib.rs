@@ -1,0 +1,70 @@
+//! The `xacct` command line and web console. Thin by design: commands call the Function
+//! URLs (signed with SigV4) and print what they answer; the IAM knowledge is in the
+//! functions.
+
+// Reading a `serde_json::Value` by key (`answer["actions"]`) yields `Null` when the key is
+// missing and never panics; the lint cannot tell that from slice indexing. Writes go
+// through `set` in `commands`, which never indexes.
+#![allow(clippy::indexing_slicing)]
+
+pub mod args;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod console;
+pub mod output;
+pub mod wizard;
+
+use clap::CommandFactory;
+
+use crate::args::{Cli, Command};
+use crate::client::{CallError, Client};
+use crate::config::Settings;
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let output = cli.global.output;
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(shell, &mut Cli::command(), "xacct", &mut std::io::stdout());
+        return Ok(());
+    }
+    let settings = Settings::load(&cli.global).map_err(CallError::from)?;
+    let client = Client::new(settings)?;
+    match cli.command {
+        Command::Resources(a) => commands::resources(&client, &a, output).await?,
+        Command::Permissions(a) => commands::permissions(&client, &a, output).await?,
+        Command::Grant(a) => commands::grant(&client, &a, output).await?,
+        Command::RequestorSetup(a) => commands::requestor_setup(&client, &a, output).await?,
+        Command::Wizard => wizard::run(&client).await?,
+        Command::Console(a) => console::serve(client, a.port).await?,
+        Command::Config => commands::show_config(&client, output),
+        Command::Completions { .. } => {}
+    }
+    Ok(())
+}
+
+/// The exit code for a failure: 2 bad input or not found, 3 refused, 4 unreachable.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<CallError>() {
+        Some(CallError::Api { status, .. }) if *status == 409 || *status >= 500 => 3,
+        Some(CallError::Api { .. }) => 2,
+        Some(CallError::Config(_)) => 2,
+        Some(CallError::Unreachable { .. }) => 4,
+        Some(CallError::Credentials { .. }) => 3,
+        _ => 1,
+    }
+}
+
+/// The failure in words, naming the field that is wrong.
+pub fn describe(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<CallError>() {
+        Some(CallError::Api {
+            message,
+            field: Some(field),
+            code,
+            ..
+        }) => format!("{message} (field `{field}`, {code})"),
+        Some(CallError::Api { message, code, .. }) => format!("{message} ({code})"),
+        _ => format!("{err:#}"),
+    }
+}

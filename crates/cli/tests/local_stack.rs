@@ -1,0 +1,346 @@
+//! The `xacct` binary against the local stack: each command, JSON output, exit codes, and
+//! the console's forwarding and guards. They need `make local-up`; `make test-e2e` runs them
+//! (`cargo test -p xacct-cli --test local_stack -- --ignored`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn stack() -> Value {
+    let path = std::env::var("XACCT_STACK_FILE").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../.local/stack.json").to_owned()
+    });
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("no local stack at {path}: {e}")),
+    )
+    .unwrap()
+}
+
+fn xacct(args: &[&str]) -> Output {
+    let s = stack();
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_xacct"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("XACCT_OWNER_URL", s["owner_url_base"].as_str().unwrap())
+        .env(
+            "XACCT_REQUESTOR_URL",
+            s["requestor_url_base"].as_str().unwrap(),
+        )
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{:x}", nanos % 0xffff_ffff_ffff)
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn resources_lists_seeded_buckets_as_json_and_table() {
+    let out = json(&xacct(&["resources", "--service", "s3", "-o", "json"]));
+    let names: Vec<&str> = out["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"xacct-demo-reports") && names.contains(&"xacct-demo-logs-eu"),
+        "{names:?}"
+    );
+    let table = xacct(&["resources", "--service", "s3", "--region", "eu-west-1"]);
+    assert!(table.status.success());
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.starts_with("SERVICE"), "{text}");
+    assert!(
+        text.contains("xacct-demo-logs-eu") && !text.contains("xacct-demo-reports"),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn permissions_shows_where_each_action_is_granted() {
+    let out = xacct(&[
+        "permissions",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--level",
+        "read",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("s3:GetObject") && l.contains("arn:aws:s3:::xacct-demo-reports/*")),
+        "{text}"
+    );
+    assert!(!text.contains("s3:PutObject "), "only read actions");
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn grant_and_requestor_setup() {
+    let role = unique("cli-grant");
+    let dry = json(&xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:GetObject,s3:ListBucket",
+        "--role-name",
+        &role,
+        "--dry-run",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(dry["dry_run"], true);
+    let created = json(&xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--to",
+        "222222222222",
+        "--level",
+        "list",
+        "--role-name",
+        &role,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(created["changed"], true);
+    assert!(
+        created["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "s3:ListBucket")
+    );
+    let owner_role = created["role_arn"].as_str().unwrap();
+    let ext = created["external_id"].as_str().unwrap();
+    let req = json(&xacct(&[
+        "requestor-setup",
+        owner_role,
+        "--service",
+        "ecs-tasks.amazonaws.com",
+        "--external-id",
+        ext,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(req["policy"]["Statement"][0]["Resource"], owner_role);
+    let text = xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--to",
+        "222222222222",
+        "--level",
+        "list",
+        "--role-name",
+        &role,
+    ]);
+    assert!(
+        String::from_utf8(text.stdout)
+            .unwrap()
+            .contains("already up to date")
+    );
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn exit_codes_tell_bad_input_from_refused_and_unreachable() {
+    let bad = xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--to",
+        "123",
+        "--actions",
+        "s3:GetObject",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(
+        err.contains("requestor_account_id must be 12 digits")
+            && err.contains("field `requestor_account_id`"),
+        "{err}"
+    );
+    let missing = xacct(&[
+        "grant",
+        "arn:aws:s3:::no-such-bucket-xacct",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:GetObject",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    let handmade = unique("cli-conflict");
+    // A role of that name that xacct does not manage: refused (409).
+    let first = xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:GetObject",
+        "--role-name",
+        &handmade,
+        "-o",
+        "json",
+    ]);
+    assert!(first.status.success());
+    let other_grant = xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-untagged",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:GetObject",
+        "--role-name",
+        &handmade,
+    ]);
+    assert_eq!(
+        other_grant.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&other_grant.stderr)
+    );
+    let unreachable = Command::new(env!("CARGO_BIN_EXE_xacct"))
+        .args(["--owner-url", "http://127.0.0.1:1", "resources"])
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(4));
+    assert!(
+        String::from_utf8(unreachable.stderr)
+            .unwrap()
+            .contains("could not reach http://127.0.0.1:1/lambda-url/list-resources/")
+    );
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn config_shows_values_and_their_sources() {
+    let out = json(&xacct(&["config", "-o", "json"]));
+    assert_eq!(
+        out["values"]["owner-url"]["source"],
+        "--owner-url or XACCT_OWNER_URL"
+    );
+    let f = out["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"] == "create-requestor-resources")
+        .unwrap()
+        .clone();
+    assert!(
+        f["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/lambda-url/create-requestor-resources/")
+    );
+    assert_eq!(f["signed"], false);
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn console_forwards_and_guards() {
+    let s = stack();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xacct"))
+        .args(["console", "--port", "0"])
+        .env("XACCT_OWNER_URL", s["owner_url_base"].as_str().unwrap())
+        .env(
+            "XACCT_REQUESTOR_URL",
+            s["requestor_url_base"].as_str().unwrap(),
+        )
+        .env("HOME", "/nonexistent")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let index = http.get(format!("{base}/")).send().await.unwrap();
+        assert_eq!(index.status(), 200);
+        assert!(index.text().await.unwrap().contains("<html"));
+        let perms = http
+            .get(format!(
+                "{base}/api/list-permissions?arn=arn:aws:s3:::xacct-demo-reports"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(perms.status(), 200);
+        let bad = http
+            .get(format!("{base}/api/list-permissions?arn=nope"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 400, "errors pass through");
+        let form = http
+            .post(format!("{base}/api/create-owner-role"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("a=b")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form.status(), 403, "no cross-site form posts");
+        let foreign = http
+            .post(format!("{base}/api/create-owner-role"))
+            .header("content-type", "application/json")
+            .header("origin", "http://evil.example")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), 403);
+        let rebinding = http
+            .get(format!("{base}/api/list-resources"))
+            .header("host", "evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rebinding.status(), 403, "no DNS rebinding");
+        let unknown = http
+            .get(format!("{base}/api/delete-everything"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404);
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the console's browser test. With XACCT_CONSOLE_URL set (e.g. a running
+# `xacct console`), the test runs against it; unset, this starts tests/browser/devserver.py
+# (the stand-in that serves crates/cli/assets/ and forwards /api/* to the local stack) on a
+# free loopback port, and stops it afterwards. The local stack must be running
+# (`make local-up`). Needs Node 20+ and /usr/bin/chromium: tests/browser/setup.sh installs them.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [ ! -d node_modules/playwright-core ]; then
+  echo "tests/browser: node_modules/ is missing; running npm ci" >&2
+  npm ci --no-audit --no-fund
+fi
+
+devserver_pid=""
+tmp=""
+cleanup() {
+  if [ -n "$devserver_pid" ]; then kill "$devserver_pid" 2>/dev/null || true; wait "$devserver_pid" 2>/dev/null || true; fi
+  if [ -n "$tmp" ]; then rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+if [ -z "${XACCT_CONSOLE_URL:-}" ]; then
+  python=python3
+  if [ -x ../../.venv/bin/python ]; then python=../../.venv/bin/python; fi
+  tmp=$(mktemp -d)
+  "$python" devserver.py --port 0 --port-file "$tmp/port" --quiet >"$tmp/devserver.log" 2>&1 &
+  devserver_pid=$!
+  for _ in $(seq 1 100); do
+    [ -s "$tmp/port" ] && break
+    if ! kill -0 "$devserver_pid" 2>/dev/null; then cat "$tmp/devserver.log" >&2; echo "devserver.py did not start" >&2; exit 1; fi
+    sleep 0.1
+  done
+  [ -s "$tmp/port" ] || { cat "$tmp/devserver.log" >&2; echo "devserver.py did not start" >&2; exit 1; }
+  export XACCT_CONSOLE_URL="http://127.0.0.1:$(cat "$tmp/port")"
+  echo "tests/browser: devserver.py at $XACCT_CONSOLE_URL" >&2
+fi
+
+node --test --test-concurrency=1 console.test.mjs "$@"
