@@ -37,7 +37,7 @@ SAM_VENV_BIN = ROOT / ".venv-sam" / "bin"
 FUNCTIONS = {
     "list-resources": {"side": "owner", "memory": 256, "timeout": 60},
     "list-permissions": {"side": "owner", "memory": 128, "timeout": 10},
-    "create-owner-role": {"side": "owner", "memory": 256, "timeout": 30},
+    "create-owner-role": {"side": "owner", "memory": 128, "timeout": 30},
     "create-requestor-resources": {"side": "requestor", "memory": 128, "timeout": 30},
 }
 IAM_WRITERS = ("create-owner-role", "create-requestor-resources")
