@@ -20,6 +20,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ -z "${XACCT_CONSOLE_URL:-}" ] && [ -n "${XACCT_CONSOLE_BIN:-}" ]; then
+  # The real console: `xacct console` on a free port, pointed at the local stack.
+  stack="${XACCT_STACK_FILE:-../../.local/stack.json}"
+  tmp=$(mktemp -d)
+  owner=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["owner_url_base"])' "$stack")
+  requestor=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requestor_url_base"])' "$stack")
+  XACCT_OWNER_URL="$owner" XACCT_REQUESTOR_URL="$requestor" HOME="$tmp" "$XACCT_CONSOLE_BIN" console --port 0 >"$tmp/console.log" 2>&1 &
+  devserver_pid=$!
+  for _ in $(seq 1 100); do
+    grep -q 'http://127.0.0.1:' "$tmp/console.log" 2>/dev/null && break
+    if ! kill -0 "$devserver_pid" 2>/dev/null; then cat "$tmp/console.log" >&2; echo "xacct console did not start" >&2; exit 1; fi
+    sleep 0.1
+  done
+  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/console.log" | head -n 1)
+  [ -n "$url" ] || { cat "$tmp/console.log" >&2; echo "xacct console did not start" >&2; exit 1; }
+  export XACCT_CONSOLE_URL="$url"
+  echo "tests/browser: xacct console at $XACCT_CONSOLE_URL" >&2
+fi
+
 if [ -z "${XACCT_CONSOLE_URL:-}" ]; then
   python=python3
   if [ -x ../../.venv/bin/python ]; then python=../../.venv/bin/python; fi
