@@ -62,16 +62,18 @@ test: venv
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace --exclude xacct-e2e
+	$(CARGO) build --workspace --bins
 	@$(MAKE) --no-print-directory test-python
 	@$(MAKE) --no-print-directory test-e2e
 
 # pytest exits 5 when it collects nothing: that is "no Python tests yet", not a failure.
 # No cache provider: it would leave .pytest_cache/ in the work tree. The template tests
 # run SAM's and cfn-lint's checks from .venv-sam/ and skip them without it.
+# tests/python/stack/ needs a running local stack: test-e2e runs it.
 test-python: venv
 	@if [ -x scripts/bootstrap-sam-venv ]; then scripts/bootstrap-sam-venv; fi
 	@if [ -d tests/python ]; then \
-		rc=0; .venv/bin/pytest -q -p no:cacheprovider tests/python || rc=$$?; \
+		rc=0; .venv/bin/pytest -q -p no:cacheprovider --ignore=tests/python/stack tests/python || rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "tests/python: no tests collected, skipped"; rc=0; fi; \
 		exit $$rc; \
 	else \
@@ -82,12 +84,19 @@ test-python: venv
 # trap is set only once `up` succeeded: a failed `up` stops what it started itself, and
 # one that fails because a stack already runs must not stop that stack. The functions
 # reach moto through the fault proxy (tests/faultproxy.py), whose URL the tests read
-# from the stack file (`fault_proxy_url`).
+# from the stack file (`fault_proxy_url`). After the cargo tests, against the same stack:
+# tests/python/stack/ (schemathesis against openapi.yaml), the `xacct` CLI's tests, and the
+# console's browser test (tests/browser/setup.sh installs Debian's chromium and the pinned
+# npm packages). The first failure ends the recipe with its exit status.
 test-e2e: venv
 	@set -eu; \
 	XACCT_FAULT_PROXY=1 $(LOCALSTACK) up --background; \
 	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
-	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-e2e -- --test-threads=4
+	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-e2e -- --test-threads=4; \
+	XACCT_STACK_FILE=$(E2E_STACK_FILE) .venv/bin/pytest -q -p no:cacheprovider tests/python/stack; \
+	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-cli --test local_stack -- --ignored; \
+	tests/browser/setup.sh; \
+	XACCT_STACK_FILE=$(E2E_STACK_FILE) XACCT_CONSOLE_BIN=$(CARGO_TARGET_DIR)/debug/xacct tests/browser/run.sh
 
 catalog:
 	python3 scripts/gen-catalog

@@ -577,6 +577,62 @@ async fn create_requestor_resources_refuses_bad_input() {
         .request(Method::GET, "create-requestor-resources")
         .await
         .assert_error(405, "MethodNotAllowed", None);
+    // A wildcard would allow sts:AssumeRole on every role of the owner account.
+    for wildcard in [
+        "arn:aws:iam::111111111111:role/*",
+        "arn:aws:iam::111111111111:role/xacct/",
+        "arn:aws:iam::111111111111:role/a*b",
+    ] {
+        post(json!({"owner_role_arn": wildcard, "service_principal": "lambda.amazonaws.com"}))
+            .await
+            .assert_error(400, "InvalidRoleArn", Some("owner_role_arn"));
+    }
+}
+
+#[tokio::test]
+async fn bodies_must_be_objects_and_405_names_the_allowed_methods() {
+    let stack = Stack::load();
+    stack
+        .post_raw(
+            "list-permissions",
+            br#"["arn:aws:s3:::xacct-demo-reports", ["read"]]"#.to_vec(),
+        )
+        .await
+        .assert_error(400, "InvalidType", None);
+    stack
+        .post_raw(
+            "create-owner-role",
+            br#"["arn:aws:s3:::xacct-demo-reports", ["s3:GetObject"], "222222222222"]"#.to_vec(),
+        )
+        .await
+        .assert_error(400, "InvalidType", None);
+    stack
+        .post_raw(
+            "create-owner-role",
+            br#"{"resource_arn": "a", "resource_arn": "b"}"#.to_vec(),
+        )
+        .await
+        .assert_error(400, "DuplicateField", Some("resource_arn"));
+    stack.post(
+        "create-owner-role",
+        &json!({"resource_arn": BUCKET, "actions": ["s3:GetObject"], "requestor_account_id": "222222222222", "requestor_role_arn": "arn:aws:iam::222222222222:role/*"}),
+    )
+    .await
+    .assert_error(400, "InvalidRoleArn", Some("requestor_role_arn"));
+    let http = reqwest::Client::new();
+    for (function, allow) in [
+        ("create-owner-role", "POST"),
+        ("list-resources", "GET"),
+        ("list-permissions", "GET, POST"),
+    ] {
+        let r = http
+            .request(Method::OPTIONS, stack.url(function))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], allow, "{function}");
+    }
 }
 
 #[tokio::test]

@@ -27,6 +27,9 @@ pub struct ApiError {
     /// Whether the same request may succeed later.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retryable: bool,
+    /// The methods a 405 answer names in its `Allow` header.
+    #[serde(skip)]
+    pub allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -37,6 +40,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retryable: false,
+            allow: None,
         }
     }
 
@@ -103,8 +107,8 @@ impl ApiError {
         let mut builder = Response::builder()
             .status(self.status)
             .header("content-type", "application/json");
-        if self.status == 405 {
-            builder = builder.header("allow", "GET, POST");
+        if let Some(allow) = self.allow {
+            builder = builder.header("allow", allow);
         }
         let body = json!({ "error": &self }).to_string();
         builder.body(Body::Text(body)).unwrap_or_else(|_| {

@@ -37,14 +37,21 @@ pub fn require_method(req: &Request, allowed: Methods) -> Result<(), ApiError> {
             Methods::Post => "POST",
             Methods::GetOrPost => "GET or POST",
         };
-        Err(ApiError::new(
+        let allow = match allowed {
+            Methods::Get => "GET",
+            Methods::Post => "POST",
+            Methods::GetOrPost => "GET, POST",
+        };
+        let mut err = ApiError::new(
             405,
             "MethodNotAllowed",
             format!(
                 "this endpoint takes {wanted}, not `{}`",
                 crate::error::shorten(m)
             ),
-        ))
+        );
+        err.allow = Some(allow);
+        Err(err)
     }
 }
 
@@ -70,12 +77,23 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             ),
         ));
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(
-            400,
-            "MissingBody",
-            "the request needs a JSON object body",
-        ));
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => {
+            return Err(ApiError::new(
+                400,
+                "MissingBody",
+                "the request needs a JSON object body",
+            ));
+        }
+        // serde would read a struct from an array by position; only objects are accepted.
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(ApiError::new(
+                400,
+                "InvalidType",
+                "the body must be a JSON object",
+            ));
+        }
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -93,6 +111,8 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         let quoted = message.split('`').nth(1).map(str::to_owned);
         let (code, field) = if message.starts_with("unknown field") {
             ("UnknownField", quoted)
+        } else if message.starts_with("duplicate field") {
+            ("DuplicateField", quoted)
         } else if message.starts_with("missing field") {
             ("MissingField", quoted)
         } else {

@@ -41,12 +41,35 @@ pub struct CrossAccountTrust {
     pub principal_org_id: Option<OrganizationId>,
 }
 
-/// Checks that `arn` is an IAM role (not a user, not an assumed-role session).
+/// Checks that `arn` names exactly one IAM role: `role/`, an optional path of
+/// `/`-separated segments, and a valid role name. Not a user or a session, and no wildcard:
+/// `role/*` would stand for every role of the account.
 pub fn require_role_arn(arn: &Arn) -> Result<(), TrustError> {
-    if arn.service() == "iam" && arn.resource().starts_with("role/") && arn.account_id().is_some() {
+    let not_a_role = || TrustError::NotARole(arn.to_string());
+    if arn.service() != "iam" || arn.account_id().is_none() {
+        return Err(not_a_role());
+    }
+    let path_and_name = arn
+        .resource()
+        .strip_prefix("role/")
+        .ok_or_else(not_a_role)?;
+    let (path, name) = path_and_name
+        .rsplit_once('/')
+        .unwrap_or(("", path_and_name));
+    name.parse::<crate::ids::RoleName>()
+        .map_err(|_| not_a_role())?;
+    // IAM paths: at most 512 characters, segments of printable ASCII; no wildcards here.
+    let path_ok = path.len() <= 510
+        && path.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'*' && b != b'?')
+        });
+    if path.is_empty() || path_ok {
         Ok(())
     } else {
-        Err(TrustError::NotARole(arn.to_string()))
+        Err(not_a_role())
     }
 }
 
@@ -181,6 +204,32 @@ mod tests {
             trust(None, false).check(&"222222222222".parse().unwrap()),
             Err(TrustError::SameAccount(_))
         ));
+    }
+
+    #[test]
+    fn a_role_arn_names_exactly_one_role() {
+        for ok in [
+            "arn:aws:iam::111111111111:role/app",
+            "arn:aws:iam::111111111111:role/xacct/app",
+            "arn:aws:iam::111111111111:role/a/b/c/app+x=y,z.w@v-u_t",
+        ] {
+            assert_eq!(require_role_arn(&ok.parse().unwrap()), Ok(()), "{ok}");
+        }
+        for bad in [
+            "arn:aws:iam::111111111111:role/*",
+            "arn:aws:iam::111111111111:role/",
+            "arn:aws:iam::111111111111:role/xacct/",
+            "arn:aws:iam::111111111111:role//",
+            "arn:aws:iam::111111111111:role/a*b",
+            "arn:aws:iam::111111111111:role/x?",
+            "arn:aws:iam::111111111111:role/*/app",
+            "arn:aws:iam::111111111111:role/\u{e9}",
+            "arn:aws:iam::111111111111:user/app",
+            "arn:aws:iam:::role/app",
+            "arn:aws:sts::111111111111:assumed-role/app/s",
+        ] {
+            assert!(require_role_arn(&bad.parse().unwrap()).is_err(), "{bad}");
+        }
     }
 
     #[test]
