@@ -105,6 +105,31 @@ pub struct Discoverer {
 
 type JobResult = Result<(Vec<DiscoveredResource>, Vec<PartialFailure>), PartialFailure>;
 
+/// Per-item results split into what was found and what failed.
+fn split<T>(results: Vec<Result<T, PartialFailure>>) -> (Vec<T>, Vec<PartialFailure>) {
+    let mut found = Vec::with_capacity(results.len());
+    let mut failures = Vec::new();
+    for r in results {
+        match r {
+            Ok(t) => found.push(t),
+            Err(f) => failures.push(f),
+        }
+    }
+    (found, failures)
+}
+
+/// RDS tags (`TagList`) as a map.
+fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
 fn failure(service: ServiceKind, region: &str, e: &AwsError) -> PartialFailure {
     PartialFailure {
         service,
@@ -290,15 +315,8 @@ impl Discoverer {
             .buffer_unordered(ITEM_CONCURRENCY)
             .collect()
             .await;
-        let mut resources = Vec::new();
-        let mut failures = Vec::new();
-        for r in found {
-            match r {
-                Ok(b) if regions.contains(&b.region) => resources.push(b),
-                Ok(_) => {}
-                Err(f) => failures.push(f),
-            }
-        }
+        let (mut resources, mut failures) = split(found);
+        resources.retain(|b| regions.contains(&b.region));
         // Tags come from the bucket's own region.
         let tagged: Vec<Result<DiscoveredResource, PartialFailure>> = stream::iter(resources)
             .map(|mut bucket| async move {
@@ -330,13 +348,8 @@ impl Discoverer {
             .buffer_unordered(ITEM_CONCURRENCY)
             .collect()
             .await;
-        let mut out = Vec::new();
-        for r in tagged {
-            match r {
-                Ok(b) => out.push(b),
-                Err(f) => failures.push(f),
-            }
-        }
+        let (out, tag_failures) = split(tagged);
+        failures.extend(tag_failures);
         Ok((out, failures))
     }
 
@@ -443,15 +456,7 @@ impl Discoverer {
             .buffer_unordered(ITEM_CONCURRENCY)
             .collect()
             .await;
-        let mut out = Vec::new();
-        let mut failures = Vec::new();
-        for r in results {
-            match r {
-                Ok(f) => out.push(f),
-                Err(f) => failures.push(f),
-            }
-        }
-        Ok((out, failures))
+        Ok(split(results))
     }
 
     async fn rds_instances(&self, region: &str) -> Result<Vec<DiscoveredResource>, AwsError> {
@@ -475,16 +480,7 @@ impl Discoverer {
                     resource_type: "db",
                     name: name.to_owned(),
                     region: region.to_owned(),
-                    tags: db
-                        .tag_list()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((
-                                t.key()?.to_owned(),
-                                t.value().unwrap_or_default().to_owned(),
-                            ))
-                        })
-                        .collect(),
+                    tags: rds_tags(db.tag_list()),
                 });
             }
         }
@@ -512,16 +508,7 @@ impl Discoverer {
                     resource_type: "cluster",
                     name: name.to_owned(),
                     region: region.to_owned(),
-                    tags: c
-                        .tag_list()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((
-                                t.key()?.to_owned(),
-                                t.value().unwrap_or_default().to_owned(),
-                            ))
-                        })
-                        .collect(),
+                    tags: rds_tags(c.tag_list()),
                 });
             }
         }

@@ -54,6 +54,14 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+fn forbidden_host() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "ForbiddenHost",
+        "the console answers only on 127.0.0.1 and localhost",
+    )
+}
+
 impl Console {
     /// Only requests addressed to this server on loopback are answered.
     fn host_ok(&self, headers: &HeaderMap) -> bool {
@@ -81,11 +89,7 @@ async fn page(
     Path(file): Path<String>,
 ) -> Response {
     if !c.host_ok(&headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "ForbiddenHost",
-            "the console answers only on 127.0.0.1 and localhost",
-        );
+        return forbidden_host();
     }
     match file.as_str() {
         "app.js" => asset("text/javascript; charset=utf-8", APP),
@@ -96,22 +100,14 @@ async fn page(
 
 async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
     if !c.host_ok(&headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "ForbiddenHost",
-            "the console answers only on 127.0.0.1 and localhost",
-        );
+        return forbidden_host();
     }
     asset("text/html; charset=utf-8", INDEX)
 }
 
 async fn setup(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
     if !c.host_ok(&headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "ForbiddenHost",
-            "the console answers only on 127.0.0.1 and localhost",
-        );
+        return forbidden_host();
     }
     let s = &c.client.settings;
     let sides = json!({
@@ -135,11 +131,7 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     if !c.host_ok(&headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "ForbiddenHost",
-            "the console answers only on 127.0.0.1 and localhost",
-        );
+        return forbidden_host();
     }
     let Some((name, allowed)) = FUNCTIONS.iter().find(|(f, _)| *f == function) else {
         return error(StatusCode::NOT_FOUND, "UnknownFunction", "no such function");
