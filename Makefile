@@ -18,8 +18,8 @@ export CARGO_TARGET_DIR
 # Absolute: `cargo test` runs the end-to-end tests from the `tests/` package directory.
 E2E_STACK_FILE := $(CURDIR)/.local/stack.json
 
-.PHONY: help venv local local-up local-down local-status local-reset \
-	test test-python test-e2e catalog package
+.PHONY: bench help venv local local-up local-down local-status local-reset \
+	test test-python test-e2e catalog package fuzz
 
 help:
 	@echo "xacct make targets:"
@@ -32,8 +32,10 @@ help:
 	@echo "  test          everything CI runs: fmt, clippy, unit tests, Python checks, end-to-end tests"
 	@echo "  test-python   only the Python checks in tests/python (with .venv-sam/ for SAM's lints)"
 	@echo "  test-e2e      only the end-to-end tests, against a local stack started and stopped here"
+	@echo "  bench         release benchmarks: policy crate, cold start and warm latency per function, load test"
 	@echo "  catalog       regenerate the IAM catalog (scripts/gen-catalog)"
 	@echo "  package       sam build, with .venv-sam/bin/sam"
+	@echo "  fuzz          run each xacct-policy fuzz target for FUZZ_SECONDS (60) s (cargo-fuzz, nightly; not in CI)"
 	@echo ""
 	@echo "Local stack knobs: XACCT_MOTO_PORT (5000), XACCT_OWNER_PORT (9000),"
 	@echo "XACCT_REQUESTOR_PORT (9001), XACCT_STACK_TIMEOUT (1500 s), XACCT_NO_FUNCTIONS=1,"
@@ -98,6 +100,19 @@ test-e2e: venv
 	tests/browser/setup.sh; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) XACCT_CONSOLE_BIN=$(CARGO_TARGET_DIR)/debug/xacct tests/browser/run.sh
 
+# Benchmarks, release builds, not run in CI: the policy crate (catalog load, lookups,
+# policy building, evaluation), each function under a minimal Lambda Runtime API (cold
+# start, warm latency, peak memory), then 1,000 requests at concurrency 32 against the
+# local stack. Numbers go to bench/results.json.
+bench: venv
+	$(CARGO) bench -p xacct-policy
+	$(CARGO) build --release -p list-resources -p list-permissions -p create-owner-role -p create-requestor-resources
+	$(PYTHON) bench/harness.py --profile release --out bench/results.json
+	@set -eu; \
+	$(LOCALSTACK) up --background; \
+	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
+	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(PYTHON) bench/load.py --out bench/results.json
+
 catalog:
 	python3 scripts/gen-catalog
 
@@ -109,3 +124,26 @@ package: venv
 		exit 1; \
 	fi
 	PATH="$(CURDIR)/.venv/bin:$$PATH" .venv-sam/bin/sam build
+
+# cargo-fuzz (`cargo install cargo-fuzz --locked`) and the nightly toolchain. fuzz/ is its
+# own workspace, built into its own target directory (sanitizer flags and nightly would
+# otherwise rebuild the shared one's artifacts). Each target starts from the committed seeds
+# in fuzz/corpus/<target>/ (read only) and writes the inputs it finds to FUZZ_CORPUS_DIR/
+# <target>/, outside the work tree; crashes go to fuzz/artifacts/<target>/ (ignored by git).
+# No sanitizer (xacct-policy forbids unsafe code; AddressSanitizer would halve the speed);
+# debug assertions on, so arithmetic overflow is a crash. Every target runs; the recipe
+# fails if any of them found a crash.
+FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 10
+FUZZ_CORPUS_DIR ?= /tmp/xacct-fuzz-corpus
+FUZZ_TARGETS := arn_parse policy_document evaluate
+FUZZ_FLAGS ?= --sanitizer none --debug-assertions
+
+fuzz:
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_CORPUS_DIR)/$$t || exit 1; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/fuzz cargo +nightly fuzz run $(FUZZ_FLAGS) $$t \
+			$(FUZZ_CORPUS_DIR)/$$t fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) || rc=1; \
+	done; exit $$rc

@@ -439,6 +439,9 @@ async fn create_owner_role_error_codes() {
     post(json!({"actions": ["s3:GetObject"], "requestor_account_id": "222222222222"}))
         .await
         .assert_error(400, "MissingField", Some("resource_arn"));
+    post(json!({"resource_arn": "arn:aws:iam::111111111111:role/Admin", "actions": ["iam:UpdateAssumeRolePolicy"], "requestor_account_id": "222222222222", "allow_permissions_management": true}))
+        .await
+        .assert_error(400, "SensitiveService", Some("resource_arn"));
     stack
         .post_raw("create-owner-role", b"{not json".to_vec())
         .await

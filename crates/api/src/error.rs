@@ -144,6 +144,9 @@ impl From<GrantError> for ApiError {
     fn from(e: GrantError) -> Self {
         let code = match e {
             GrantError::NoActions => "NoActions",
+            GrantError::SensitiveService { .. } => {
+                return Self::invalid("resource_arn", "SensitiveService", e.to_string());
+            }
             GrantError::InvalidAction(_) => "InvalidAction",
             GrantError::Wildcard(_) => "WildcardAction",
             GrantError::OtherService { .. } => "ActionOfOtherService",

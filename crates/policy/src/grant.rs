@@ -14,6 +14,10 @@ use crate::permissions::{ActionPermission, GrantScope, ResourcePermissions};
 pub enum GrantError {
     #[error("choose at least one action")]
     NoActions,
+    #[error(
+        "xacct does not grant access to `{service}` resources: a grant there could change who has access to the account"
+    )]
+    SensitiveService { service: String },
     #[error("`{0}` is not an action; actions look like `s3:GetObject`")]
     InvalidAction(String),
     #[error("`{0}` is a wildcard; choose the actions one by one")]
@@ -47,10 +51,24 @@ impl GrantError {
             | Self::PermissionsManagement(a)
             | Self::OtherService { action: a, .. }
             | Self::NotApplicable { action: a, .. } => Some(a),
-            Self::NoActions | Self::TooLarge { .. } => None,
+            Self::NoActions | Self::TooLarge { .. } | Self::SensitiveService { .. } => None,
         }
     }
 }
+
+/// Services whose resources control identity and access itself. A cross-account grant on
+/// them (`iam:UpdateAssumeRolePolicy` on a role, say) would let the requestor escalate, so
+/// xacct refuses them whatever the options.
+pub const SENSITIVE_SERVICES: &[&str] = &[
+    "iam",
+    "sts",
+    "organizations",
+    "account",
+    "sso",
+    "sso-directory",
+    "identitystore",
+    "identity-sync",
+];
 
 /// Options of a grant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,10 +83,15 @@ pub fn select_actions<'p, S: AsRef<str>>(
     requested: &[S],
     options: GrantOptions,
 ) -> Result<Vec<&'p ActionPermission>, GrantError> {
+    let service = permissions.service.prefix();
+    if SENSITIVE_SERVICES.contains(&service) {
+        return Err(GrantError::SensitiveService {
+            service: service.to_owned(),
+        });
+    }
     if requested.is_empty() {
         return Err(GrantError::NoActions);
     }
-    let service = permissions.service.prefix();
     let mut seen = BTreeSet::new();
     let mut chosen = Vec::with_capacity(requested.len());
     for raw in requested {
@@ -290,6 +313,21 @@ mod tests {
             },
         );
         assert!(allowed.is_ok());
+    }
+
+    #[test]
+    fn identity_resources_are_refused_whatever_the_options() {
+        let p = perms("arn:aws:iam::111111111111:role/Admin");
+        let all = GrantOptions {
+            allow_permissions_management: true,
+        };
+        assert_eq!(
+            least_privilege_policy(&p, &["iam:UpdateAssumeRolePolicy"], all),
+            Err(GrantError::SensitiveService {
+                service: "iam".into()
+            })
+        );
+        assert!(least_privilege_policy(&p, &["iam:GetRole"], GrantOptions::default()).is_err());
     }
 
     #[test]

@@ -228,8 +228,11 @@ pub fn parse_date(text: &str) -> Option<f64> {
     Some(seconds)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). In
+/// `i128`: a year is any `i64` a policy writes, and `era * 146_097` overflows `i64` for
+/// years past about 2.5e16.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i128 {
+    let (y, m, d) = (i128::from(y), i128::from(m), i128::from(d));
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
