@@ -15,6 +15,9 @@ LOCALSTACK := $(PYTHON) scripts/localstack.py
 CARGO_TARGET_DIR ?= $(HOME)/.cache/xacct-target
 export CARGO_TARGET_DIR
 
+# No __pycache__/ in the work tree: `cargo lambda watch` restarts the functions on changes.
+export PYTHONDONTWRITEBYTECODE := 1
+
 # Absolute: `cargo test` runs the end-to-end tests from the `tests/` package directory.
 E2E_STACK_FILE := $(CURDIR)/.local/stack.json
 
@@ -89,9 +92,15 @@ test-python: venv
 # from the stack file (`fault_proxy_url`). After the cargo tests, against the same stack:
 # tests/python/stack/ (schemathesis against openapi.yaml), the `xacct` CLI's tests, and the
 # console's browser test (tests/browser/setup.sh installs Debian's chromium and the pinned
-# npm packages). The first failure ends the recipe with its exit status.
+# npm packages). The first failure ends the recipe with its exit status. Everything is
+# compiled before the stack starts: `cargo lambda watch` starts each new function instance
+# with `cargo run`, which would otherwise wait on cargo's lock behind a test build and time
+# out requests.
 test-e2e: venv
 	@set -eu; \
+	$(CARGO) build --workspace --bins; \
+	$(CARGO) test -p xacct-e2e --no-run; \
+	$(CARGO) test -p xacct-cli --test local_stack --no-run; \
 	XACCT_FAULT_PROXY=1 $(LOCALSTACK) up --background; \
 	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-e2e -- --test-threads=4; \
