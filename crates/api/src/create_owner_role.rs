@@ -312,17 +312,9 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
     findings.extend(validate::permissions_policy(&spec.policy));
     findings.extend(validate::trust_policy(&spec.trust_policy));
     tracing::info!(caller = %caller_arn(&req), role = %outcome.arn, resource = %input.resource, requestor = %input.requestor, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-owner-role");
-    let external_id = spec
-        .trust_policy
-        .statements
-        .iter()
-        .find_map(|s| {
-            s.condition
-                .get("StringEquals", "sts:ExternalId")?
-                .first()
-                .cloned()
-        })
-        .unwrap_or_default();
+    let external_id = xacct_policy::trust::external_id(&spec.trust_policy)
+        .unwrap_or_default()
+        .to_owned();
     let mut actions: Vec<String> = spec
         .policy
         .statements

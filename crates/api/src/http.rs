@@ -32,15 +32,11 @@ pub fn require_method(req: &Request, allowed: Methods) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        let wanted = match allowed {
-            Methods::Get => "GET",
-            Methods::Post => "POST",
-            Methods::GetOrPost => "GET or POST",
-        };
-        let allow = match allowed {
-            Methods::Get => "GET",
-            Methods::Post => "POST",
-            Methods::GetOrPost => "GET, POST",
+        // In words for the message, and as the `Allow` header lists them.
+        let (wanted, allow) = match allowed {
+            Methods::Get => ("GET", "GET"),
+            Methods::Post => ("POST", "POST"),
+            Methods::GetOrPost => ("GET or POST", "GET, POST"),
         };
         let mut err = ApiError::new(
             405,

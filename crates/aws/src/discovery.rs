@@ -11,7 +11,7 @@ use std::str::FromStr;
 use aws_config::SdkConfig;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use xacct_policy::{Arn, Partition};
+use xacct_policy::Partition;
 
 use crate::config::{in_region, region as default_region};
 use crate::error::AwsError;
@@ -514,9 +514,4 @@ impl Discoverer {
         }
         Ok(out)
     }
-}
-
-/// Whether `arn` parses; discovery only returns ARNs that do.
-pub fn is_valid_arn(arn: &str) -> bool {
-    arn.parse::<Arn>().is_ok()
 }

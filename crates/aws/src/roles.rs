@@ -76,16 +76,7 @@ impl RoleState {
 
     /// The External ID the trust policy requires, if any.
     pub fn external_id(&self) -> Option<&str> {
-        self.trust_policy
-            .as_ref()?
-            .statements
-            .iter()
-            .find_map(|st| {
-                st.condition
-                    .get("StringEquals", "sts:ExternalId")
-                    .and_then(|v| v.first())
-                    .map(String::as_str)
-            })
+        xacct_policy::trust::external_id(self.trust_policy.as_ref()?)
     }
 }
 

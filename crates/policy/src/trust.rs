@@ -129,6 +129,16 @@ impl CrossAccountTrust {
     }
 }
 
+/// The External ID a trust policy requires (`StringEquals sts:ExternalId`), if any.
+pub fn external_id(trust: &PolicyDocument) -> Option<&str> {
+    trust.statements.iter().find_map(|st| {
+        st.condition
+            .get("StringEquals", "sts:ExternalId")
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    })
+}
+
 /// A trust policy that lets one AWS service assume the role.
 pub fn service_trust(principal: &ServicePrincipal) -> PolicyDocument {
     PolicyDocument::new(vec![Statement {
