@@ -95,8 +95,19 @@ SEED_REGIONS = ("us-east-1", "eu-west-1")
 # Functions served by each side's `cargo lambda watch`. Every instance serves every
 # binary of the workspace; these maps say which port a caller must use.
 SIDE_FUNCTIONS: dict[str, tuple[str, ...]] = {
-    "owner": ("list-resources", "list-permissions", "create-owner-role"),
-    "requestor": ("create-requestor-resources",),
+    "owner": (
+        "list-resources",
+        "list-permissions",
+        "create-owner-role",
+        "list-grants",
+        "check-owner-role",
+        "revoke-grant",
+    ),
+    "requestor": (
+        "create-requestor-resources",
+        "check-requestor-role",
+        "revoke-requestor-resources",
+    ),
 }
 SIDE_ACCOUNTS = {"owner": OWNER_ACCOUNT, "requestor": REQUESTOR_ACCOUNT}
 SIDE_ROLE_NAMES = {"owner": "xacct-local-owner", "requestor": "xacct-local-requestor"}
@@ -1247,10 +1258,32 @@ def record_process(stack: dict[str, Any], record: ProcessRecord) -> None:
     stack["pids"][record.name] = record.pid
 
 
+# People on the requestor side, for grants to humans (`group_name` / `user_name`).
+REQUESTOR_GROUP = "xacct-demo-analysts"
+REQUESTOR_USER = "xacct-demo-alice"
+
+
+def seed_requestor_people(requestor: Side) -> dict[str, str]:
+    """An IAM group with one user in the requestor account (idempotent)."""
+    iam = requestor.client("iam")
+    for call, kwargs in (
+        (iam.create_group, {"GroupName": REQUESTOR_GROUP}),
+        (iam.create_user, {"UserName": REQUESTOR_USER}),
+    ):
+        try:
+            call(**kwargs)
+        except botocore.exceptions.ClientError as error:
+            if _error_code(error) != "EntityAlreadyExists":
+                raise
+    iam.add_user_to_group(GroupName=REQUESTOR_GROUP, UserName=REQUESTOR_USER)
+    return {"group_name": REQUESTOR_GROUP, "user_name": REQUESTOR_USER}
+
+
 def prepare_accounts(settings: Settings) -> tuple[dict[str, Side], dict[str, Any]]:
     """Assumes both roles, seeds the owner, checks isolation and writes the env files."""
     sides = {name: assume_side(name, settings.moto_url) for name in SIDE_ACCOUNTS}
     inventory = OwnerSeeder(sides["owner"]).run()
+    inventory["requestor_people"] = seed_requestor_people(sides["requestor"])
     verify_seed(sides["owner"], sides["requestor"], inventory)
     for name, side in sides.items():
         write_env_file(env_file_path(name), function_environment(side, settings))

@@ -2,16 +2,13 @@
 //! External ID) and grants exactly the chosen actions on exactly the right ARNs. Input is
 //! checked completely before any AWS call; repeats change nothing; changes are made in place.
 
-use std::collections::BTreeMap;
-
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use xacct_aws::identity::AccountLookup;
 use xacct_aws::resources::{Existence, ResourceDirectory};
-use xacct_aws::roles::{
-    MANAGED_TAG, RoleSpec, RoleStore, description, ensure_role_converging, tag_value,
-};
+use xacct_aws::roles::{RoleSpec, RoleStore, description, ensure_role_converging};
 use xacct_policy::grant::{GrantOptions, least_privilege_policy};
+use xacct_policy::handoff::{Access, HandOff, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, owner_role_name};
 use xacct_policy::permissions::permissions_for;
 use xacct_policy::trust::{CrossAccountTrust, TrustError, require_role_arn};
@@ -19,10 +16,12 @@ use xacct_policy::validate::{self, Finding, Severity};
 use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, RoleName};
 
 use crate::error::ApiError;
+use crate::handoff::{hand_off, role_code};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
+use crate::lifecycle::{OwnerGrant, tags};
 
 /// Inline policy name on every owner role.
-pub const POLICY_NAME: &str = "xacct-grant";
+pub const POLICY_NAME: &str = crate::lifecycle::OWNER_POLICY_NAME;
 /// Most actions one request may name.
 pub const MAX_ACTIONS: usize = 250;
 pub const MIN_SESSION: i64 = 3600;
@@ -70,6 +69,8 @@ pub struct CreateOwnerRoleResponse {
     pub changed: bool,
     pub dry_run: bool,
     pub changes: Vec<String>,
+    /// What the requestor needs to use the role, and the role as infrastructure code.
+    pub handoff: HandOff,
 }
 
 /// Makes External IDs; a function so tests can fix them.
@@ -274,14 +275,14 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
             principal_org_id: input.org.clone(),
         };
         trust.check(&owner)?;
-        let tags = BTreeMap::from([
-            (MANAGED_TAG.to_owned(), "true".to_owned()),
-            (
-                "xacct:resource".to_owned(),
-                tag_value(&input.resource.to_string()),
-            ),
-            ("xacct:requestor".to_owned(), input.requestor.to_string()),
-        ]);
+        let tags = OwnerGrant {
+            resource: input.resource.clone(),
+            requestor: input.requestor.clone(),
+            requestor_role: input.requestor_role.clone(),
+            require_mfa: body.require_mfa,
+            org: input.org.clone(),
+        }
+        .tags();
         Ok(RoleSpec {
             name: role_name.to_string(),
             path: ROLE_PATH.to_owned(),
@@ -295,7 +296,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
             policy: policy.clone(),
             max_session_duration: input.max_session,
             tags,
-            identity_tags: vec!["xacct:resource".to_owned(), "xacct:requestor".to_owned()],
+            identity_tags: vec![tags::RESOURCE.to_owned(), tags::REQUESTOR.to_owned()],
             permissions_boundary: deps.permissions_boundary.clone(),
             instance_profile: false,
         })
@@ -323,6 +324,30 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         .collect();
     actions.sort();
     actions.dedup();
+    let role_arn: Arn = outcome
+        .arn
+        .parse()
+        .map_err(|e| ApiError::arn("role_name", &e))?;
+    let handoff = hand_off(
+        &Access {
+            role_arn,
+            external_id: Some(external_id.clone()),
+            duration_seconds: input.max_session,
+            mfa_serial: None,
+            source: Some(SourceCredentials::Profile("default".to_owned())),
+        },
+        true,
+        &spec.description,
+        &[role_code(&spec)],
+        if body.require_mfa {
+            vec![
+                "add mfa_serial (your MFA device's ARN) to the profile: the role requires MFA"
+                    .to_owned(),
+            ]
+        } else {
+            Vec::new()
+        },
+    );
     Ok(ok(&CreateOwnerRoleResponse {
         role_arn: outcome.arn,
         role_name: role_name.to_string(),
@@ -338,6 +363,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         changed: outcome.changed,
         dry_run: body.dry_run,
         changes: outcome.changes,
+        handoff,
     }))
 }
 

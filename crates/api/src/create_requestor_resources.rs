@@ -1,32 +1,45 @@
-//! `create-requestor-resources`: in the requestor account, a role that one AWS service may
-//! assume and whose only permission is `sts:AssumeRole` on the owner role; for EC2 also an
-//! instance profile holding it.
-
-use std::collections::BTreeMap;
+//! `create-requestor-resources`: in the requestor account, either a role that one AWS
+//! service may assume and whose only permission is `sts:AssumeRole` on the owner role (for
+//! EC2 also an instance profile holding it), or, for people, an inline policy allowing the
+//! same on an existing IAM group or user, optionally only with MFA.
 
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use xacct_aws::identity::AccountLookup;
+use xacct_aws::humans::{Human, HumanStore, ensure_human_policy};
 use xacct_aws::roles::{
     MANAGED_TAG, RoleSpec, RoleStore, description, ensure_role_converging, tag_value,
 };
-use xacct_policy::naming::{ROLE_PATH, requestor_role_name};
-use xacct_policy::trust::{assume_owner_role_policy, require_role_arn, service_trust};
+use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
+use xacct_policy::naming::{ROLE_PATH, human_policy_name, requestor_role_name};
+use xacct_policy::trust::{
+    assume_owner_role_policy, human_assume_policy, require_role_arn, service_trust,
+};
 use xacct_policy::validate::{self, Finding};
-use xacct_policy::{Arn, ExternalId, PolicyDocument, RoleName, ServicePrincipal};
+use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument, RoleName, ServicePrincipal};
 
 use crate::error::ApiError;
+use crate::handoff::{hand_off, role_code};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
+use crate::lifecycle::{IamDeps, tags};
+use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
 
 /// Inline policy name on every requestor role.
 pub const POLICY_NAME: &str = "xacct-assume-owner-role";
 
-/// The request body.
+/// The request body: exactly one of `service_principal`, `group_name`, `user_name`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequestorRequest {
     pub owner_role_arn: String,
-    pub service_principal: String,
+    #[serde(default)]
+    pub service_principal: Option<String>,
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// People only: allow the call only from an MFA-signed session.
+    #[serde(default)]
+    pub require_mfa: bool,
     #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default)]
@@ -38,38 +51,117 @@ pub struct CreateRequestorRequest {
 /// The answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct CreateRequestorResponse {
-    pub role_arn: String,
-    pub role_name: String,
+    /// `service`, `group` or `user`.
+    pub principal_type: &'static str,
+    /// The role (service) or the group or user (people).
+    pub principal_arn: String,
+    pub role_arn: Option<String>,
+    pub role_name: Option<String>,
     pub role_id: Option<String>,
     pub owner_role_arn: String,
-    pub service_principal: String,
+    pub service_principal: Option<String>,
+    pub group_name: Option<String>,
+    pub user_name: Option<String>,
     pub external_id: Option<String>,
+    pub policy_name: String,
     pub policy: PolicyDocument,
-    pub trust_policy: PolicyDocument,
+    pub trust_policy: Option<PolicyDocument>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_profile_arn: Option<String>,
+    /// For people: the console link that switches into the owner role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switch_role_url: Option<String>,
     pub findings: Vec<Finding>,
     pub changed: bool,
     pub dry_run: bool,
     pub changes: Vec<String>,
+    pub handoff: HandOff,
 }
 
 /// What the handler needs, built once at start-up.
-pub struct Deps<R> {
-    pub roles: R,
-    pub account: AccountLookup,
-    pub permissions_boundary: Option<String>,
+pub type Deps<R> = IamDeps<R>;
+
+enum Who {
+    Service(ServicePrincipal),
+    Person(Human),
 }
 
-impl<R> std::fmt::Debug for Deps<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Deps")
-            .field("permissions_boundary", &self.permissions_boundary)
-            .finish_non_exhaustive()
+fn who(body: &CreateRequestorRequest) -> Result<Who, ApiError> {
+    let who = match (&body.service_principal, &body.group_name, &body.user_name) {
+        (Some(raw), None, None) => {
+            let principal: ServicePrincipal = raw
+                .trim()
+                .parse()
+                .map_err(|e| ApiError::id("service_principal", &e))?;
+            if !principal.is_allowed() {
+                return Err(ApiError::invalid(
+                    "service_principal",
+                    "ServicePrincipalNotAllowed",
+                    format!(
+                        "service_principal `{principal}` is not allowed; use one of {}",
+                        ServicePrincipal::ALLOWED
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if body.require_mfa {
+                return Err(ApiError::invalid(
+                    "require_mfa",
+                    "MfaNotForServices",
+                    "require_mfa applies to group_name and user_name; a service cannot sign in with MFA",
+                ));
+            }
+            Who::Service(principal)
+        }
+        (None, Some(g), None) => Who::Person(Human::Group(human_name("group_name", g, 128)?)),
+        (None, None, Some(u)) => Who::Person(Human::User(human_name("user_name", u, 64)?)),
+        (None, None, None) => {
+            return Err(ApiError::invalid(
+                "service_principal",
+                "MissingField",
+                "missing field `service_principal` (or `group_name` or `user_name`)",
+            ));
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "service_principal",
+                "OnePrincipalRequired",
+                "give exactly one of service_principal, group_name and user_name",
+            ));
+        }
+    };
+    if matches!(who, Who::Person(_)) && body.role_name.is_some() {
+        return Err(ApiError::invalid(
+            "role_name",
+            "RoleNameNotForPeople",
+            "role_name applies to service principals; a group or user gets an inline policy",
+        ));
+    }
+    Ok(who)
+}
+
+fn access(
+    owner_role: &Arn,
+    external_id: Option<&ExternalId>,
+    mfa_serial: Option<String>,
+    source: Option<SourceCredentials>,
+) -> Access {
+    Access {
+        role_arn: owner_role.clone(),
+        external_id: external_id.map(ToString::to_string),
+        duration_seconds: 3600,
+        mfa_serial,
+        source,
     }
 }
 
-async fn run<R: RoleStore>(deps: &Deps<R>, req: Request) -> Result<Response<Body>, ApiError> {
+async fn run<R: RoleStore + HumanStore>(
+    deps: &Deps<R>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
     require_method(&req, Methods::Post)?;
     let body: CreateRequestorRequest = json_body(&req)?;
     let owner_role: Arn = body
@@ -79,25 +171,7 @@ async fn run<R: RoleStore>(deps: &Deps<R>, req: Request) -> Result<Response<Body
         .map_err(|e| ApiError::arn("owner_role_arn", &e))?;
     require_role_arn(&owner_role)
         .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
-    let principal: ServicePrincipal = body
-        .service_principal
-        .trim()
-        .parse()
-        .map_err(|e| ApiError::id("service_principal", &e))?;
-    if !principal.is_allowed() {
-        return Err(ApiError::invalid(
-            "service_principal",
-            "ServicePrincipalNotAllowed",
-            format!(
-                "service_principal `{principal}` is not allowed; use one of {}",
-                ServicePrincipal::ALLOWED
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
+    let who = who(&body)?;
     let external_id = body
         .external_id
         .as_deref()
@@ -106,15 +180,14 @@ async fn run<R: RoleStore>(deps: &Deps<R>, req: Request) -> Result<Response<Body
                 .map_err(|e| ApiError::id("external_id", &e))
         })
         .transpose()?;
-    let role_name = match body.role_name.as_deref() {
-        Some(raw) => raw
-            .parse::<RoleName>()
-            .map_err(|e| ApiError::id("role_name", &e))?,
-        None => requestor_role_name(&owner_role, &principal),
-    };
-    let policy = assume_owner_role_policy(&owner_role)
-        .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
-    let trust = service_trust(&principal);
+    let role_name = body
+        .role_name
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<RoleName>()
+                .map_err(|e| ApiError::id("role_name", &e))
+        })
+        .transpose()?;
 
     let account = deps.account.account().await?;
     if owner_role.account() == account.as_str() {
@@ -126,6 +199,41 @@ async fn run<R: RoleStore>(deps: &Deps<R>, req: Request) -> Result<Response<Body
             ),
         ));
     }
+    match who {
+        Who::Service(principal) => {
+            service_side(
+                deps,
+                &req,
+                &body,
+                &owner_role,
+                principal,
+                role_name,
+                external_id,
+                &account,
+            )
+            .await
+        }
+        Who::Person(human) => {
+            person_side(deps, &req, &body, &owner_role, human, external_id, &account).await
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn service_side<R: RoleStore>(
+    deps: &Deps<R>,
+    req: &Request,
+    body: &CreateRequestorRequest,
+    owner_role: &Arn,
+    principal: ServicePrincipal,
+    role_name: Option<RoleName>,
+    external_id: Option<ExternalId>,
+    account: &AccountId,
+) -> Result<Response<Body>, ApiError> {
+    let role_name = role_name.unwrap_or_else(|| requestor_role_name(owner_role, &principal));
+    let policy = assume_owner_role_policy(owner_role)
+        .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
+    let trust = service_trust(&principal);
     let planned_arn = format!(
         "arn:{}:iam::{account}:role{ROLE_PATH}{role_name}",
         owner_role.partition()
@@ -142,17 +250,17 @@ async fn run<R: RoleStore>(deps: &Deps<R>, req: Request) -> Result<Response<Body
             policy_name: POLICY_NAME.to_owned(),
             policy: policy.clone(),
             max_session_duration: 3600,
-            tags: BTreeMap::from([
+            tags: std::collections::BTreeMap::from([
                 (MANAGED_TAG.to_owned(), "true".to_owned()),
                 (
-                    "xacct:owner-role".to_owned(),
+                    tags::OWNER_ROLE.to_owned(),
                     tag_value(&owner_role.to_string()),
                 ),
-                ("xacct:service-principal".to_owned(), principal.to_string()),
+                (tags::SERVICE_PRINCIPAL.to_owned(), principal.to_string()),
             ]),
             identity_tags: vec![
-                "xacct:owner-role".to_owned(),
-                "xacct:service-principal".to_owned(),
+                tags::OWNER_ROLE.to_owned(),
+                tags::SERVICE_PRINCIPAL.to_owned(),
             ],
             permissions_boundary: deps.permissions_boundary.clone(),
             instance_profile: ec2,
@@ -168,7 +276,7 @@ async fn run<R: RoleStore>(deps: &Deps<R>, req: Request) -> Result<Response<Body
     .await?;
     let mut findings = validate::permissions_policy(&spec.policy);
     findings.extend(validate::trust_policy(&spec.trust_policy));
-    tracing::info!(caller = %caller_arn(&req), role = %outcome.arn, owner_role = %owner_role, principal = %principal, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-requestor-resources");
+    tracing::info!(caller = %caller_arn(req), role = %outcome.arn, owner_role = %owner_role, principal = %principal, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-requestor-resources");
     let instance_profile_arn = if ec2 && outcome.instance_profile_arn.is_none() {
         Some(format!(
             "arn:{}:iam::{account}:instance-profile{ROLE_PATH}{role_name}",
@@ -177,25 +285,145 @@ async fn run<R: RoleStore>(deps: &Deps<R>, req: Request) -> Result<Response<Body
     } else {
         outcome.instance_profile_arn
     };
+    let mut notes = Vec::new();
+    if external_id.is_none() {
+        notes.push(
+            "add the owner's External ID (external_id) to the profile and the command".to_owned(),
+        );
+    }
+    let handoff = hand_off(
+        &access(
+            owner_role,
+            external_id.as_ref(),
+            None,
+            SourceCredentials::for_service(&principal),
+        ),
+        false,
+        &format!("xacct requestor role: {principal} may assume {owner_role}"),
+        &[role_code(&spec)],
+        notes,
+    );
     Ok(ok(&CreateRequestorResponse {
-        role_arn: outcome.arn,
-        role_name: role_name.to_string(),
+        principal_type: "service",
+        principal_arn: outcome.arn.clone(),
+        role_arn: Some(outcome.arn),
+        role_name: Some(role_name.to_string()),
         role_id: outcome.role_id,
         owner_role_arn: owner_role.to_string(),
-        service_principal: principal.to_string(),
+        service_principal: Some(principal.to_string()),
+        group_name: None,
+        user_name: None,
         external_id: external_id.map(|e| e.to_string()),
+        policy_name: POLICY_NAME.to_owned(),
         policy: spec.policy,
-        trust_policy: spec.trust_policy,
+        trust_policy: Some(spec.trust_policy),
         instance_profile_arn,
+        switch_role_url: None,
         findings,
         changed: outcome.changed,
         dry_run: body.dry_run,
         changes: outcome.changes,
+        handoff,
+    }))
+}
+
+async fn person_side<R: HumanStore>(
+    deps: &Deps<R>,
+    req: &Request,
+    body: &CreateRequestorRequest,
+    owner_role: &Arn,
+    human: Human,
+    external_id: Option<ExternalId>,
+    account: &AccountId,
+) -> Result<Response<Body>, ApiError> {
+    let policy_name = human_policy_name(owner_role);
+    let policy = human_assume_policy(owner_role, body.require_mfa)
+        .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
+    let outcome = ensure_human_policy(
+        &deps.roles,
+        &human,
+        &policy_name,
+        &policy,
+        |d| is_xacct_human_policy(owner_role, d),
+        body.dry_run,
+    )
+    .await?;
+    tracing::info!(caller = %caller_arn(req), principal = %outcome.arn, owner_role = %owner_role, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-requestor-resources");
+    let mut notes = Vec::new();
+    if external_id.is_none() {
+        notes.push(
+            "add the owner's External ID (external_id) to the profile and the command".to_owned(),
+        );
+    }
+    let mfa_serial = match (&human, body.require_mfa) {
+        (Human::User(name), true) => Some(format!(
+            "arn:{}:iam::{account}:mfa/{name}",
+            owner_role.partition()
+        )),
+        (Human::Group(_), true) => {
+            notes.push("set mfa_serial in the profile to your own MFA device's ARN".to_owned());
+            None
+        }
+        _ => None,
+    };
+    if matches!(human, Human::User(_)) && body.require_mfa {
+        notes.push("mfa_serial assumes a virtual MFA device named after the user; use your device's ARN if it differs".to_owned());
+    }
+    let code = match &human {
+        Human::Group(g) => IamResource::GroupPolicy {
+            group: g.clone(),
+            policy_name: policy_name.clone(),
+            policy: policy.clone(),
+        },
+        Human::User(u) => IamResource::UserPolicy {
+            user: u.clone(),
+            policy_name: policy_name.clone(),
+            policy: policy.clone(),
+        },
+    };
+    let handoff = hand_off(
+        &access(
+            owner_role,
+            external_id.as_ref(),
+            mfa_serial,
+            Some(SourceCredentials::Profile("default".to_owned())),
+        ),
+        true,
+        &format!(
+            "xacct: {} {} may assume {owner_role}",
+            human.kind(),
+            human.name()
+        ),
+        &[code],
+        notes,
+    );
+    let findings = validate::permissions_policy(&policy);
+    Ok(ok(&CreateRequestorResponse {
+        principal_type: human.kind(),
+        principal_arn: outcome.arn,
+        role_arn: None,
+        role_name: None,
+        role_id: None,
+        owner_role_arn: owner_role.to_string(),
+        service_principal: None,
+        group_name: matches!(human, Human::Group(_)).then(|| human.name().to_owned()),
+        user_name: matches!(human, Human::User(_)).then(|| human.name().to_owned()),
+        external_id: external_id.map(|e| e.to_string()),
+        policy_name,
+        policy,
+        trust_policy: None,
+        instance_profile_arn: None,
+        switch_role_url: handoff.switch_role_url.clone(),
+        findings,
+        changed: outcome.changed,
+        dry_run: body.dry_run,
+        changes: outcome.changes,
+        handoff,
     }))
 }
 
 /// The Lambda handler.
-pub async fn handle<R: RoleStore>(
+pub async fn handle<R: RoleStore + HumanStore>(
     deps: &Deps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use xacct_aws::AwsError;
 use xacct_aws::error::AwsErrorKind;
+use xacct_aws::humans::HumanError;
 use xacct_aws::roles::RoleError;
 use xacct_policy::grant::GrantError;
 use xacct_policy::permissions::PermissionsError;
@@ -208,6 +209,24 @@ impl From<RoleError> for ApiError {
                 out.message = format!("{}; nothing was left behind", out.message);
                 out
             }
+            RoleError::RemovalIncomplete {
+                name,
+                source,
+                removed,
+            } => {
+                tracing::error!(role = %name, code = %source.code, ?removed, "revoke stopped part-way");
+                Self::new(
+                    502,
+                    &source.code,
+                    format!(
+                        "aws refused or failed: {} returned `{}` after removing {}; the role has no permissions left; call again to finish",
+                        source.operation,
+                        source.code,
+                        removed.join(", ")
+                    ),
+                )
+                .retryable()
+            }
             RoleError::RollbackFailed {
                 name,
                 source,
@@ -216,6 +235,20 @@ impl From<RoleError> for ApiError {
                 tracing::error!(role = %name, code = %source.code, rollback = %rollback.code, "rollback failed");
                 Self::new(502, &source.code, format!("aws refused or failed: {} returned `{}`, and removing the partly created role `{name}` failed too; revoke it", source.operation, source.code)).retryable()
             }
+        }
+    }
+}
+
+impl From<HumanError> for ApiError {
+    fn from(e: HumanError) -> Self {
+        match &e {
+            HumanError::NotFound { kind, .. } => {
+                Self::new(404, "PrincipalNotFound", e.to_string()).on(&format!("{kind}_name"))
+            }
+            HumanError::NotManaged { kind, .. } => {
+                Self::new(409, "PolicyNotManaged", e.to_string()).on(&format!("{kind}_name"))
+            }
+            HumanError::Aws(aws) => Self::from(aws.clone()),
         }
     }
 }

@@ -12,7 +12,15 @@ pub mod runtime;
 pub mod create_owner_role;
 #[cfg(feature = "requestor")]
 pub mod create_requestor_resources;
+#[cfg(feature = "iam")]
+pub mod handoff;
+#[cfg(feature = "iam")]
+pub mod lifecycle;
 #[cfg(feature = "discovery")]
 pub mod list_resources;
+#[cfg(feature = "iam")]
+pub mod owner_lifecycle;
+#[cfg(feature = "iam")]
+pub mod requestor_lifecycle;
 
 pub use error::ApiError;

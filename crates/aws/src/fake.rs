@@ -7,12 +7,16 @@ use std::sync::Mutex;
 use xacct_policy::PolicyDocument;
 
 use crate::error::{AwsError, AwsErrorKind};
+use crate::humans::{Human, HumanStore};
 use crate::roles::{InstanceProfileState, RoleSpec, RoleState, RoleStore};
 
 #[derive(Debug, Default)]
 struct State {
     roles: BTreeMap<String, (RoleState, BTreeMap<String, PolicyDocument>)>,
     profiles: BTreeMap<String, InstanceProfileState>,
+    attached: BTreeMap<String, Vec<String>>,
+    managed: BTreeMap<String, PolicyDocument>,
+    humans: BTreeMap<(String, String), BTreeMap<String, PolicyDocument>>,
     writes: Vec<&'static str>,
     fail: Vec<(&'static str, String)>,
     next_id: u64,
@@ -73,6 +77,40 @@ impl FakeIam {
         if let Ok(mut s) = self.state.lock() {
             s.roles.insert(state.name.clone(), (state, policies));
         }
+    }
+
+    /// Attaches a managed policy to a role as if by hand.
+    pub fn attach(&self, role: &str, arn: &str, document: PolicyDocument) {
+        if let Ok(mut s) = self.state.lock() {
+            s.attached
+                .entry(role.to_owned())
+                .or_default()
+                .push(arn.to_owned());
+            s.managed.insert(arn.to_owned(), document);
+        }
+    }
+
+    /// Adds an IAM group (`group`) or user (`user`) with no policies.
+    pub fn insert_human(&self, who: &Human) {
+        if let Ok(mut s) = self.state.lock() {
+            s.humans.insert(
+                (who.kind().to_owned(), who.name().to_owned()),
+                BTreeMap::new(),
+            );
+        }
+    }
+
+    /// A group's or user's inline policies.
+    pub fn human_policies(&self, who: &Human) -> BTreeMap<String, PolicyDocument> {
+        self.state
+            .lock()
+            .ok()
+            .and_then(|s| {
+                s.humans
+                    .get(&(who.kind().to_owned(), who.name().to_owned()))
+                    .cloned()
+            })
+            .unwrap_or_default()
     }
 
     fn call<T>(
@@ -253,9 +291,10 @@ impl RoleStore for FakeIam {
                     AwsErrorKind::Refused,
                 ));
             }
-            if s.profiles
-                .values()
-                .any(|p| p.roles.iter().any(|r| r == role))
+            if s.attached.get(role).is_some_and(|a| !a.is_empty())
+                || s.profiles
+                    .values()
+                    .any(|p| p.roles.iter().any(|r| r == role))
             {
                 return Err(AwsError::new(
                     "DeleteRole",
@@ -343,6 +382,115 @@ impl RoleStore for FakeIam {
                 .remove(profile)
                 .map(|_| ())
                 .ok_or_else(|| no_such("DeleteInstanceProfile", profile))
+        })
+    }
+
+    async fn list_roles(
+        &self,
+        path_prefix: &str,
+        marker: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), AwsError> {
+        self.call("ListRoles", false, |s| {
+            // Pages of two, so tests see pagination.
+            let names: Vec<String> = s
+                .roles
+                .values()
+                .filter(|(r, _)| r.path.starts_with(path_prefix))
+                .map(|(r, _)| r.name.clone())
+                .filter(|n| marker.is_none_or(|m| n.as_str() > m))
+                .collect();
+            let page: Vec<String> = names.iter().take(2).cloned().collect();
+            let next = (names.len() > 2).then(|| page.last().cloned()).flatten();
+            Ok((page, next))
+        })
+    }
+
+    async fn list_attached_role_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        self.call("ListAttachedRolePolicies", false, |s| {
+            Ok(s.attached.get(role).cloned().unwrap_or_default())
+        })
+    }
+
+    async fn detach_role_policy(&self, role: &str, policy_arn: &str) -> Result<(), AwsError> {
+        self.call("DetachRolePolicy", true, |s| {
+            let list = s
+                .attached
+                .get_mut(role)
+                .ok_or_else(|| no_such("DetachRolePolicy", role))?;
+            list.retain(|a| a != policy_arn);
+            Ok(())
+        })
+    }
+
+    async fn get_managed_policy(
+        &self,
+        policy_arn: &str,
+    ) -> Result<Option<PolicyDocument>, AwsError> {
+        self.call("GetPolicyVersion", false, |s| {
+            Ok(s.managed.get(policy_arn).cloned())
+        })
+    }
+}
+
+impl HumanStore for FakeIam {
+    async fn human_arn(&self, who: &Human) -> Result<Option<String>, AwsError> {
+        let account = self.account.clone();
+        let op = if matches!(who, Human::User(_)) {
+            "GetUser"
+        } else {
+            "GetGroup"
+        };
+        self.call(op, false, |s| {
+            Ok(s.humans
+                .contains_key(&(who.kind().to_owned(), who.name().to_owned()))
+                .then(|| format!("arn:aws:iam::{account}:{}/{}", who.kind(), who.name())))
+        })
+    }
+
+    async fn get_human_policy(
+        &self,
+        who: &Human,
+        policy: &str,
+    ) -> Result<Option<PolicyDocument>, AwsError> {
+        self.call("GetHumanPolicy", false, |s| {
+            Ok(s.humans
+                .get(&(who.kind().to_owned(), who.name().to_owned()))
+                .and_then(|p| p.get(policy).cloned()))
+        })
+    }
+
+    async fn put_human_policy(
+        &self,
+        who: &Human,
+        policy: &str,
+        document: &PolicyDocument,
+    ) -> Result<(), AwsError> {
+        let op = if matches!(who, Human::User(_)) {
+            "PutUserPolicy"
+        } else {
+            "PutGroupPolicy"
+        };
+        self.call(op, true, |s| {
+            s.humans
+                .get_mut(&(who.kind().to_owned(), who.name().to_owned()))
+                .ok_or_else(|| no_such(op, who.name()))?
+                .insert(policy.to_owned(), document.clone());
+            Ok(())
+        })
+    }
+
+    async fn delete_human_policy(&self, who: &Human, policy: &str) -> Result<(), AwsError> {
+        let op = if matches!(who, Human::User(_)) {
+            "DeleteUserPolicy"
+        } else {
+            "DeleteGroupPolicy"
+        };
+        self.call(op, true, |s| {
+            s.humans
+                .get_mut(&(who.kind().to_owned(), who.name().to_owned()))
+                .and_then(|p| p.remove(policy))
+                .map(|_| ())
+                .ok_or_else(|| no_such(op, policy))
         })
     }
 }

@@ -8,6 +8,7 @@ use aws_sdk_iam::types::Tag;
 use xacct_policy::PolicyDocument;
 
 use crate::error::{AwsError, AwsErrorKind};
+use crate::humans::{Human, HumanStore};
 use crate::roles::{InstanceProfileState, RoleSpec, RoleState, RoleStore};
 
 /// IAM through the SDK.
@@ -334,5 +335,203 @@ impl RoleStore for IamRoleStore {
             .await
             .map(|_| ())
             .map_err(|e| AwsError::from_sdk("DeleteInstanceProfile", e))
+    }
+
+    async fn list_roles(
+        &self,
+        path_prefix: &str,
+        marker: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), AwsError> {
+        let out = self
+            .client
+            .list_roles()
+            .path_prefix(path_prefix)
+            .set_marker(marker.map(str::to_owned))
+            .max_items(100)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListRoles", e))?;
+        let names = out
+            .roles()
+            .iter()
+            .map(|r| r.role_name().to_owned())
+            .collect();
+        let next = if out.is_truncated() {
+            out.marker().map(str::to_owned)
+        } else {
+            None
+        };
+        Ok((names, next))
+    }
+
+    async fn list_attached_role_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let mut arns = Vec::new();
+        let mut pages = self
+            .client
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
+            arns.extend(
+                page.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_owned)),
+            );
+        }
+        Ok(arns)
+    }
+
+    async fn detach_role_policy(&self, role: &str, policy_arn: &str) -> Result<(), AwsError> {
+        self.client
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DetachRolePolicy", e))
+    }
+
+    async fn get_managed_policy(
+        &self,
+        policy_arn: &str,
+    ) -> Result<Option<PolicyDocument>, AwsError> {
+        let Some(policy) = ok_or_none(
+            self.client
+                .get_policy()
+                .policy_arn(policy_arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("GetPolicy", e)),
+        )?
+        .and_then(|o| o.policy) else {
+            return Ok(None);
+        };
+        let Some(version) = policy.default_version_id() else {
+            return Ok(None);
+        };
+        let out = ok_or_none(
+            self.client
+                .get_policy_version()
+                .policy_arn(policy_arn)
+                .version_id(version)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("GetPolicyVersion", e)),
+        )?;
+        Ok(out
+            .and_then(|o| o.policy_version)
+            .and_then(|v| v.document().and_then(decode_policy)))
+    }
+}
+
+impl HumanStore for IamRoleStore {
+    async fn human_arn(&self, who: &Human) -> Result<Option<String>, AwsError> {
+        match who {
+            Human::User(name) => Ok(ok_or_none(
+                self.client
+                    .get_user()
+                    .user_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("GetUser", e)),
+            )?
+            .and_then(|o| o.user.map(|u| u.arn))),
+            Human::Group(name) => Ok(ok_or_none(
+                self.client
+                    .get_group()
+                    .group_name(name)
+                    .max_items(1)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("GetGroup", e)),
+            )?
+            .and_then(|o| o.group.map(|g| g.arn))),
+        }
+    }
+
+    async fn get_human_policy(
+        &self,
+        who: &Human,
+        policy: &str,
+    ) -> Result<Option<PolicyDocument>, AwsError> {
+        let text = match who {
+            Human::User(name) => ok_or_none(
+                self.client
+                    .get_user_policy()
+                    .user_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("GetUserPolicy", e)),
+            )?
+            .map(|o| o.policy_document),
+            Human::Group(name) => ok_or_none(
+                self.client
+                    .get_group_policy()
+                    .group_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("GetGroupPolicy", e)),
+            )?
+            .map(|o| o.policy_document),
+        };
+        Ok(text.as_deref().and_then(decode_policy))
+    }
+
+    async fn put_human_policy(
+        &self,
+        who: &Human,
+        policy: &str,
+        document: &PolicyDocument,
+    ) -> Result<(), AwsError> {
+        match who {
+            Human::User(name) => self
+                .client
+                .put_user_policy()
+                .user_name(name)
+                .policy_name(policy)
+                .policy_document(document.to_json())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("PutUserPolicy", e)),
+            Human::Group(name) => self
+                .client
+                .put_group_policy()
+                .group_name(name)
+                .policy_name(policy)
+                .policy_document(document.to_json())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("PutGroupPolicy", e)),
+        }
+    }
+
+    async fn delete_human_policy(&self, who: &Human, policy: &str) -> Result<(), AwsError> {
+        match who {
+            Human::User(name) => self
+                .client
+                .delete_user_policy()
+                .user_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("DeleteUserPolicy", e)),
+            Human::Group(name) => self
+                .client
+                .delete_group_policy()
+                .group_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("DeleteGroupPolicy", e)),
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod error;
+pub mod humans;
 pub mod roles;
 
 #[cfg(any(test, feature = "test-util"))]

@@ -160,6 +160,57 @@ pub trait RoleStore: Sync {
         &self,
         profile: &str,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// One page of role names under `path_prefix`, and the marker of the next page.
+    fn list_roles(
+        &self,
+        path_prefix: &str,
+        marker: Option<&str>,
+    ) -> impl Future<Output = Result<(Vec<String>, Option<String>), AwsError>> + Send;
+    /// The ARNs of the managed policies attached to the role.
+    fn list_attached_role_policies(
+        &self,
+        role: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    fn detach_role_policy(
+        &self,
+        role: &str,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The default version of a managed policy.
+    fn get_managed_policy(
+        &self,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<Option<PolicyDocument>, AwsError>> + Send;
+}
+
+/// A role's permissions as IAM has them: inline policies by name, attached managed policies
+/// by ARN (with their documents where readable) and the boundary's document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RolePolicies {
+    pub inline: BTreeMap<String, PolicyDocument>,
+    pub attached: Vec<(String, Option<PolicyDocument>)>,
+    pub boundary: Option<PolicyDocument>,
+}
+
+/// Reads every policy that decides what the role may do.
+pub async fn read_role_policies<S: RoleStore>(
+    store: &S,
+    role: &RoleState,
+) -> Result<RolePolicies, AwsError> {
+    let mut out = RolePolicies::default();
+    for name in store.list_role_policies(&role.name).await? {
+        if let Some(doc) = store.get_role_policy(&role.name, &name).await? {
+            out.inline.insert(name, doc);
+        }
+    }
+    for arn in store.list_attached_role_policies(&role.name).await? {
+        let doc = store.get_managed_policy(&arn).await?;
+        out.attached.push((arn, doc));
+    }
+    if let Some(b) = &role.permissions_boundary {
+        out.boundary = store.get_managed_policy(b).await?;
+    }
+    Ok(out)
 }
 
 /// Why a role could not be made to match its spec.
@@ -189,6 +240,15 @@ pub enum RoleError {
     Aws(#[from] AwsError),
     #[error("{source}; the partly created role was removed")]
     RolledBack {
+        source: Box<AwsError>,
+        removed: Vec<String>,
+    },
+    #[error(
+        "{source}; the role `{name}` is partly removed ({}); call again to finish",
+        removed.join(", ")
+    )]
+    RemovalIncomplete {
+        name: String,
         source: Box<AwsError>,
         removed: Vec<String>,
     },
@@ -516,8 +576,10 @@ pub struct Removal {
     pub changed: bool,
 }
 
-/// Deletes an xacct-managed role with its inline policies and instance profile. Refuses a
-/// role xacct does not manage; an already missing role is no change.
+/// Deletes an xacct-managed role with its inline policies, managed-policy attachments and
+/// instance profile. Permissions go first, so a failure part-way leaves a role that can do
+/// nothing, and `RoleError::RemovalIncomplete` says what was removed; calling again
+/// finishes. Refuses a role xacct does not manage; an already missing role is no change.
 pub async fn remove_role<S: RoleStore>(store: &S, name: &str) -> Result<Removal, RoleError> {
     let Some(state) = store.get_role(name).await? else {
         return Ok(Removal::default());
@@ -527,26 +589,51 @@ pub async fn remove_role<S: RoleStore>(store: &S, name: &str) -> Result<Removal,
             name: name.to_owned(),
         });
     }
-    let mut removal = Removal {
-        removed: Vec::new(),
-        changed: true,
+    let mut removed = Vec::new();
+    match remove_parts(store, &state, &mut removed).await {
+        Ok(()) => Ok(Removal {
+            removed,
+            changed: true,
+        }),
+        Err(source) if removed.is_empty() => Err(RoleError::Aws(source)),
+        Err(source) => Err(RoleError::RemovalIncomplete {
+            name: name.to_owned(),
+            source: Box::new(source),
+            removed,
+        }),
+    }
+}
+
+async fn remove_parts<S: RoleStore>(
+    store: &S,
+    state: &RoleState,
+    removed: &mut Vec<String>,
+) -> Result<(), AwsError> {
+    let name = state.name.as_str();
+    let gone = |r: Result<(), AwsError>| match r {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
     };
+    for policy in store.list_role_policies(name).await? {
+        gone(store.delete_role_policy(name, &policy).await)?;
+        removed.push(format!("inline policy `{policy}`"));
+    }
+    // Managed policies someone attached by hand would make DeleteRole fail; they are
+    // detached (not deleted) so the grant can still be taken back.
+    for arn in store.list_attached_role_policies(name).await? {
+        gone(store.detach_role_policy(name, &arn).await)?;
+        removed.push(format!("attachment of managed policy `{arn}`"));
+    }
     if let Some(profile) = store.get_instance_profile(name).await?
         && profile.tags.get(MANAGED_TAG).map(String::as_str) == Some("true")
     {
         if profile.roles.iter().any(|r| r == name) {
-            store.remove_role_from_instance_profile(name, name).await?;
+            gone(store.remove_role_from_instance_profile(name, name).await)?;
         }
-        store.delete_instance_profile(name).await?;
-        removal
-            .removed
-            .push(format!("instance profile `{}`", profile.arn));
+        gone(store.delete_instance_profile(name).await)?;
+        removed.push(format!("instance profile `{}`", profile.arn));
     }
-    for policy in store.list_role_policies(name).await? {
-        store.delete_role_policy(name, &policy).await?;
-        removal.removed.push(format!("inline policy `{policy}`"));
-    }
-    store.delete_role(name).await?;
-    removal.removed.push(format!("role `{}`", state.arn));
-    Ok(removal)
+    gone(store.delete_role(name).await)?;
+    removed.push(format!("role `{}`", state.arn));
+    Ok(())
 }

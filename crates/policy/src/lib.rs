@@ -4,9 +4,12 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod check;
 pub mod document;
+pub mod drift;
 pub mod eval;
 pub mod grant;
+pub mod handoff;
 pub mod ids;
 pub mod naming;
 pub mod permissions;

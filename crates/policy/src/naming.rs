@@ -96,6 +96,20 @@ pub fn requestor_role_name(owner_role: &Arn, principal: &ServicePrincipal) -> Ro
     assemble(&["xacct", service, owner_name], hash)
 }
 
+/// The inline policy xacct puts on a requestor group or user for one owner role:
+/// `xacct-assume-<owner account>-<owner role name>`, at most 128 characters (IAM's limit),
+/// so one group can hold grants to several owner roles.
+pub fn human_policy_name(owner_role: &Arn) -> String {
+    format!(
+        "xacct-assume-{}-{}",
+        owner_role.account(),
+        owner_role.resource_name()
+    )
+    .chars()
+    .take(128)
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +152,16 @@ mod tests {
             "{name}"
         );
         assert!(name.as_str().len() <= 64);
+    }
+
+    #[test]
+    fn human_policy_name_names_the_owner_role() {
+        let owner: Arn = "arn:aws:iam::111111111111:role/xacct/xacct-s3-2-r-1a2b"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            human_policy_name(&owner),
+            "xacct-assume-111111111111-xacct-s3-2-r-1a2b"
+        );
     }
 }

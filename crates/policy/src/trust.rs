@@ -159,6 +159,25 @@ pub fn assume_owner_role_policy(owner_role: &Arn) -> Result<PolicyDocument, Trus
     )]))
 }
 
+/// The policy for a requestor group or user: `sts:AssumeRole` on exactly the owner role,
+/// and, when `require_mfa`, only from an MFA-signed session.
+pub fn human_assume_policy(
+    owner_role: &Arn,
+    require_mfa: bool,
+) -> Result<PolicyDocument, TrustError> {
+    let mut doc = assume_owner_role_policy(owner_role)?;
+    if require_mfa {
+        for st in &mut doc.statements {
+            st.condition.insert(
+                "Bool",
+                "aws:MultiFactorAuthPresent",
+                vec!["true".to_owned()],
+            );
+        }
+    }
+    Ok(doc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

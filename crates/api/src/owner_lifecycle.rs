@@ -1,0 +1,476 @@
+//! The owner side of a grant after creation: `list-grants` (every grant xacct manages),
+//! `check-owner-role` (does it work, what may it do, has it drifted) and `revoke-grant`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::StreamExt as _;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use xacct_aws::roles::{RolePolicies, RoleState, RoleStore, read_role_policies, remove_role};
+use xacct_policy::check::{ActionCheck, AssumeCall, AssumeCase, action_checks, assume_cases};
+use xacct_policy::drift::{Drift, allowed_actions, compare};
+use xacct_policy::eval::{Decision, Labeled};
+use xacct_policy::grant::{GrantOptions, least_privilege_policy};
+use xacct_policy::naming::ROLE_PATH;
+use xacct_policy::permissions::permissions_for;
+use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument};
+
+use crate::error::ApiError;
+use crate::http::{Methods, caller_arn, json_body, ok, query, require_method, respond};
+use crate::lifecycle::OWNER_POLICY_NAME as POLICY_NAME;
+use crate::lifecycle::{
+    IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here, role_not_found,
+};
+
+/// One grant as `list-grants` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub role_arn: String,
+    pub role_name: String,
+    pub resource_arn: String,
+    pub requestor_account_id: String,
+    pub requestor_role_arn: Option<String>,
+    pub actions: Vec<String>,
+    pub external_id: Option<String>,
+    pub require_mfa: bool,
+    pub created: Option<String>,
+    /// When the role was last assumed (IAM's `RoleLastUsed`), if ever.
+    pub last_used: Option<String>,
+}
+
+/// The `list-grants` answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListGrantsResponse {
+    pub grants: Vec<Grant>,
+    pub next_cursor: Option<String>,
+}
+
+fn grant_view(state: &RoleState, grant: &OwnerGrant, policy: Option<&PolicyDocument>) -> Grant {
+    Grant {
+        role_arn: state.arn.clone(),
+        role_name: state.name.clone(),
+        resource_arn: grant.resource.to_string(),
+        requestor_account_id: grant.requestor.to_string(),
+        requestor_role_arn: grant.requestor_role.as_ref().map(ToString::to_string),
+        actions: policy.map(allowed_actions).unwrap_or_default(),
+        external_id: state.external_id().map(str::to_owned),
+        require_mfa: grant.require_mfa,
+        created: state.created.clone(),
+        last_used: state.last_used.clone(),
+    }
+}
+
+/// How many roles are read at once while listing.
+const READ_CONCURRENCY: usize = 8;
+
+async fn list_run<R: RoleStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    require_method(&req, Methods::Get)?;
+    let q = query(&req, &["resource_arn", "requestor_account_id", "cursor"])?;
+    let first = |k: &str| q.get(k).and_then(|v| v.first()).map(String::as_str);
+    let resource: Option<Arn> = first("resource_arn")
+        .map(|raw| {
+            raw.trim()
+                .parse()
+                .map_err(|e| ApiError::arn("resource_arn", &e))
+        })
+        .transpose()?;
+    let requestor: Option<AccountId> = first("requestor_account_id")
+        .map(|raw| {
+            raw.parse()
+                .map_err(|e| ApiError::id("requestor_account_id", &e))
+        })
+        .transpose()?;
+    let marker = first("cursor")
+        .map(|c| {
+            URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "cursor",
+                        "InvalidCursor",
+                        "cursor must be a next_cursor value from an earlier answer",
+                    )
+                })
+        })
+        .transpose()?;
+
+    let (names, next) = deps.roles.list_roles(ROLE_PATH, marker.as_deref()).await?;
+    let reads = futures::stream::iter(names)
+        .map(|name| async move {
+            let Some(state) = deps.roles.get_role(&name).await? else {
+                return Ok(None);
+            };
+            if !is_xacct_role(&state) {
+                return Ok(None);
+            }
+            let Some(grant) = OwnerGrant::from_tags(&state.tags) else {
+                return Ok(None);
+            };
+            let policy = deps.roles.get_role_policy(&name, POLICY_NAME).await?;
+            Ok::<_, ApiError>(Some(grant_view(&state, &grant, policy.as_ref())))
+        })
+        .buffered(READ_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    let mut grants = Vec::new();
+    for read in reads {
+        let Some(grant) = read? else { continue };
+        if resource
+            .as_ref()
+            .is_some_and(|r| grant.resource_arn != r.to_string())
+            || requestor
+                .as_ref()
+                .is_some_and(|a| grant.requestor_account_id != a.as_str())
+        {
+            continue;
+        }
+        grants.push(grant);
+    }
+    tracing::info!(caller = %caller_arn(&req), grants = grants.len(), more = next.is_some(), "list-grants");
+    Ok(ok(&ListGrantsResponse {
+        grants,
+        next_cursor: next.map(|m| URL_SAFE_NO_PAD.encode(m)),
+    }))
+}
+
+/// `list-grants`: every owner role xacct manages, one IAM page (up to 100 roles) per answer;
+/// an answer may hold fewer grants than roles read, or none, and still have a `next_cursor`.
+pub async fn list_grants<R: RoleStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    Ok(respond(list_run(deps, req).await))
+}
+
+/// The `check-owner-role` request.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckOwnerRoleRequest {
+    pub role_arn: String,
+    /// Who would call `sts:AssumeRole`: a role, user or session in the requestor account.
+    pub principal_arn: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Whether the caller signs in with MFA.
+    #[serde(default)]
+    pub mfa: bool,
+}
+
+/// The `check-owner-role` answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckOwnerRoleResponse {
+    pub role_arn: String,
+    pub resource_arn: String,
+    pub requestor_account_id: String,
+    pub can_assume: bool,
+    pub reason: String,
+    pub statement: Option<String>,
+    /// The call as given, and without / with a wrong External ID.
+    pub assume_checks: Vec<AssumeCase>,
+    /// Every action the catalog has for the resource, on every ARN it needs.
+    pub actions: Vec<ActionCheck>,
+    pub allowed_actions: Vec<String>,
+    pub drift: Vec<Drift>,
+    pub trust_policy: Option<PolicyDocument>,
+    pub permissions_policies: std::collections::BTreeMap<String, PolicyDocument>,
+}
+
+/// How the live role differs from what xacct would build for its grant (with the actions
+/// the live policy names that apply to the resource).
+fn owner_drift(
+    state: &RoleState,
+    grant: &OwnerGrant,
+    live: &RolePolicies,
+    permissions: &xacct_policy::permissions::ResourcePermissions,
+    boundary: Option<&String>,
+) -> Vec<Drift> {
+    let mut out = Vec::new();
+    let empty = PolicyDocument::new(Vec::new());
+    // Trust: rebuilt from the tags and the live External ID.
+    let live_trust = state.trust_policy.as_ref().unwrap_or(&empty);
+    match state
+        .external_id()
+        .and_then(|e| e.parse::<ExternalId>().ok())
+    {
+        Some(ext) => out.extend(compare(
+            "trust_policy",
+            &grant.trust(ext).document(),
+            live_trust,
+        )),
+        None => out.push(Drift {
+            document: "trust_policy".to_owned(),
+            change: "changed",
+            message: "trust_policy no longer requires an External ID (`sts:ExternalId`)".to_owned(),
+            expected: None,
+            actual: serde_json::to_value(live_trust).ok(),
+        }),
+    }
+    // Permissions: the live actions that apply, granted the way xacct grants them.
+    let live_policy = live.inline.get(POLICY_NAME);
+    let applicable: Vec<String> = live_policy
+        .map(allowed_actions)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| {
+            a.split_once(':').is_some_and(|(svc, name)| {
+                !a.contains('*') && permissions.find(svc, name).is_some()
+            })
+        })
+        .collect();
+    let expected = least_privilege_policy(
+        permissions,
+        &applicable,
+        GrantOptions {
+            allow_permissions_management: true,
+        },
+    )
+    .unwrap_or_else(|_| empty.clone());
+    match live_policy {
+        Some(doc) => out.extend(compare("permissions_policy", &expected, doc)),
+        None => out.push(Drift {
+            document: "inline_policies".to_owned(),
+            change: "removed",
+            message: format!("inline policy `{POLICY_NAME}` was removed outside xacct"),
+            expected: None,
+            actual: None,
+        }),
+    }
+    for (name, doc) in live.inline.iter().filter(|(n, _)| *n != POLICY_NAME) {
+        out.push(Drift {
+            document: "inline_policies".to_owned(),
+            change: "added",
+            message: format!("inline policy `{name}` was added outside xacct"),
+            expected: None,
+            actual: serde_json::to_value(doc).ok(),
+        });
+    }
+    for (arn, _) in &live.attached {
+        out.push(Drift {
+            document: "attached_policies".to_owned(),
+            change: "added",
+            message: format!("managed policy `{arn}` was attached outside xacct"),
+            expected: None,
+            actual: Some(serde_json::Value::String(arn.clone())),
+        });
+    }
+    if state.permissions_boundary.as_ref() != boundary {
+        out.push(Drift {
+            document: "permissions_boundary".to_owned(),
+            change: "changed",
+            message: "the permissions boundary differs from the one xacct sets".to_owned(),
+            expected: boundary.map(|b| serde_json::Value::String(b.clone())),
+            actual: state
+                .permissions_boundary
+                .as_ref()
+                .map(|b| serde_json::Value::String(b.clone())),
+        });
+    }
+    out
+}
+
+async fn check_run<R: RoleStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    require_method(&req, Methods::Post)?;
+    let body: CheckOwnerRoleRequest = json_body(&req)?;
+    let principal: Arn = body
+        .principal_arn
+        .trim()
+        .parse()
+        .map_err(|e| ApiError::arn("principal_arn", &e))?;
+    if principal.account_id().is_none() {
+        return Err(ApiError::invalid(
+            "principal_arn",
+            "InvalidPrincipalArn",
+            format!("principal_arn `{principal}` must name a role, user or session of an account"),
+        ));
+    }
+    let external_id = body
+        .external_id
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<ExternalId>()
+                .map_err(|e| ApiError::id("external_id", &e))
+        })
+        .transpose()?;
+    let account = deps.account.account().await?;
+    let (role_arn, name) = role_here("role_arn", &body.role_arn, &account)?;
+    let state = deps
+        .roles
+        .get_role(&name)
+        .await?
+        .ok_or_else(|| role_not_found("role_arn", &role_arn))?;
+    if !is_xacct_role(&state) {
+        return Err(not_managed("role_arn", &role_arn));
+    }
+    let grant = OwnerGrant::from_tags(&state.tags).ok_or_else(|| not_a_grant(&role_arn))?;
+    let live = read_role_policies(&deps.roles, &state).await?;
+    let live_role: Arn = state.arn.parse().unwrap_or(role_arn);
+    let empty = PolicyDocument::new(Vec::new());
+    let trust = state.trust_policy.clone().unwrap_or_else(|| empty.clone());
+    let cases = assume_cases(&AssumeCall {
+        role_arn: &live_role,
+        trust_policy: &trust,
+        principal: &principal,
+        external_id: external_id.as_ref().map(ExternalId::as_str),
+        mfa: body.mfa,
+        requestor_policies: &[],
+    });
+    let permissions =
+        permissions_for(&grant.resource).map_err(|e| ApiError::from(e).on("role_arn"))?;
+    let attached: Vec<(String, &PolicyDocument)> = live
+        .attached
+        .iter()
+        .map(|(arn, doc)| {
+            (
+                format!("managed policy {arn}"),
+                doc.as_ref().unwrap_or(&empty),
+            )
+        })
+        .collect();
+    let mut identity: Vec<Labeled<'_>> = live
+        .inline
+        .iter()
+        .map(|(label, document)| Labeled { label, document })
+        .collect();
+    identity.extend(
+        attached
+            .iter()
+            .map(|(label, document)| Labeled { label, document }),
+    );
+    // A boundary that cannot be read allows nothing, as in AWS.
+    let boundary_doc = state
+        .permissions_boundary
+        .as_ref()
+        .map(|_| live.boundary.clone().unwrap_or_else(|| empty.clone()));
+    let boundary = boundary_doc.as_ref().map(|document| Labeled {
+        label: "permissions boundary",
+        document,
+    });
+    let actions = action_checks(&live_role, &identity, boundary, &permissions);
+    let mut allowed_names: Vec<String> = actions
+        .iter()
+        .filter(|a| a.decision == Decision::Allow)
+        .map(|a| a.action.clone())
+        .collect();
+    allowed_names.dedup();
+    let drift = owner_drift(
+        &state,
+        &grant,
+        &live,
+        &permissions,
+        deps.permissions_boundary.as_ref(),
+    );
+    let (can_assume, reason, statement) = cases
+        .first()
+        .map(|c| {
+            (
+                c.decision == Decision::Allow,
+                c.reason.clone(),
+                c.statement.clone(),
+            )
+        })
+        .unwrap_or_default();
+    tracing::info!(caller = %caller_arn(&req), role = %state.arn, can_assume, drift = drift.len(), "check-owner-role");
+    Ok(ok(&CheckOwnerRoleResponse {
+        role_arn: state.arn.clone(),
+        resource_arn: grant.resource.to_string(),
+        requestor_account_id: grant.requestor.to_string(),
+        can_assume,
+        reason,
+        statement,
+        assume_checks: cases,
+        actions,
+        allowed_actions: allowed_names,
+        drift,
+        trust_policy: state.trust_policy.clone(),
+        permissions_policies: live.inline.clone(),
+    }))
+}
+
+fn not_a_grant(role: &impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        409,
+        "NotAGrant",
+        format!("role_arn `{role}` is an xacct role but not an owner grant (it records no resource and requestor)"),
+    )
+    .on("role_arn")
+}
+
+/// `check-owner-role`: reads the live role and evaluates it; changes nothing.
+pub async fn check_owner_role<R: RoleStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    Ok(respond(check_run(deps, req).await))
+}
+
+/// The `revoke-grant` and `revoke-requestor-resources` request for a role.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRoleRequest {
+    pub role_arn: String,
+}
+
+/// What a revoke removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevokeResponse {
+    pub removed: Vec<String>,
+    pub changed: bool,
+}
+
+/// Revokes an xacct role of this account that `is_kind` accepts: 200 with what was removed,
+/// 200 with `changed: false` when it is already gone, 409 when xacct does not manage it.
+pub(crate) async fn revoke_role<R: RoleStore>(
+    deps: &IamDeps<R>,
+    role_arn: &str,
+    is_kind: impl Fn(&RoleState) -> Result<(), ApiError>,
+) -> Result<RevokeResponse, ApiError> {
+    let account = deps.account.account().await?;
+    let (arn, name) = role_here("role_arn", role_arn, &account)?;
+    if let Some(state) = deps.roles.get_role(&name).await? {
+        if !is_xacct_role(&state) {
+            return Err(not_managed("role_arn", &arn));
+        }
+        is_kind(&state)?;
+    }
+    let removal = remove_role(&deps.roles, &name).await.map_err(|e| match e {
+        xacct_aws::roles::RoleError::NotManaged { .. } => not_managed("role_arn", &arn),
+        other => ApiError::from(other),
+    })?;
+    Ok(RevokeResponse {
+        removed: removal.removed,
+        changed: removal.changed,
+    })
+}
+
+async fn revoke_run<R: RoleStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    require_method(&req, Methods::Post)?;
+    let body: RevokeRoleRequest = json_body(&req)?;
+    let out = revoke_role(deps, &body.role_arn, |state| {
+        OwnerGrant::from_tags(&state.tags)
+            .map(|_| ())
+            .ok_or_else(|| not_a_grant(&state.arn))
+    })
+    .await?;
+    tracing::info!(caller = %caller_arn(&req), role = %body.role_arn, changed = out.changed, removed = ?out.removed, "revoke-grant");
+    Ok(ok(&out))
+}
+
+/// `revoke-grant`: deletes an owner grant's role and policies.
+pub async fn revoke_grant<R: RoleStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    Ok(respond(revoke_run(deps, req).await))
+}

@@ -1,0 +1,423 @@
+//! The requestor side after creation: `check-requestor-role` (may it assume the owner role,
+//! and nothing else; does its trust name the expected service) and
+//! `revoke-requestor-resources`.
+
+use std::collections::BTreeMap;
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use xacct_aws::humans::{Human, HumanStore, remove_human_policy};
+use xacct_aws::roles::{RoleStore, read_role_policies};
+use xacct_policy::check::session_arn;
+use xacct_policy::eval::{
+    Context, Labeled, PolicySet, Request as EvalRequest, RequestPrincipal, evaluate,
+};
+use xacct_policy::naming::human_policy_name;
+use xacct_policy::trust::{human_assume_policy, require_role_arn};
+use xacct_policy::{Arn, Effect, PolicyDocument};
+
+use crate::error::ApiError;
+use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
+use crate::lifecycle::{IamDeps, is_xacct_role, role_here, role_not_found, tags};
+use crate::owner_lifecycle::{RevokeResponse, revoke_role};
+
+/// Who on the requestor side: a role (for a service) or an existing group or user.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestorTarget {
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub user_name: Option<String>,
+    #[serde(default)]
+    pub owner_role_arn: Option<String>,
+}
+
+enum Target {
+    Role(String),
+    Person(Human),
+}
+
+/// A group or user name as IAM allows it: 1 to `max` characters of `[A-Za-z0-9+=,.@_-]`.
+pub fn human_name(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= max
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "InvalidName",
+            format!(
+                "{field} must be 1 to {max} characters of letters, digits and `+=,.@-_`, got `{}`",
+                crate::error::shorten(raw)
+            ),
+        ))
+    }
+}
+
+/// Exactly one of `role_arn`, `group_name`, `user_name`.
+fn target(body: &RequestorTarget) -> Result<Target, ApiError> {
+    match (&body.role_arn, &body.group_name, &body.user_name) {
+        (Some(r), None, None) => Ok(Target::Role(r.clone())),
+        (None, Some(g), None) => Ok(Target::Person(Human::Group(human_name(
+            "group_name",
+            g,
+            128,
+        )?))),
+        (None, None, Some(u)) => Ok(Target::Person(Human::User(human_name("user_name", u, 64)?))),
+        _ => Err(ApiError::invalid(
+            "role_arn",
+            "OnePrincipalRequired",
+            "give exactly one of role_arn, group_name and user_name",
+        )),
+    }
+}
+
+fn owner_role(raw: Option<&str>) -> Result<Arn, ApiError> {
+    let raw = raw.ok_or_else(|| {
+        ApiError::invalid(
+            "owner_role_arn",
+            "MissingField",
+            "missing field `owner_role_arn`",
+        )
+    })?;
+    let arn: Arn = raw
+        .trim()
+        .parse()
+        .map_err(|e| ApiError::arn("owner_role_arn", &e))?;
+    require_role_arn(&arn)
+        .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
+    Ok(arn)
+}
+
+/// One thing that stops the requestor side from working, or makes it grant more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The `check-requestor-role` answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRequestorResponse {
+    pub ok: bool,
+    pub problems: Vec<Problem>,
+    pub principal_arn: String,
+    pub owner_role_arn: String,
+    /// The policies that decide what the principal may do, by name.
+    pub policies: BTreeMap<String, PolicyDocument>,
+    pub trust_policy: Option<PolicyDocument>,
+}
+
+/// Whether `docs` allow `sts:AssumeRole` on `owner` for `principal`, and nothing else.
+fn assume_only(
+    principal: &Arn,
+    owner: &Arn,
+    docs: &BTreeMap<String, PolicyDocument>,
+    boundary: Option<&PolicyDocument>,
+    problems: &mut Vec<Problem>,
+) {
+    let identity: Vec<Labeled<'_>> = docs
+        .iter()
+        .map(|(label, document)| Labeled { label, document })
+        .collect();
+    let set = PolicySet {
+        identity,
+        boundary: boundary.map(|document| Labeled {
+            label: "permissions boundary",
+            document,
+        }),
+        ..PolicySet::default()
+    };
+    let request = EvalRequest::new(
+        RequestPrincipal::Aws(principal.clone()),
+        "sts:AssumeRole",
+        &owner.to_string(),
+    )
+    .with_context(Context::new().with("aws:MultiFactorAuthPresent", "true"));
+    let e = evaluate(&set, &request);
+    if !e.allowed() {
+        problems.push(Problem {
+            code: "ASSUME_NOT_ALLOWED",
+            message: format!(
+                "the policies do not allow sts:AssumeRole on `{owner}`: {}",
+                e.reason
+            ),
+        });
+    }
+    let owner_text = owner.to_string();
+    for (name, doc) in docs {
+        for (i, st) in doc.statements.iter().enumerate() {
+            if st.effect != Effect::Allow {
+                continue;
+            }
+            let exact = st.not_action.is_none()
+                && st.not_resource.is_none()
+                && st.action.as_deref() == Some(&["sts:AssumeRole".to_owned()][..])
+                && st.resource.as_deref() == Some(std::slice::from_ref(&owner_text));
+            if !exact {
+                let which = st.sid.clone().unwrap_or_else(|| format!("#{}", i + 1));
+                problems.push(Problem {
+                    code: "EXTRA_PERMISSION",
+                    message: format!(
+                        "policy `{name}` statement `{which}` allows more than sts:AssumeRole on `{owner}`"
+                    ),
+                });
+            }
+        }
+    }
+}
+
+async fn check_run<R: RoleStore + HumanStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    require_method(&req, Methods::Post)?;
+    let body: RequestorTarget = json_body(&req)?;
+    let who = target(&body)?;
+    let owner = owner_role(body.owner_role_arn.as_deref())?;
+    let account = deps.account.account().await?;
+    let mut problems = Vec::new();
+    let response = match who {
+        Target::Role(raw) => {
+            let (arn, name) = role_here("role_arn", &raw, &account)?;
+            let state = deps
+                .roles
+                .get_role(&name)
+                .await?
+                .ok_or_else(|| role_not_found("role_arn", &arn))?;
+            if !is_xacct_role(&state) {
+                problems.push(Problem {
+                    code: "NOT_MANAGED",
+                    message: format!("role `{arn}` is not managed by xacct"),
+                });
+            }
+            if state.tags.get(tags::OWNER_ROLE) != Some(&owner.to_string()) {
+                problems.push(Problem {
+                    code: "OTHER_OWNER_ROLE",
+                    message: format!("role `{arn}` was not created for owner role `{owner}`"),
+                });
+            }
+            let live = read_role_policies(&deps.roles, &state).await?;
+            let mut docs = live.inline.clone();
+            for (attached, doc) in &live.attached {
+                problems.push(Problem {
+                    code: "EXTRA_PERMISSION",
+                    message: format!("managed policy `{attached}` is attached to the role"),
+                });
+                if let Some(doc) = doc {
+                    docs.insert(attached.clone(), doc.clone());
+                }
+            }
+            let session = session_arn(&arn, "xacct-check").unwrap_or_else(|| arn.clone());
+            assume_only(
+                &session,
+                &owner,
+                &docs,
+                live.boundary.as_ref(),
+                &mut problems,
+            );
+            let expected = state.tags.get(tags::SERVICE_PRINCIPAL).cloned();
+            trust_names_service(
+                state.trust_policy.as_ref(),
+                expected.as_deref(),
+                &mut problems,
+            );
+            CheckRequestorResponse {
+                ok: false,
+                problems: Vec::new(),
+                principal_arn: state.arn.clone(),
+                owner_role_arn: owner.to_string(),
+                policies: docs,
+                trust_policy: state.trust_policy.clone(),
+            }
+        }
+        Target::Person(human) => {
+            let principal_arn = deps.roles.human_arn(&human).await?.ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "PrincipalNotFound",
+                    format!(
+                        "{} `{}` does not exist in this account",
+                        human.kind(),
+                        human.name()
+                    ),
+                )
+                .on(&format!("{}_name", human.kind()))
+            })?;
+            let policy_name = human_policy_name(&owner);
+            let mut docs = BTreeMap::new();
+            match deps.roles.get_human_policy(&human, &policy_name).await? {
+                None => problems.push(Problem {
+                    code: "POLICY_MISSING",
+                    message: format!(
+                        "{} `{}` has no inline policy `{policy_name}`",
+                        human.kind(),
+                        human.name()
+                    ),
+                }),
+                Some(doc) => {
+                    docs.insert(policy_name, doc);
+                }
+            }
+            if !docs.is_empty() {
+                let principal: Arn = principal_arn
+                    .parse()
+                    .map_err(|e| ApiError::arn("principal_arn", &e))?;
+                assume_only(&principal, &owner, &docs, None, &mut problems);
+            }
+            CheckRequestorResponse {
+                ok: false,
+                problems: Vec::new(),
+                principal_arn,
+                owner_role_arn: owner.to_string(),
+                policies: docs,
+                trust_policy: None,
+            }
+        }
+    };
+    let response = CheckRequestorResponse {
+        ok: problems.is_empty(),
+        problems,
+        ..response
+    };
+    tracing::info!(caller = %caller_arn(&req), principal = %response.principal_arn, ok = response.ok, "check-requestor-role");
+    Ok(ok(&response))
+}
+
+/// The trust policy lets exactly the expected service assume the role, and nobody else.
+fn trust_names_service(
+    trust: Option<&PolicyDocument>,
+    expected: Option<&str>,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(expected) = expected else {
+        problems.push(Problem {
+            code: "NO_SERVICE_PRINCIPAL",
+            message: "the role records no service principal (tag `xacct:service-principal`)"
+                .to_owned(),
+        });
+        return;
+    };
+    let Some(trust) = trust else {
+        problems.push(Problem {
+            code: "TRUST_MISSING",
+            message: "the role has no readable trust policy".to_owned(),
+        });
+        return;
+    };
+    let mut names_expected = false;
+    for st in trust
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow)
+    {
+        let Some(p) = &st.principal else {
+            problems.push(Problem {
+                code: "TRUST_EXTRA",
+                message: "a trust statement allows principals by exclusion (NotPrincipal)"
+                    .to_owned(),
+            });
+            continue;
+        };
+        let services = p.values("Service");
+        let others =
+            p.values("AWS").len() + p.values("Federated").len() + p.values("CanonicalUser").len();
+        if others > 0 || matches!(p, xacct_policy::Principal::Any) {
+            problems.push(Problem {
+                code: "TRUST_EXTRA",
+                message: format!(
+                    "the trust policy lets principals other than `{expected}` assume the role"
+                ),
+            });
+        }
+        for s in services {
+            if s == expected {
+                names_expected = true;
+            } else {
+                problems.push(Problem {
+                    code: "TRUST_EXTRA",
+                    message: format!("the trust policy also lets `{s}` assume the role"),
+                });
+            }
+        }
+    }
+    if !names_expected {
+        problems.push(Problem {
+            code: "TRUST_PRINCIPAL",
+            message: format!("the trust policy does not let `{expected}` assume the role"),
+        });
+    }
+}
+
+/// `check-requestor-role`: reads the requestor side and checks it; changes nothing.
+pub async fn check_requestor_role<R: RoleStore + HumanStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    Ok(respond(check_run(deps, req).await))
+}
+
+/// Whether a person's policy is one xacct writes for this owner role.
+pub fn is_xacct_human_policy(owner: &Arn, doc: &PolicyDocument) -> bool {
+    [false, true]
+        .iter()
+        .any(|mfa| human_assume_policy(owner, *mfa).is_ok_and(|d| &d == doc))
+}
+
+async fn revoke_run<R: RoleStore + HumanStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, ApiError> {
+    require_method(&req, Methods::Post)?;
+    let body: RequestorTarget = json_body(&req)?;
+    let out = match target(&body)? {
+        Target::Role(raw) => {
+            revoke_role(deps, &raw, |state| {
+                if state.tags.contains_key(tags::OWNER_ROLE) {
+                    Ok(())
+                } else {
+                    Err(ApiError::new(
+                        409,
+                        "NotARequestorRole",
+                        format!(
+                            "role_arn `{}` is an xacct role but not a requestor role",
+                            state.arn
+                        ),
+                    )
+                    .on("role_arn"))
+                }
+            })
+            .await?
+        }
+        Target::Person(human) => {
+            let owner = owner_role(body.owner_role_arn.as_deref())?;
+            let removal =
+                remove_human_policy(&deps.roles, &human, &human_policy_name(&owner), |d| {
+                    is_xacct_human_policy(&owner, d)
+                })
+                .await?;
+            RevokeResponse {
+                removed: removal.removed,
+                changed: removal.changed,
+            }
+        }
+    };
+    tracing::info!(caller = %caller_arn(&req), changed = out.changed, removed = ?out.removed, "revoke-requestor-resources");
+    Ok(ok(&out))
+}
+
+/// `revoke-requestor-resources`: deletes the requestor role (with its policy and instance
+/// profile) or a person's xacct policy.
+pub async fn revoke_requestor_resources<R: RoleStore + HumanStore>(
+    deps: &IamDeps<R>,
+    req: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    Ok(respond(revoke_run(deps, req).await))
+}

@@ -1,0 +1,311 @@
+//! Whether a grant works, from its live policies: may a principal assume the owner role (and
+//! is it refused without the right External ID), and what a session of the role may do on
+//! its resource. Every answer names the statement that decided it.
+
+use serde::Serialize;
+
+use crate::arn::Arn;
+use crate::document::{PolicyDocument, Statement};
+use crate::eval::{Context, Decision, Evaluation, Labeled, PolicySet, Request, RequestPrincipal};
+use crate::permissions::ResourcePermissions;
+
+/// The label of the stand-in requestor policy used when the requestor's own policies are not
+/// known (the owner side cannot read them).
+pub const ASSUMED_REQUESTOR: &str = "requestor policy (assumed to allow; check the requestor side)";
+
+/// Who calls `sts:AssumeRole`, and how.
+#[derive(Debug, Clone)]
+pub struct AssumeCall<'a> {
+    pub role_arn: &'a Arn,
+    pub trust_policy: &'a PolicyDocument,
+    pub principal: &'a Arn,
+    pub external_id: Option<&'a str>,
+    /// Whether the caller signed in with MFA (`aws:MultiFactorAuthPresent`).
+    pub mfa: bool,
+    /// The principal's identity policies; empty means "assume they allow the call".
+    pub requestor_policies: &'a [Labeled<'a>],
+}
+
+/// One way of calling `sts:AssumeRole` and what AWS would answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssumeCase {
+    /// `as given`, `without an external id`, `with a wrong external id`.
+    pub case: &'static str,
+    pub decision: Decision,
+    pub statement: Option<String>,
+    pub reason: String,
+}
+
+/// Evaluates one `sts:AssumeRole` call across both accounts.
+pub fn assume(call: &AssumeCall<'_>) -> Evaluation {
+    let role = call.role_arn.to_string();
+    let stand_in = PolicyDocument::new(vec![Statement::allow(
+        "AssumeOwnerRole",
+        vec!["sts:AssumeRole".to_owned()],
+        vec![role.clone()],
+    )]);
+    let identity = if call.requestor_policies.is_empty() {
+        vec![Labeled {
+            label: ASSUMED_REQUESTOR,
+            document: &stand_in,
+        }]
+    } else {
+        call.requestor_policies.to_vec()
+    };
+    let set = PolicySet {
+        identity,
+        boundary: None,
+        resource: Some(Labeled {
+            label: "trust policy",
+            document: call.trust_policy,
+        }),
+        resource_account: Some(call.role_arn.account().to_owned()),
+    };
+    let mut context = Context::new().with(
+        "aws:MultiFactorAuthPresent",
+        if call.mfa { "true" } else { "false" },
+    );
+    if let Some(e) = call.external_id {
+        context = context.with("sts:ExternalId", e);
+    }
+    let request = Request::new(
+        RequestPrincipal::Aws(call.principal.clone()),
+        "sts:AssumeRole",
+        &role,
+    )
+    .with_context(context);
+    let mut e = crate::eval::evaluate(&set, &request);
+    if !e.allowed()
+        && let Some(unmet) = crate::eval::unmet_condition(call.trust_policy, &request, true)
+    {
+        e.reason = format!("{}; trust policy: {unmet}", e.reason);
+    }
+    e
+}
+
+fn case(name: &'static str, e: Evaluation) -> AssumeCase {
+    AssumeCase {
+        case: name,
+        decision: e.decision,
+        statement: e.statements.first().map(ToString::to_string),
+        reason: e.reason,
+    }
+}
+
+/// The call as given, and, when the trust policy requires an External ID, the same call
+/// without one and with a wrong one (both must be denied).
+pub fn assume_cases(call: &AssumeCall<'_>) -> Vec<AssumeCase> {
+    let mut out = vec![case("as given", assume(call))];
+    if crate::trust::external_id(call.trust_policy).is_some() {
+        let without = AssumeCall {
+            external_id: None,
+            ..call.clone()
+        };
+        out.push(case("without an external id", assume(&without)));
+        let wrong_value = format!("{}-wrong", call.external_id.unwrap_or("xacct"));
+        let wrong = AssumeCall {
+            external_id: Some(&wrong_value),
+            ..call.clone()
+        };
+        out.push(case("with a wrong external id", assume(&wrong)));
+    }
+    out
+}
+
+/// What a session of the role may do with one action on one ARN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionCheck {
+    pub action: String,
+    pub resource: String,
+    pub decision: Decision,
+    pub statement: Option<String>,
+}
+
+/// The ARN of a session of `role` (`arn:aws:sts::A:assumed-role/Name/session`).
+pub fn session_arn(role: &Arn, session: &str) -> Option<Arn> {
+    format!(
+        "arn:{}:sts::{}:assumed-role/{}/{session}",
+        role.partition(),
+        role.account(),
+        role.resource_name()
+    )
+    .parse()
+    .ok()
+}
+
+/// For every action in the catalog for the resource and every ARN it needs, the decision for
+/// a session of `role` holding `identity` (and `boundary`).
+pub fn action_checks(
+    role: &Arn,
+    identity: &[Labeled<'_>],
+    boundary: Option<Labeled<'_>>,
+    permissions: &ResourcePermissions,
+) -> Vec<ActionCheck> {
+    let Some(session) = session_arn(role, "xacct-check") else {
+        return Vec::new();
+    };
+    let set = PolicySet {
+        identity: identity.to_vec(),
+        boundary,
+        resource: None,
+        resource_account: None,
+    };
+    let context = Context::new().with("aws:PrincipalArn", role.to_string());
+    let mut out = Vec::new();
+    for entry in &permissions.actions {
+        let action = entry.action.full_name();
+        for target in &entry.targets {
+            let request =
+                Request::new(RequestPrincipal::Aws(session.clone()), &action, &target.arn)
+                    .with_context(context.clone());
+            let e = crate::eval::evaluate(&set, &request);
+            out.push(ActionCheck {
+                action: action.clone(),
+                resource: target.arn.clone(),
+                decision: e.decision,
+                statement: e.statements.first().map(ToString::to_string),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grant::{GrantOptions, least_privilege_policy};
+    use crate::permissions::permissions_for;
+    use crate::trust::CrossAccountTrust;
+
+    fn role() -> Arn {
+        "arn:aws:iam::111111111111:role/xacct/grant"
+            .parse()
+            .unwrap()
+    }
+
+    fn trust(mfa: bool) -> PolicyDocument {
+        CrossAccountTrust {
+            partition: crate::Partition::Aws,
+            requestor_account: "222222222222".parse().unwrap(),
+            requestor_role: None,
+            external_id: "ext-0123456789".parse().unwrap(),
+            require_mfa: mfa,
+            principal_org_id: None,
+        }
+        .document()
+    }
+
+    #[test]
+    fn the_right_external_id_assumes_and_others_are_refused() {
+        let (role, trust) = (role(), trust(false));
+        let principal: Arn = "arn:aws:iam::222222222222:role/app".parse().unwrap();
+        let call = AssumeCall {
+            role_arn: &role,
+            trust_policy: &trust,
+            principal: &principal,
+            external_id: Some("ext-0123456789"),
+            mfa: false,
+            requestor_policies: &[],
+        };
+        let cases = assume_cases(&call);
+        assert_eq!(cases.len(), 3);
+        assert_eq!(cases[0].decision, Decision::Allow, "{}", cases[0].reason);
+        assert_eq!(cases[1].decision, Decision::ImplicitDeny);
+        assert!(
+            cases[1].reason.contains("sts:ExternalId"),
+            "{}",
+            cases[1].reason
+        );
+        assert_eq!(cases[2].decision, Decision::ImplicitDeny);
+        let other: Arn = "arn:aws:iam::333333333333:role/app".parse().unwrap();
+        let stranger = AssumeCall {
+            principal: &other,
+            ..call.clone()
+        };
+        assert!(!assume(&stranger).allowed());
+    }
+
+    #[test]
+    fn mfa_is_required_when_the_trust_says_so() {
+        let (role, trust) = (role(), trust(true));
+        let principal: Arn = "arn:aws:iam::222222222222:user/alice".parse().unwrap();
+        let mut call = AssumeCall {
+            role_arn: &role,
+            trust_policy: &trust,
+            principal: &principal,
+            external_id: Some("ext-0123456789"),
+            mfa: false,
+            requestor_policies: &[],
+        };
+        let denied = assume(&call);
+        assert!(!denied.allowed());
+        assert!(
+            denied.reason.contains("aws:MultiFactorAuthPresent"),
+            "{}",
+            denied.reason
+        );
+        call.mfa = true;
+        assert!(assume(&call).allowed());
+    }
+
+    #[test]
+    fn requestor_policies_that_do_not_allow_the_call_deny_it() {
+        let (role, trust) = (role(), trust(false));
+        let principal: Arn = "arn:aws:iam::222222222222:role/app".parse().unwrap();
+        let elsewhere = PolicyDocument::new(vec![Statement::allow(
+            "Other",
+            vec!["sts:AssumeRole".into()],
+            vec!["arn:aws:iam::111111111111:role/other".into()],
+        )]);
+        let policies = [Labeled {
+            label: "requestor role policy",
+            document: &elsewhere,
+        }];
+        let call = AssumeCall {
+            role_arn: &role,
+            trust_policy: &trust,
+            principal: &principal,
+            external_id: Some("ext-0123456789"),
+            mfa: false,
+            requestor_policies: &policies,
+        };
+        assert_eq!(assume(&call).decision, Decision::ImplicitDeny);
+    }
+
+    #[test]
+    fn every_catalog_action_is_checked_with_the_deciding_statement() {
+        let bucket: Arn = "arn:aws:s3:::reports".parse().unwrap();
+        let perms = permissions_for(&bucket).unwrap();
+        let policy = least_privilege_policy(
+            &perms,
+            &["s3:GetObject", "s3:ListBucket"],
+            GrantOptions::default(),
+        )
+        .unwrap();
+        let identity = [Labeled {
+            label: "xacct-grant",
+            document: &policy,
+        }];
+        let checks = action_checks(&role(), &identity, None, &perms);
+        assert!(checks.len() >= perms.actions.len());
+        let allowed: Vec<(&str, &str)> = checks
+            .iter()
+            .filter(|c| c.decision == Decision::Allow)
+            .map(|c| (c.action.as_str(), c.resource.as_str()))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                ("s3:GetObject", "arn:aws:s3:::reports/*"),
+                ("s3:ListBucket", "arn:aws:s3:::reports")
+            ]
+        );
+        let get = checks.iter().find(|c| c.action == "s3:GetObject").unwrap();
+        assert!(
+            get.statement
+                .as_deref()
+                .unwrap()
+                .starts_with("xacct-grant statement")
+        );
+    }
+}
