@@ -1,9 +1,10 @@
 """The security rules of xacct's SAM deployment (template.yaml, samconfig.toml), as tests.
 
 The template is read as data, with CloudFormation's short tags turned into their long
-form, and its conditions are evaluated for every combination of Side and invoker slots,
-so the rules are checked for what each side would actually deploy. cfn-lint and
-`sam validate --lint` run on it too (from .venv-sam/, see scripts/bootstrap-sam-venv).
+form, and its conditions are evaluated for every combination of Side, invoker slots and
+AllowHumanRequestors, so the rules are checked for what each side would actually deploy.
+cfn-lint and `sam validate --lint` run on it too (from .venv-sam/, see
+scripts/bootstrap-sam-venv).
 
 Run: .venv/bin/pytest tests/python
 """
@@ -38,15 +39,37 @@ FUNCTIONS = {
     "list-resources": {"side": "owner", "memory": 256, "timeout": 60},
     "list-permissions": {"side": "owner", "memory": 128, "timeout": 10},
     "create-owner-role": {"side": "owner", "memory": 128, "timeout": 30},
+    "list-grants": {"side": "owner", "memory": 128, "timeout": 30},
+    "check-owner-role": {"side": "owner", "memory": 128, "timeout": 30},
+    "revoke-grant": {"side": "owner", "memory": 128, "timeout": 30},
     "create-requestor-resources": {"side": "requestor", "memory": 128, "timeout": 30},
+    "check-requestor-role": {"side": "requestor", "memory": 128, "timeout": 30},
+    "revoke-requestor-resources": {"side": "requestor", "memory": 128, "timeout": 30},
 }
+# The functions that create and update roles (under the boundary).
 IAM_WRITERS = ("create-owner-role", "create-requestor-resources")
+# The functions that delete xacct's roles (and instance profiles, and people's policies).
+REVOKERS = ("revoke-grant", "revoke-requestor-resources")
+# The functions that make no IAM write at all.
+IAM_READERS = ("list-grants", "check-owner-role", "check-requestor-role")
+# The requestor functions that may act on people when AllowHumanRequestors is "true".
+HUMAN_FUNCTIONS = ("create-requestor-resources", "check-requestor-role", "revoke-requestor-resources")
 INVOKER_SLOTS = ("AllowedInvokerArn1", "AllowedInvokerArn2", "AllowedInvokerArn3")
 BOUNDARY = "PermissionsBoundaryPolicy"
 BOUNDARY_REF = {"Ref": BOUNDARY}
+HUMANS_CONDITION = "IsRequestorAndAllowsHumans"
+MANAGED_TAG_ON_ROLE = {"StringEquals": {"iam:ResourceTag/xacct:managed": "true"}}
+# iam:ResourceTag exists for users and roles only; instance profiles have aws:ResourceTag.
+MANAGED_TAG_ON_INSTANCE_PROFILE = {"StringEquals": {"aws:ResourceTag/xacct:managed": "true"}}
 
 XACCT_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/xacct/*"
 XACCT_INSTANCE_PROFILES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/xacct/*"
+MANAGED_POLICIES = {
+    "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
+    "arn:${AWS::Partition}:iam::aws:policy/*",
+}
+HUMAN_USERS = "arn:${AWS::Partition}:iam::${AWS::AccountId}:user${HumanPrincipalPath}*"
+HUMAN_GROUPS = "arn:${AWS::Partition}:iam::${AWS::AccountId}:group${HumanPrincipalPath}*"
 ALL_BUCKETS = "arn:${AWS::Partition}:s3:::*"
 FUNCTIONS_OF_THIS_ACCOUNT = "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*"
 DATABASES_OF_THIS_ACCOUNT = {
@@ -74,6 +97,11 @@ IAM_INSTANCE_PROFILE_ACTIONS = {
     "iam:TagInstanceProfile",
 }
 BOUNDARY_PROTECTION = {"iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"}
+ROLE_REMOVAL = {"iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"}
+INSTANCE_PROFILE_REMOVAL = {"iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"}
+HUMAN_USER_ACTIONS = {"iam:GetUser", "iam:GetUserPolicy", "iam:PutUserPolicy", "iam:DeleteUserPolicy"}
+HUMAN_GROUP_ACTIONS = {"iam:GetGroup", "iam:GetGroupPolicy", "iam:PutGroupPolicy", "iam:DeleteGroupPolicy"}
+HUMAN_ACTIONS = HUMAN_USER_ACTIONS | HUMAN_GROUP_ACTIONS
 
 # --------------------------------------------------------------------------------------
 # Reading the template
@@ -163,9 +191,31 @@ def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
     return found if isinstance(found, list) else [found]
 
 
-def role_statements(role_logical_id: str) -> list[dict[str, Any]]:
+def gated_role_statements(role_logical_id: str) -> list[tuple[str | None, dict[str, Any]]]:
+    """Every statement of the role's inline policies with the condition that switches it on:
+    None for a plain statement, the condition name for `!If [Cond, statement, !Ref AWS::NoValue]`
+    (the only form of Fn::If allowed in a statement list, see test_fn_if_only_adds_...)."""
     properties = resources()[role_logical_id]["Properties"]
-    return [s for policy in properties.get("Policies", []) for s in statements(policy["PolicyDocument"])]
+    found: list[tuple[str | None, dict[str, Any]]] = []
+    for policy in properties.get("Policies", []):
+        for entry in statements(policy["PolicyDocument"]):
+            if set(entry) == {"Fn::If"}:
+                condition, when_true, when_false = entry["Fn::If"]
+                assert when_false == {"Ref": "AWS::NoValue"}, f"{role_logical_id}: Fn::If must add or drop a statement"
+                found.append((condition, when_true))
+            else:
+                found.append((None, entry))
+    return found
+
+
+def role_statements(role_logical_id: str, parameters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The role's statements: with parameters, those deployed with them; without, every
+    statement any deployment could have (the widest case, which the rules must hold for)."""
+    return [
+        statement
+        for condition, statement in gated_role_statements(role_logical_id)
+        if condition is None or parameters is None or evaluate({"Condition": condition}, parameters)
+    ]
 
 
 def as_list(value: Any) -> list[Any]:
@@ -194,16 +244,16 @@ def resource_texts(statement: dict[str, Any]) -> set[str]:
     return {resource_text(r) for r in as_list(statement.get("Resource", []))}
 
 
-def allows(role_logical_id: str) -> list[dict[str, Any]]:
-    return [s for s in role_statements(role_logical_id) if s["Effect"] == "Allow"]
+def allows(role_logical_id: str, parameters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return [s for s in role_statements(role_logical_id, parameters) if s["Effect"] == "Allow"]
 
 
 def denies(role_logical_id: str) -> list[dict[str, Any]]:
     return [s for s in role_statements(role_logical_id) if s["Effect"] == "Deny"]
 
 
-def allowed_actions(role_logical_id: str) -> set[str]:
-    return {a for s in allows(role_logical_id) for a in actions(s)}
+def allowed_actions(role_logical_id: str, parameters: dict[str, str] | None = None) -> set[str]:
+    return {a for s in allows(role_logical_id, parameters) for a in actions(s)}
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -228,11 +278,21 @@ def walk(value: Any) -> Iterator[Any]:
 
 
 def scenarios() -> list[dict[str, str]]:
-    """Every Side with every combination of the optional invoker slots filled or empty."""
+    """Every Side with every combination of the optional invoker slots filled or empty, and
+    human requestors allowed or not."""
     invoker = "arn:aws:iam::000000000000:role/invoker"
     return [
-        {"Side": side, "AllowedInvokerArn1": invoker, "AllowedInvokerArn2": two, "AllowedInvokerArn3": three}
-        for side, two, three in itertools.product(("owner", "requestor"), ("", invoker + "2"), ("", invoker + "3"))
+        {
+            "Side": side,
+            "AllowedInvokerArn1": invoker,
+            "AllowedInvokerArn2": two,
+            "AllowedInvokerArn3": three,
+            "AllowHumanRequestors": humans,
+            "HumanPrincipalPath": "/",
+        }
+        for side, two, three, humans in itertools.product(
+            ("owner", "requestor"), ("", invoker + "2"), ("", invoker + "3"), ("false", "true")
+        )
     ]
 
 
@@ -523,15 +583,38 @@ def test_execution_roles_are_plain_roles_only_lambda_can_assume():
 
 def test_no_execution_role_allows_an_iam_write_action_on_every_resource():
     for role in resources_of_type("AWS::IAM::Role"):
-        for statement in allows(role):
+        for condition, statement in gated_role_statements(role):
+            if statement["Effect"] != "Allow":
+                continue
             assert "NotAction" not in statement, f"{role}: Allow with NotAction"
             assert "*" not in actions(statement), f"{role}: Allow of every action"
+            for action in actions(statement):
+                service = action.partition(":")[0]
+                # No iam:*, iam:Get*, *:* ...: every IAM action is named.
+                assert not ("*" in action and fnmatchcase("iam", service.lower())), f"{role}: wildcard {action}"
             writes = {a for a in actions(statement) if is_iam_write(a)}
             if writes:
                 assert "NotResource" not in statement, (role, writes)
                 assert "*" not in resource_texts(statement), (role, writes)
-                assert resource_texts(statement) <= {XACCT_ROLES, XACCT_INSTANCE_PROFILES}, (role, writes)
-                assert all("*" not in a for a in writes), f"{role}: wildcard IAM write action {writes}"
+                if condition is None:
+                    assert resource_texts(statement) <= {XACCT_ROLES, XACCT_INSTANCE_PROFILES}, (role, writes)
+                else:
+                    # Writes on people exist only behind the human-requestor switch.
+                    assert condition == HUMANS_CONDITION, (role, condition)
+                    assert writes <= HUMAN_ACTIONS, (role, writes)
+                    assert resource_texts(statement) <= {HUMAN_USERS, HUMAN_GROUPS}, (role, writes)
+
+
+def test_iam_actions_on_every_resource_are_only_those_without_resource_level_permissions():
+    # iam:ListRoles supports no resource ARN; every other IAM action names its resources.
+    for role in resources_of_type("AWS::IAM::Role"):
+        for statement in allows(role):
+            iam_actions = {a for a in actions(statement) if a.startswith("iam:")}
+            if iam_actions and "*" in resource_texts(statement):
+                assert iam_actions == {"iam:ListRoles"}, (role, iam_actions)
+    assert {r for r in resources_of_type("AWS::IAM::Role") if "iam:ListRoles" in allowed_actions(r)} == {
+        execution_role_logical_id("list-grants")
+    }
 
 
 def test_create_role_and_put_role_policy_require_the_stack_boundary():
@@ -578,24 +661,58 @@ def test_iam_writers_may_not_pass_roles_except_xacct_roles_to_instance_profiles(
     ), "passing any role outside /xacct/ must be denied"
 
 
-def test_no_novalue_tricks_in_role_policies_boundary_or_its_env_var():
-    guarded: list[tuple[str, Any]] = [
-        (name, res["Properties"])
-        for name, res in resources().items()
-        if res["Type"] in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission")
-    ]
-    guarded += [
-        (name, {key: res["Properties"].get(key) for key in ("Environment", "FunctionUrlConfig", "Role")})
-        for name, res in resources_of_type("AWS::Serverless::Function").items()
-    ]
-    for name, value in guarded:
-        for node in walk(value):
+def is_human_switch(node: Any) -> bool:
+    """`!If [IsRequestorAndAllowsHumans, <Allow of people's actions on people>, !Ref AWS::NoValue]`."""
+    if not (isinstance(node, dict) and set(node) == {"Fn::If"}):
+        return False
+    condition, statement, otherwise = node["Fn::If"]
+    return (
+        condition == HUMANS_CONDITION
+        and otherwise == {"Ref": "AWS::NoValue"}
+        and isinstance(statement, dict)
+        and statement.get("Effect") == "Allow"
+        and set(statement) <= {"Sid", "Effect", "Action", "Resource"}
+        and bool(actions(statement))
+        and actions(statement) <= HUMAN_ACTIONS
+        and bool(resource_texts(statement))
+        and resource_texts(statement) <= {HUMAN_USERS, HUMAN_GROUPS}
+    )
+
+
+def test_fn_if_only_adds_human_requestor_statements_and_novalue_drops_nothing_else():
+    # Fn::If can switch a rule off, and AWS::NoValue drops a property. The one use allowed:
+    # a whole statement of a requestor role's policy that only the human-requestor switch
+    # adds (an Allow on people's actions under HumanPrincipalPath); nothing else in the
+    # template may depend on a parameter that way.
+    switches = 0
+    for name, res in resources().items():
+        properties = res.get("Properties", {})
+        if res["Type"] == "AWS::IAM::Role":
+            for policy in properties.get("Policies", []):
+                statement_list = policy["PolicyDocument"]["Statement"]
+                assert isinstance(statement_list, list), name
+                for entry in statement_list:
+                    if is_human_switch(entry):
+                        switches += 1
+                        assert res["Condition"] == "IsRequestor", name
+                        continue
+                    for node in walk(entry):
+                        if isinstance(node, dict):
+                            assert "Fn::If" not in node, f"{name}: Fn::If can switch a rule off"
+                            assert node != {"Ref": "AWS::NoValue"}, f"{name}: AWS::NoValue drops a property"
+                for node in walk({k: v for k, v in policy.items() if k != "PolicyDocument"}):
+                    assert not (isinstance(node, dict) and ("Fn::If" in node or node == {"Ref": "AWS::NoValue"})), name
+            others = {k: v for k, v in properties.items() if k != "Policies"}
+        else:
+            others = properties
+        for node in walk({"Condition": res.get("Condition"), "Properties": others}):
             if isinstance(node, dict):
                 assert "Fn::If" not in node, f"{name}: Fn::If can switch a rule off"
                 assert node != {"Ref": "AWS::NoValue"}, f"{name}: AWS::NoValue drops a property"
-    # And nowhere else either: nothing in this template needs them.
-    assert "AWS::NoValue" not in TEMPLATE.read_text()
-    assert not [n for n in walk(resources()) if isinstance(n, dict) and "Fn::If" in n]
+    # Two per human function: users and groups.
+    assert switches == 2 * len(HUMAN_FUNCTIONS)
+    for section in ("Outputs", "Conditions", "Parameters"):
+        assert not [n for n in walk(template()[section]) if isinstance(n, dict) and "Fn::If" in n], section
 
 
 def test_list_resources_role_allows_exactly_the_discovery_actions():
@@ -644,13 +761,181 @@ def test_create_owner_role_role_allows_exactly_role_writes_and_existence_checks(
 def test_create_requestor_resources_role_allows_exactly_role_and_instance_profile_writes():
     role = execution_role_logical_id("create-requestor-resources")
     roles = IAM_ROLE_READS | IAM_ROLE_BOUNDED_WRITES | IAM_ROLE_UPDATES
-    assert allowed_actions(role) == LOG_ACTIONS | roles | IAM_INSTANCE_PROFILE_ACTIONS | {"iam:PassRole"}
+    services_only = LOG_ACTIONS | roles | IAM_INSTANCE_PROFILE_ACTIONS | {"iam:PassRole"}
+    people = HUMAN_ACTIONS - {"iam:DeleteUserPolicy", "iam:DeleteGroupPolicy"}
+    for parameters in scenarios():
+        if parameters["Side"] != "requestor":
+            continue
+        humans = parameters["AllowHumanRequestors"] == "true"
+        assert allowed_actions(role, parameters) == services_only | (people if humans else set()), parameters
     for statement in allows(role):
         for action in actions(statement):
             if action in roles or action == "iam:PassRole":
                 assert resource_texts(statement) == {XACCT_ROLES}, action
             elif action in IAM_INSTANCE_PROFILE_ACTIONS:
                 assert resource_texts(statement) == {XACCT_INSTANCE_PROFILES}, action
+            elif action in HUMAN_USER_ACTIONS:
+                assert resource_texts(statement) == {HUMAN_USERS}, action
+            elif action in HUMAN_GROUP_ACTIONS:
+                assert resource_texts(statement) == {HUMAN_GROUPS}, action
+
+
+def assert_exact_allows(package: str, expected: dict[str, set[str]], parameters: dict[str, str] | None = None):
+    """The role allows exactly these actions (besides its logs), each on exactly these resources."""
+    role = execution_role_logical_id(package)
+    assert allowed_actions(role, parameters) - LOG_ACTIONS == set(expected), package
+    for statement in allows(role, parameters):
+        for action in actions(statement) - LOG_ACTIONS:
+            assert resource_texts(statement) == expected[action], (package, action)
+
+
+def test_list_grants_role_allows_exactly_listing_and_reading_xacct_roles():
+    assert_exact_allows(
+        "list-grants",
+        {"iam:ListRoles": {"*"}, "iam:GetRole": {XACCT_ROLES}, "iam:GetRolePolicy": {XACCT_ROLES}},
+    )
+
+
+# What the check functions read: a role under /xacct/ and every policy that decides what it may do.
+CHECK_READS = {
+    "iam:GetRole": {XACCT_ROLES},
+    "iam:ListRolePolicies": {XACCT_ROLES},
+    "iam:GetRolePolicy": {XACCT_ROLES},
+    "iam:ListAttachedRolePolicies": {XACCT_ROLES},
+    "iam:GetPolicy": MANAGED_POLICIES,
+    "iam:GetPolicyVersion": MANAGED_POLICIES,
+}
+
+
+def test_check_owner_role_role_allows_exactly_reading_xacct_roles_and_managed_policies():
+    assert_exact_allows("check-owner-role", CHECK_READS)
+
+
+def test_check_requestor_role_role_reads_people_only_when_human_requestors_are_allowed():
+    base = CHECK_READS
+    people = {
+        "iam:GetUser": {HUMAN_USERS},
+        "iam:GetUserPolicy": {HUMAN_USERS},
+        "iam:GetGroup": {HUMAN_GROUPS},
+        "iam:GetGroupPolicy": {HUMAN_GROUPS},
+    }
+    for parameters in scenarios():
+        if parameters["Side"] == "requestor":
+            humans = parameters["AllowHumanRequestors"] == "true"
+            assert_exact_allows("check-requestor-role", {**base, **(people if humans else {})}, parameters)
+
+
+def test_revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles():
+    expected = {
+        "iam:GetRole": {XACCT_ROLES},
+        "iam:ListRolePolicies": {XACCT_ROLES},
+        "iam:ListAttachedRolePolicies": {XACCT_ROLES},
+        "iam:ListInstanceProfilesForRole": {XACCT_ROLES},
+        "iam:GetInstanceProfile": {XACCT_INSTANCE_PROFILES},
+        **{a: {XACCT_ROLES} for a in ROLE_REMOVAL},
+        **{a: {XACCT_INSTANCE_PROFILES} for a in INSTANCE_PROFILE_REMOVAL},
+    }
+    assert_exact_allows("revoke-grant", expected)
+    people = {
+        "iam:GetUserPolicy": {HUMAN_USERS},
+        "iam:DeleteUserPolicy": {HUMAN_USERS},
+        "iam:GetGroupPolicy": {HUMAN_GROUPS},
+        "iam:DeleteGroupPolicy": {HUMAN_GROUPS},
+    }
+    for parameters in scenarios():
+        if parameters["Side"] == "requestor":
+            humans = parameters["AllowHumanRequestors"] == "true"
+            wanted = {**expected, **(people if humans else {})}
+            assert_exact_allows("revoke-requestor-resources", wanted, parameters)
+
+
+def test_revokers_delete_only_roles_and_instance_profiles_tagged_as_xacct_managed():
+    for package in REVOKERS:
+        role = execution_role_logical_id(package)
+        for statement in allows(role):
+            removal = actions(statement) & (ROLE_REMOVAL | INSTANCE_PROFILE_REMOVAL)
+            if not removal:
+                continue
+            # One kind of resource per statement, so each gets the tag key it supports.
+            if removal <= ROLE_REMOVAL:
+                assert actions(statement) <= ROLE_REMOVAL, package
+                assert resource_texts(statement) == {XACCT_ROLES}, package
+                assert statement["Condition"] == MANAGED_TAG_ON_ROLE, package
+            else:
+                assert actions(statement) <= INSTANCE_PROFILE_REMOVAL, package
+                assert resource_texts(statement) == {XACCT_INSTANCE_PROFILES}, package
+                assert statement["Condition"] == MANAGED_TAG_ON_INSTANCE_PROFILE, package
+        # Revoking creates, updates, tags, attaches and passes nothing.
+        verbs = ("iam:Create", "iam:Put", "iam:Update", "iam:Tag", "iam:Untag", "iam:Attach", "iam:Add", "iam:Pass")
+        assert not {a for a in allowed_actions(role) if a.startswith(verbs)}, package
+
+
+def test_every_role_deletion_is_conditioned_on_the_boundary_or_the_managed_tag():
+    for role in resources_of_type("AWS::IAM::Role"):
+        for statement in allows(role):
+            if actions(statement) & {"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"}:
+                assert statement.get("Condition") in (
+                    {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY_REF}},
+                    MANAGED_TAG_ON_ROLE,
+                ), role
+
+
+def test_no_role_allows_get_caller_identity_which_needs_no_permission():
+    # The STS API reference: no permissions are required, and an explicit deny does not stop it.
+    for role in resources_of_type("AWS::IAM::Role"):
+        assert not {a for a in allowed_actions(role) if a.lower().startswith("sts:")}, role
+
+
+def test_readers_make_no_iam_write():
+    for package in IAM_READERS:
+        role = execution_role_logical_id(package)
+        assert not {a for a in allowed_actions(role) if is_iam_write(a)}, package
+
+
+# --------------------------------------------------------------------------------------
+# Human requestors (AllowHumanRequestors, HumanPrincipalPath)
+
+
+def test_human_requestor_parameters_are_off_by_default_and_validated():
+    parameters = template()["Parameters"]
+    allow = parameters["AllowHumanRequestors"]
+    assert allow["Type"] == "String"
+    assert allow["Default"] == "false"
+    assert sorted(allow["AllowedValues"]) == ["false", "true"]
+    path = parameters["HumanPrincipalPath"]
+    assert path["Default"] == "/"
+    pattern = re.compile(path["AllowedPattern"])
+    for accepted in ("/", "/people/", "/team/analysts/", "/a.b_c-d@e=f,g+h/"):
+        assert pattern.fullmatch(accepted), accepted
+    for rejected in ("", "people/", "/people", "//", "/a//b/", "/*/", "/peo*ple/", "/?/", "/a b/", "/${x}/"):
+        assert not pattern.fullmatch(rejected), rejected
+
+
+def test_human_requestor_condition_is_true_only_on_the_requestor_side_when_allowed():
+    for parameters in scenarios():
+        expected = parameters["Side"] == "requestor" and parameters["AllowHumanRequestors"] == "true"
+        assert evaluate({"Condition": HUMANS_CONDITION}, parameters) == expected, parameters
+
+
+def test_people_are_reachable_only_by_the_requestor_functions_and_only_when_allowed():
+    human_functions = {execution_role_logical_id(p) for p in HUMAN_FUNCTIONS}
+    for role in resources_of_type("AWS::IAM::Role"):
+        for condition, statement in gated_role_statements(role):
+            people = {a for a in actions(statement) if re.match(r"iam:[A-Za-z]*(User|Group)", a)}
+            texts = resource_texts(statement) | {resource_text(r) for r in as_list(statement.get("NotResource", []))}
+            touches_people = any(re.search(r":(user|group)[/$]", text) for text in texts)
+            if people or touches_people:
+                assert statement["Effect"] == "Allow", role
+                assert condition == HUMANS_CONDITION, f"{role}: people's actions outside the human-requestor switch"
+                assert role in human_functions, role
+                assert people <= HUMAN_ACTIONS, (role, people)
+                for action in people:
+                    expected = HUMAN_USERS if action in HUMAN_USER_ACTIONS else HUMAN_GROUPS
+                    assert resource_texts(statement) == {expected}, (role, action)
+    for parameters in scenarios():
+        for role in resources_of_type("AWS::IAM::Role"):
+            if deployed(role, parameters) and parameters["AllowHumanRequestors"] == "false":
+                assert not allowed_actions(role, parameters) & HUMAN_ACTIONS, (role, parameters)
 
 
 # --------------------------------------------------------------------------------------

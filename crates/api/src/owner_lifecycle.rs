@@ -60,6 +60,9 @@ fn grant_view(state: &RoleState, grant: &OwnerGrant, policy: Option<&PolicyDocum
     }
 }
 
+/// Marks xacct's cursors, so a made-up one is refused before it reaches IAM.
+const CURSOR_PREFIX: &str = "xacct-grants:";
+
 /// How many roles are read at once while listing.
 const READ_CONCURRENCY: usize = 8;
 
@@ -89,7 +92,13 @@ async fn list_run<R: RoleStore>(
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .filter(|m| !m.is_empty())
+                .and_then(|m| m.strip_prefix(CURSOR_PREFIX).map(str::to_owned))
+                // IAM's marker rule: 1 to 320 printable characters.
+                .filter(|m| {
+                    !m.is_empty()
+                        && m.len() <= 320
+                        && m.chars().all(|c| (' '..='\u{ff}').contains(&c))
+                })
                 .ok_or_else(|| {
                     ApiError::invalid(
                         "cursor",
@@ -135,7 +144,7 @@ async fn list_run<R: RoleStore>(
     tracing::info!(caller = %caller_arn(&req), grants = grants.len(), more = next.is_some(), "list-grants");
     Ok(ok(&ListGrantsResponse {
         grants,
-        next_cursor: next.map(|m| URL_SAFE_NO_PAD.encode(m)),
+        next_cursor: next.map(|m| URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{m}"))),
     }))
 }
 

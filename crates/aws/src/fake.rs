@@ -405,6 +405,19 @@ impl RoleStore for FakeIam {
         })
     }
 
+    async fn list_instance_profiles_for_role(
+        &self,
+        role: &str,
+    ) -> Result<Vec<InstanceProfileState>, AwsError> {
+        self.call("ListInstanceProfilesForRole", false, |s| {
+            Ok(s.profiles
+                .values()
+                .filter(|p| p.roles.iter().any(|r| r == role))
+                .cloned()
+                .collect())
+        })
+    }
+
     async fn list_attached_role_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
         self.call("ListAttachedRolePolicies", false, |s| {
             Ok(s.attached.get(role).cloned().unwrap_or_default())

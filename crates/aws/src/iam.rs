@@ -364,6 +364,33 @@ impl RoleStore for IamRoleStore {
         Ok((names, next))
     }
 
+    async fn list_instance_profiles_for_role(
+        &self,
+        role: &str,
+    ) -> Result<Vec<InstanceProfileState>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_instance_profiles_for_role()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("ListInstanceProfilesForRole", e))?;
+            out.extend(
+                page.instance_profiles()
+                    .iter()
+                    .map(|p| InstanceProfileState {
+                        name: p.instance_profile_name().to_owned(),
+                        arn: p.arn().to_owned(),
+                        roles: p.roles().iter().map(|r| r.role_name().to_owned()).collect(),
+                        tags: BTreeMap::new(),
+                    }),
+            );
+        }
+        Ok(out)
+    }
+
     async fn list_attached_role_policies(&self, role: &str) -> Result<Vec<String>, AwsError> {
         let mut arns = Vec::new();
         let mut pages = self

@@ -166,6 +166,12 @@ pub trait RoleStore: Sync {
         path_prefix: &str,
         marker: Option<&str>,
     ) -> impl Future<Output = Result<(Vec<String>, Option<String>), AwsError>> + Send;
+    /// The instance profiles that hold the role (read through the role, which IAM authorizes
+    /// by its real ARN, unlike a by-name read of a profile that may not exist).
+    fn list_instance_profiles_for_role(
+        &self,
+        role: &str,
+    ) -> impl Future<Output = Result<Vec<InstanceProfileState>, AwsError>> + Send;
     /// The ARNs of the managed policies attached to the role.
     fn list_attached_role_policies(
         &self,
@@ -624,14 +630,25 @@ async fn remove_parts<S: RoleStore>(
         gone(store.detach_role_policy(name, &arn).await)?;
         removed.push(format!("attachment of managed policy `{arn}`"));
     }
-    if let Some(profile) = store.get_instance_profile(name).await?
-        && profile.tags.get(MANAGED_TAG).map(String::as_str) == Some("true")
-    {
-        if profile.roles.iter().any(|r| r == name) {
-            gone(store.remove_role_from_instance_profile(name, name).await)?;
+    for profile in store.list_instance_profiles_for_role(name).await? {
+        gone(
+            store
+                .remove_role_from_instance_profile(&profile.name, name)
+                .await,
+        )?;
+        // xacct's own profile goes with the role; anyone else's only loses the role. Listings
+        // carry no tags, so the profile (which exists) is read for them.
+        let ours = profile.name == name
+            && store
+                .get_instance_profile(&profile.name)
+                .await?
+                .is_some_and(|p| p.tags.get(MANAGED_TAG).map(String::as_str) == Some("true"));
+        if ours {
+            gone(store.delete_instance_profile(&profile.name).await)?;
+            removed.push(format!("instance profile `{}`", profile.arn));
+        } else {
+            removed.push(format!("role from instance profile `{}`", profile.arn));
         }
-        gone(store.delete_instance_profile(name).await)?;
-        removed.push(format!("instance profile `{}`", profile.arn));
     }
     gone(store.delete_role(name).await)?;
     removed.push(format!("role `{}`", state.arn));

@@ -12,6 +12,10 @@ Examples:
   xacct grant arn:aws:s3:::reports --to 222222222222 --actions s3:GetObject,s3:ListBucket --dry-run
   xacct grant arn:aws:s3:::reports --to 222222222222 --role arn:aws:iam::222222222222:role/app --level read
   xacct requestor-setup arn:aws:iam::111111111111:role/xacct/NAME --service lambda.amazonaws.com --external-id ID
+  xacct check arn:aws:iam::111111111111:role/xacct/NAME --requestor-role arn:aws:iam::222222222222:role/xacct/APP --external-id ID
+  xacct check arn:aws:iam::111111111111:role/xacct/NAME --external-id ID --live --profile requestor
+  xacct grants --resource arn:aws:s3:::reports
+  xacct revoke arn:aws:iam::111111111111:role/xacct/NAME --requestor-role arn:aws:iam::222222222222:role/xacct/APP --yes
   xacct wizard
   xacct console --port 8765
 
@@ -81,6 +85,13 @@ pub enum Command {
     Grant(GrantArgs),
     /// Create the requestor-side role a service assumes to reach an owner role.
     RequestorSetup(RequestorArgs),
+    /// Does a grant work? Both sides' live policies evaluated together; `--live` really
+    /// assumes the role.
+    Check(CheckArgs),
+    /// Every grant xacct manages in the owner account.
+    Grants(GrantsArgs),
+    /// Delete a grant's owner role (and, if named, the requestor side).
+    Revoke(RevokeArgs),
     /// The whole flow, interactively.
     Wizard,
     /// Serve the web console on 127.0.0.1.
@@ -168,8 +179,17 @@ pub struct RequestorArgs {
     /// The owner role's ARN.
     pub owner_role_arn: String,
     /// The service principal that runs the code (lambda.amazonaws.com, ec2.amazonaws.com, ...).
+    #[arg(long, required_unless_present_any = ["group", "user"], conflicts_with_all = ["group", "user"])]
+    pub service: Option<String>,
+    /// An existing IAM group whose members may assume the owner role.
+    #[arg(long, conflicts_with = "user")]
+    pub group: Option<String>,
+    /// An existing IAM user who may assume the owner role.
     #[arg(long)]
-    pub service: String,
+    pub user: Option<String>,
+    /// People only: allow it only from an MFA-signed session.
+    #[arg(long)]
+    pub mfa: bool,
     /// The External ID of the owner role (kept for the hand-off).
     #[arg(long)]
     pub external_id: Option<String>,
@@ -186,4 +206,69 @@ pub struct ConsoleArgs {
     /// Port on 127.0.0.1.
     #[arg(long, default_value_t = 8765, env = "XACCT_CONSOLE_PORT")]
     pub port: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The owner role's ARN.
+    pub role_arn: String,
+    /// Who calls sts:AssumeRole (default: the requestor role, group or user named below).
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// The External ID the caller passes.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// The caller signs in with MFA.
+    #[arg(long)]
+    pub mfa: bool,
+    /// The requestor role (created by `requestor-setup`).
+    #[arg(long, conflicts_with_all = ["group", "user"])]
+    pub requestor_role: Option<String>,
+    /// The requestor group.
+    #[arg(long, conflicts_with = "user")]
+    pub group: Option<String>,
+    /// The requestor user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Really call sts:AssumeRole with your own credentials (retrying while IAM propagates,
+    /// up to 150 s), then one read-only call on the resource.
+    #[arg(long)]
+    pub live: bool,
+    /// AWS profile whose credentials are the requestor principal (with --live).
+    #[arg(long, requires = "live")]
+    pub profile: Option<String>,
+    /// MFA device ARN (with --live, for roles that require MFA).
+    #[arg(long, requires = "mfa_code")]
+    pub mfa_serial: Option<String>,
+    /// Current MFA code (with --mfa-serial).
+    #[arg(long, requires = "mfa_serial")]
+    pub mfa_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GrantsArgs {
+    /// Only grants on this resource ARN.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Only grants to this requestor account.
+    #[arg(long)]
+    pub requestor: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RevokeArgs {
+    /// The owner role's ARN.
+    pub role_arn: String,
+    /// Also remove the requestor role (created by `requestor-setup`).
+    #[arg(long, conflicts_with_all = ["group", "user"])]
+    pub requestor_role: Option<String>,
+    /// Also remove xacct's policy from this requestor group.
+    #[arg(long, conflicts_with = "user")]
+    pub group: Option<String>,
+    /// Also remove xacct's policy from this requestor user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
 }

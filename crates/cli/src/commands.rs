@@ -227,7 +227,15 @@ pub fn show_created(answer: &Value, output: Output) {
         (false, true) => "created or updated",
         (false, false) => "already up to date",
     };
-    print(&format!("role {} {verb}", str_of(answer, "role_arn")));
+    let what = match answer["role_arn"].as_str() {
+        Some(role) => format!("role {role}"),
+        None => format!(
+            "policy `{}` on {}",
+            str_of(answer, "policy_name"),
+            str_of(answer, "principal_arn")
+        ),
+    };
+    print(&format!("{what} {verb}"));
     for c in answer["changes"].as_array().into_iter().flatten() {
         print(&format!("  - {}", c.as_str().unwrap_or_default()));
     }
@@ -246,13 +254,39 @@ pub fn show_created(answer: &Value, output: Output) {
         ));
     }
     for key in ["trust_policy", "permissions_policy", "policy"] {
-        if let Some(doc) = answer.get(key) {
+        if let Some(doc) = answer.get(key).filter(|d| !d.is_null()) {
             print(&format!(
                 "\n{key}:\n{}",
                 serde_json::to_string_pretty(doc).unwrap_or_default()
             ));
         }
     }
+    show_handoff(&answer["handoff"]);
+}
+
+/// Prints the hand-off: profile, command, link; the infrastructure code is in the JSON
+/// output (`-o json`).
+pub fn show_handoff(handoff: &Value) {
+    if handoff.is_null() {
+        return;
+    }
+    print("\nfor the requestor:");
+    if let Some(profile) = handoff["aws_config"].as_str() {
+        print(&format!("~/.aws/config:\n{profile}"));
+    }
+    print(&format!(
+        "command:\n  {}",
+        str_of(handoff, "assume_role_command")
+    ));
+    if let Some(url) = handoff["switch_role_url"].as_str() {
+        print(&format!("console: {url}"));
+    }
+    for n in handoff["notes"].as_array().into_iter().flatten() {
+        print(&format!("note: {}", n.as_str().unwrap_or_default()));
+    }
+    note(
+        "CloudFormation and Terraform for this grant: -o json, keys handoff.cloudformation and handoff.terraform",
+    );
 }
 
 pub async fn grant(client: &Client, args: &GrantArgs, output: Output) -> Result<(), CallError> {
@@ -276,7 +310,19 @@ pub async fn grant(client: &Client, args: &GrantArgs, output: Output) -> Result<
 }
 
 pub fn requestor_body(args: &RequestorArgs) -> Value {
-    let mut body = json!({"owner_role_arn": args.owner_role_arn, "service_principal": args.service, "dry_run": args.dry_run});
+    let mut body = json!({"owner_role_arn": args.owner_role_arn, "dry_run": args.dry_run});
+    for (key, value) in [
+        ("service_principal", &args.service),
+        ("group_name", &args.group),
+        ("user_name", &args.user),
+    ] {
+        if let Some(v) = value {
+            set(&mut body, key, json!(v));
+        }
+    }
+    if args.mfa {
+        set(&mut body, "require_mfa", json!(true));
+    }
     if let Some(e) = &args.external_id {
         set(&mut body, "external_id", json!(e));
     }
@@ -312,6 +358,11 @@ pub fn show_config(client: &Client, output: Output) {
         "list-permissions",
         "create-owner-role",
         "create-requestor-resources",
+        "list-grants",
+        "check-owner-role",
+        "revoke-grant",
+        "check-requestor-role",
+        "revoke-requestor-resources",
     ];
     let urls: Vec<Value> = functions
         .iter()

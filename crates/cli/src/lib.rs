@@ -12,6 +12,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod lifecycle;
 pub mod output;
 pub mod wizard;
 
@@ -35,6 +36,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Permissions(a) => commands::permissions(&client, &a, output).await?,
         Command::Grant(a) => commands::grant(&client, &a, output).await?,
         Command::RequestorSetup(a) => commands::requestor_setup(&client, &a, output).await?,
+        Command::Check(a) => lifecycle::check(&client, &a, output).await?,
+        Command::Grants(a) => lifecycle::grants(&client, &a, output).await?,
+        Command::Revoke(a) => lifecycle::revoke(&client, &a, output).await?,
         Command::Wizard => wizard::run(&client).await?,
         Command::Console(a) => console::serve(client, a.port).await?,
         Command::Config => commands::show_config(&client, output),

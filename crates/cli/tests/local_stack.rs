@@ -344,3 +344,164 @@ fn console_forwards_and_guards() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// `xacct` with extra environment (an AWS config of the requestor's own credentials).
+fn xacct_env(args: &[&str], env: &[(&str, String)]) -> Output {
+    let s = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xacct"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("XACCT_OWNER_URL", s["owner_url_base"].as_str().unwrap())
+        .env(
+            "XACCT_REQUESTOR_URL",
+            s["requestor_url_base"].as_str().unwrap(),
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn check_grants_and_revoke_through_the_cli() {
+    let role_name = unique("cli-life");
+    let owner = json(&xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:ListBucket",
+        "--role-name",
+        &role_name,
+        "-o",
+        "json",
+    ]));
+    let role = owner["role_arn"].as_str().unwrap();
+    let ext = owner["external_id"].as_str().unwrap();
+    let requestor = json(&xacct(&[
+        "requestor-setup",
+        role,
+        "--service",
+        "lambda.amazonaws.com",
+        "--external-id",
+        ext,
+        "-o",
+        "json",
+    ]));
+    let requestor_role = requestor["role_arn"].as_str().unwrap();
+
+    // One verdict from both sides.
+    let verdict = json(&xacct(&[
+        "check",
+        role,
+        "--requestor-role",
+        requestor_role,
+        "--external-id",
+        ext,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(verdict["works"], true, "{verdict}");
+    let wrong = xacct(&[
+        "check",
+        role,
+        "--requestor-role",
+        requestor_role,
+        "--external-id",
+        "wrong-external-id",
+    ]);
+    assert!(!wrong.status.success());
+    let text = String::from_utf8(wrong.stdout).unwrap();
+    assert!(text.starts_with("DOES NOT WORK"), "{text}");
+    assert!(text.contains("sts:ExternalId"), "{text}");
+
+    // --live with the requestor's own credentials in a profile: assume, then read.
+    let s = stack();
+    let dir = tempfile::tempdir().unwrap();
+    let c = &s["credentials"]["requestor"];
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile requestor]\nregion = us-east-1\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            c["access_key_id"].as_str().unwrap(),
+            c["secret_access_key"].as_str().unwrap(),
+            c["session_token"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let env = [
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("none").display().to_string(),
+        ),
+        (
+            "AWS_ENDPOINT_URL",
+            s["moto_url"].as_str().unwrap().to_owned(),
+        ),
+    ];
+    let live = xacct_env(
+        &[
+            "check",
+            role,
+            "--principal",
+            "arn:aws:iam::222222222222:root",
+            "--external-id",
+            ext,
+            "--live",
+            "--profile",
+            "requestor",
+            "-o",
+            "json",
+        ],
+        &env,
+    );
+    let live = json(&live);
+    assert_eq!(live["live"]["assumed"], true, "{live}");
+    assert!(live["live"]["propagation_seconds"].is_number());
+    assert_eq!(live["live"]["read"]["ok"], true, "{live}");
+    assert_eq!(live["live"]["read"]["action"], "s3:ListBucket");
+
+    // Listed, then revoked on both sides (no terminal: --yes is required).
+    let grants = json(&xacct(&[
+        "grants",
+        "--resource",
+        "arn:aws:s3:::xacct-demo-reports",
+        "-o",
+        "json",
+    ]));
+    assert!(
+        grants["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["role_arn"] == role),
+        "{grants}"
+    );
+    let refused = xacct(&["revoke", role]);
+    assert_eq!(refused.status.code(), Some(1));
+    let revoked = json(&xacct(&[
+        "revoke",
+        role,
+        "--requestor-role",
+        requestor_role,
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(revoked["owner"]["changed"], true, "{revoked}");
+    assert_eq!(revoked["requestor"]["changed"], true, "{revoked}");
+    let after = xacct(&[
+        "check",
+        role,
+        "--principal",
+        "arn:aws:iam::222222222222:root",
+    ]);
+    assert_eq!(after.status.code(), Some(2), "the role is gone: 404");
+}

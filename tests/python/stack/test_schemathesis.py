@@ -1,25 +1,33 @@
 """Property-based checks of the running local stack against `openapi.yaml`, with schemathesis.
 
-Every operation of the document is exercised (the two write functions too) with
-schema-conforming and schema-violating input: its explicit examples, the coverage phase
-(boundary values, missing and extra fields, other HTTP methods) and fuzzing. Each answer must
-be no 5xx, have a status the document lists, carry the documented content type and headers,
-and match the documented schema; a network failure or a crash fails the test. Exceptions,
-each counted and printed: the 502 of a create this test makes fail on purpose (below) and the
-emulator's own 500 for a body that is not UTF-8 (`emulator_refused_body`).
+Every operation of the document is exercised, each on its side's port (the document tags it
+`owner` or `requestor`), the write and revoke functions too, with schema-conforming and
+schema-violating input: its explicit examples, the coverage phase (boundary values, missing
+and extra fields, other HTTP methods) and fuzzing. Each answer must be no 5xx, have a status
+the document lists, carry the documented content type and headers, and match the documented
+schema; a network failure or a crash fails the test. Exceptions, each counted and printed: the
+502 of a create this test makes fail on purpose (below) and the emulator's own 500 for a body
+that is not UTF-8 (`emulator_refused_body`).
 
-Writes are steered: half the fuzzed bodies of `create-owner-role` and
+Requests are steered: half the fuzzed bodies of `create-owner-role` and
 `create-requestor-resources` name a seeded resource (or an owner role) and the real requestor
-account, so requests get past validation into IAM, with fuzzed role names, External IDs,
-session durations and flags. When the stack runs the fault proxy (`make test-e2e` does), some
-of those creates fail after `CreateRole` on purpose (`PutRolePolicy`,
-`AddRoleToInstanceProfile`), so the rollback runs too. Afterwards no role under `/xacct/` may be
-left half made: every one carries `xacct:managed=true` and its inline policy, and an EC2
-requestor role its instance profile.
+account (or the seeded group or user), so requests get past validation into IAM, with fuzzed
+role names, External IDs, session durations and flags. When the stack runs the fault proxy
+(`make test-e2e` does), some of those creates fail after `CreateRole` on purpose
+(`PutRolePolicy`, `AddRoleToInstanceProfile`), so the rollback runs too. Half the fuzzed
+checks and revokes name a role that exists: grants and requestor roles this test makes first
+(`xst-fixture-*`), the roles outside `/xacct/` (the stack's own, the seeded ones, and a canary
+tagged `xacct:managed=true` outside `/xacct/`), the seeded group and user; half the
+`list-grants` queries filter on a seeded resource or an account.
+
+Afterwards no role under `/xacct/` may be left half made: every one carries
+`xacct:managed=true` and its inline policy, and an EC2 requestor role its instance profile.
+No role outside `/xacct/` that was there before may be gone (a revoke of one is a 409), and the
+seeded group and user are still there.
 
 Needs the local stack (`make local-up`): the stack file is `XACCT_STACK_FILE`, else
 `.local/stack.json`. Bounded: at most MAX_EXAMPLES fuzzed cases per operation, a per-request
-timeout, and an overall time budget after which the remaining cases are not sent.
+timeout, and a time budget per operation after which its remaining cases are not sent.
 """
 
 from __future__ import annotations
@@ -41,16 +49,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 SPEC = ROOT / "openapi.yaml"
 
-# Bounds: fuzzed cases per operation, seconds per request, seconds for every case together.
+# Bounds: fuzzed cases per operation, seconds per request, seconds for the cases of one
+# operation (each has its own share, so a slow one cannot starve the ones after it).
 MAX_EXAMPLES = 50
 REQUEST_TIMEOUT = 20.0
 EXAMPLE_DEADLINE = timedelta(seconds=60)
-TIME_BUDGET = 150.0
+OPERATION_BUDGET = 30.0
 
 OWNER_POLICY = "xacct-grant"
 REQUESTOR_POLICY = "xacct-assume-owner-role"
 REQUESTOR_PATH = "/lambda-url/create-requestor-resources/"
 OWNER_ROLE_PATH = "/lambda-url/create-owner-role/"
+LIST_GRANTS_PATH = "/lambda-url/list-grants/"
+CHECK_OWNER_PATH = "/lambda-url/check-owner-role/"
+REVOKE_GRANT_PATH = "/lambda-url/revoke-grant/"
+CHECK_REQUESTOR_PATH = "/lambda-url/check-requestor-role/"
+REVOKE_REQUESTOR_PATH = "/lambda-url/revoke-requestor-resources/"
 # Role names this test steers into failing after CreateRole (matched by the fault proxy).
 FAIL_POLICY_PREFIX = "xst-failpolicy-"
 FAIL_PROFILE_PREFIX = "xst-failprofile-"
@@ -133,13 +147,21 @@ CONFIG = SchemathesisConfig.from_dict(
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 
 
+# The requestor side's paths: those whose operations the document tags `requestor`.
+REQUESTOR_PATHS = frozenset(
+    path
+    for path, item in schema.raw_schema["paths"].items()
+    if any("requestor" in op.get("tags", []) for op in item.values() if isinstance(op, dict))
+)
+
+
 def base_url(path: str) -> str:
-    """Each side on its own port: the requestor function with requestor credentials."""
-    key = "requestor_url_base" if path == REQUESTOR_PATH else "owner_url_base"
+    """Each side on its own port: the requestor functions with requestor credentials."""
+    key = "requestor_url_base" if path in REQUESTOR_PATHS else "owner_url_base"
     return str(STACK[key]).rstrip("/")
 
 
-# --- steering writes into IAM ----------------------------------------------------------
+# --- steering requests into IAM --------------------------------------------------------
 
 _seed = STACK.get("seed", {}).get("regions", {})
 SEEDED = {
@@ -168,6 +190,43 @@ ACTIONS = {
     "rds": ["rds:DescribeDBInstances", "rds:CreateDBSnapshot", "rds:RebootDBInstance"],
 }
 ROLE_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+SERVICE_PRINCIPALS: list[str] = schema.raw_schema["components"]["schemas"][
+    "AllowedServicePrincipal"
+]["enum"]
+
+# The seeded people of the requestor account.
+_people = STACK.get("seed", {}).get("requestor_people", {})
+GROUP: str = _people.get("group_name", "xacct-demo-analysts")
+USER: str = _people.get("user_name", "xacct-demo-alice")
+
+# Made before fuzzing (see `moto_before_and_faults`), so the checks and revokes have real
+# targets: KEPT, a grant and its Lambda requestor role, is checked and never revoked on
+# purpose; DOOMED, a grant and an EC2 requestor role, may be revoked by the fuzzing (both are
+# made again on the next run); the seeded group's and user's policies for the KEPT grant.
+KEPT = "xst-fixture-kept"
+DOOMED = "xst-fixture-doomed"
+FIXTURE_EXTERNAL_ID = "xst-fixture-external-id"
+DEMO_BUCKET = "arn:aws:s3:::xacct-demo-reports"
+# The owner role (need not exist) whose policies the fuzzed creates and revokes put on and
+# take off the seeded people, besides KEPT's: two at most on each, whatever the fuzzing draws.
+PEOPLE_OWNER = "xst-people"
+# A role outside /xacct/ tagged `xacct:managed=true`, in each account: it looks managed, but
+# xacct manages only roles under /xacct/, so a revoke of it must be refused.
+CANARY = "xst-canary"
+CANARY_PATH = "/xst/"
+
+
+def owner_role(name: str) -> str:
+    return f"arn:aws:iam::{OWNER_ACCOUNT}:role/xacct/{name}"
+
+
+def requestor_role(name: str) -> str:
+    return f"arn:aws:iam::{REQUESTOR_ACCOUNT}:role/xacct/{name}"
+
+
+def _xst(suffix_max: int = 20) -> st.SearchStrategy[str]:
+    """Names no role has: the role does not exist."""
+    return st.text(ROLE_NAME_CHARS, min_size=1, max_size=suffix_max).map(lambda s: f"xst-{s}")
 
 
 def _role_names() -> st.SearchStrategy[str | None]:
@@ -178,6 +237,11 @@ def _role_names() -> st.SearchStrategy[str | None]:
         suffix.map(lambda s: f"{FAIL_POLICY_PREFIX}{s}"),
         suffix.map(lambda s: f"{FAIL_PROFILE_PREFIX}{s}"),
     )
+
+
+def _protected(side: str) -> list[str]:
+    """The ARNs of the roles outside /xacct/ (recorded before fuzzing), canary included."""
+    return sorted(Run.protected.get(side, {}).values())
 
 
 def _owner_overrides() -> st.SearchStrategy[dict[str, Any]]:
@@ -205,35 +269,148 @@ def _owner_overrides() -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _requestor_overrides() -> st.SearchStrategy[dict[str, Any]]:
+    """A service role for a made-up owner role, or the seeded group's or user's policy."""
+    service = st.fixed_dictionaries(
+        {
+            "owner_role_arn": _xst().map(owner_role),
+            "service_principal": st.sampled_from(SERVICE_PRINCIPALS),
+            "role_name": _role_names(),
+            "group_name": st.none(),
+            "user_name": st.none(),
+            "require_mfa": st.none(),
+        }
+    )
+    people = st.fixed_dictionaries(
+        {
+            "owner_role_arn": st.sampled_from([owner_role(KEPT), owner_role(PEOPLE_OWNER)]),
+            "service_principal": st.none(),
+            "role_name": st.none(),
+            "require_mfa": st.booleans(),
+            "who": st.sampled_from([("group_name", GROUP), ("user_name", USER)]),
+        }
+    ).map(_person)
+    return st.one_of(service, people)
+
+
+def _person(draw: dict[str, Any]) -> dict[str, Any]:
+    """`who` -> exactly one of group_name and user_name (the other removed)."""
+    field, name = draw.pop("who")
+    other = "user_name" if field == "group_name" else "group_name"
+    return {**draw, field: name, other: None}
+
+
+def _principals() -> st.SearchStrategy[dict[str, Any]]:
+    """Exactly one requestor principal: a role (existing, outside /xacct/, or none), or the
+    seeded group or user (or one that does not exist)."""
+    role = st.one_of(
+        st.sampled_from([requestor_role(KEPT), requestor_role(DOOMED), *_protected("requestor")]),
+        _xst().map(requestor_role),
+    ).map(lambda arn: {"role_arn": arn, "group_name": None, "user_name": None})
+    person = st.sampled_from(
+        [("group_name", GROUP), ("user_name", USER), ("group_name", "xst-nobody")]
+    ).map(lambda who: _person({"who": who, "role_arn": None}))
+    return st.one_of(role, person)
+
+
+def _check_owner_overrides() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {
-            "owner_role_arn": st.text(ROLE_NAME_CHARS, min_size=1, max_size=20).map(
-                lambda s: f"arn:aws:iam::{OWNER_ACCOUNT}:role/xacct/xst-{s}"
+            "role_arn": st.one_of(
+                st.sampled_from([owner_role(KEPT), owner_role(DOOMED), *_protected("owner")]),
+                _xst().map(owner_role),
             ),
-            "role_name": _role_names(),
+            "principal_arn": st.sampled_from(
+                [
+                    requestor_role(KEPT),
+                    f"arn:aws:iam::{REQUESTOR_ACCOUNT}:root",
+                    f"arn:aws:sts::{REQUESTOR_ACCOUNT}:assumed-role/{KEPT}/xst-session",
+                    f"arn:aws:iam::{REQUESTOR_ACCOUNT}:user/{USER}",
+                    f"arn:aws:iam::{OWNER_ACCOUNT}:root",
+                ]
+            ),
+            "external_id": st.sampled_from([None, FIXTURE_EXTERNAL_ID, "xst-wrong-external-id"]),
         }
     )
 
 
+def _revoke_grant_overrides() -> st.SearchStrategy[dict[str, Any]]:
+    """DOOMED, a role xacct does not manage (409), another account's role (400), or none."""
+    return st.fixed_dictionaries(
+        {
+            "role_arn": st.one_of(
+                st.sampled_from(
+                    [owner_role(DOOMED), requestor_role(KEPT), *_protected("owner")]
+                ),
+                _xst().map(owner_role),
+            )
+        }
+    )
+
+
+def _check_requestor_overrides() -> st.SearchStrategy[dict[str, Any]]:
+    owner = st.one_of(st.just(owner_role(KEPT)), _xst().map(owner_role))
+    return st.tuples(_principals(), owner).map(lambda t: {**t[0], "owner_role_arn": t[1]})
+
+
+def _revoke_requestor_overrides() -> st.SearchStrategy[dict[str, Any]]:
+    """DOOMED's role, a role xacct does not manage (409) or none; or the seeded people's
+    PEOPLE_OWNER policy (KEPT's stays for the checks), or a policy they do not have."""
+    role = st.one_of(
+        st.sampled_from([requestor_role(DOOMED), *_protected("requestor")]),
+        _xst().map(requestor_role),
+    ).map(lambda arn: {"role_arn": arn, "group_name": None, "user_name": None})
+    person = st.tuples(
+        st.sampled_from([("group_name", GROUP), ("user_name", USER)]),
+        st.one_of(st.just(owner_role(PEOPLE_OWNER)), _xst().map(owner_role)),
+    ).map(lambda t: _person({"who": t[0], "role_arn": None, "owner_role_arn": t[1]}))
+    return st.one_of(role, person)
+
+
+STEERED_BODIES = {
+    OWNER_ROLE_PATH: _owner_overrides,
+    REQUESTOR_PATH: _requestor_overrides,
+    CHECK_OWNER_PATH: _check_owner_overrides,
+    REVOKE_GRANT_PATH: _revoke_grant_overrides,
+    CHECK_REQUESTOR_PATH: _check_requestor_overrides,
+    REVOKE_REQUESTOR_PATH: _revoke_requestor_overrides,
+}
+
+
 @schema.hook("flatmap_body")
-def steer_writes(ctx: Any, body: Any) -> st.SearchStrategy[Any]:
-    """Half the fuzzed bodies of the write functions reach IAM; the other half stay as made."""
+def steer_bodies(ctx: Any, body: Any) -> st.SearchStrategy[Any]:
+    """Half the fuzzed bodies of the write, check and revoke functions reach IAM with real
+    names; the other half stay as made. An override of `None` removes the field."""
     if not isinstance(body, dict) or ctx.operation is None:
         return st.just(body)
-    if ctx.operation.path == OWNER_ROLE_PATH:
-        overrides = _owner_overrides()
-    elif ctx.operation.path == REQUESTOR_PATH:
-        overrides = _requestor_overrides()
-    else:
+    overrides = STEERED_BODIES.get(ctx.operation.path)
+    if overrides is None:
         return st.just(body)
 
     def merge(extra: dict[str, Any]) -> dict[str, Any]:
         merged = {**body, **extra}
-        if merged.get("role_name") is None:
-            merged.pop("role_name", None)
+        for key, value in extra.items():
+            if value is None:
+                merged.pop(key, None)
         return merged
 
-    return st.one_of(st.just(body), overrides.map(merge))
+    return st.one_of(st.just(body), overrides().map(merge))
+
+
+@schema.hook("flatmap_query")
+def steer_queries(ctx: Any, query: Any) -> st.SearchStrategy[Any]:
+    """Half the fuzzed `list-grants` queries filter on a seeded resource or an account, so
+    answers hold grants; the other half stay as made."""
+    if ctx.operation is None or ctx.operation.path != LIST_GRANTS_PATH:
+        return st.just(query)
+    resources = [DEMO_BUCKET, *(arn for arns in SEEDED.values() for arn in arns)]
+    steered = st.fixed_dictionaries(
+        {},
+        optional={
+            "resource_arn": st.sampled_from(resources),
+            "requestor_account_id": st.sampled_from([REQUESTOR_ACCOUNT, OWNER_ACCOUNT]),
+        },
+    )
+    return st.one_of(st.just(query), steered)
 
 
 # --- moto and the fault proxy ----------------------------------------------------------
@@ -295,15 +472,106 @@ def _orphan_profiles(iam: Any) -> set[str]:
     return out
 
 
+def _roles_outside_xacct(iam: Any) -> dict[str, str]:
+    """Every role not under /xacct/, which xacct never manages: name -> ARN."""
+    out = {}
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page["Roles"]:
+            if role["Path"] != "/xacct/":
+                out[role["RoleName"]] = role["Arn"]
+    return out
+
+
+def _canary(iam: Any) -> None:
+    """CANARY in this account; kept from run to run."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    try:
+        iam.create_role(
+            RoleName=CANARY,
+            Path=CANARY_PATH,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Description="schemathesis canary: tagged as xacct's, outside /xacct/; never revoked",
+            Tags=[{"Key": "xacct:managed", "Value": "true"}],
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+
+
+def _post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A request outside the fuzzing that must succeed; its answer. Sent once more if the
+    emulator itself failed it (see `send`)."""
+    url = base_url(path) + path
+    for attempt in (1, 2):
+        try:
+            response = requests.post(url, json=body, timeout=REQUEST_TIMEOUT)
+        except (requests.Timeout, requests.ConnectionError):
+            if attempt == 2:
+                raise
+            continue
+        if attempt == 1 and emulator_error(response):
+            continue
+        break
+    assert response.status_code == 200, (
+        f"POST {path} {json.dumps(body)} -> {response.status_code} {response.text[:500]}"
+    )
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def make_fixtures() -> None:
+    """KEPT and DOOMED: a grant on the demo bucket and its requestor role each (Lambda and
+    EC2), and KEPT's policies on the seeded group and user (the user's only with MFA). Repeats
+    change nothing; what the last run revoked is made again."""
+    for name in (KEPT, DOOMED):
+        _post(
+            OWNER_ROLE_PATH,
+            {
+                "resource_arn": DEMO_BUCKET,
+                "actions": ["s3:GetObject", "s3:ListBucket"],
+                "requestor_account_id": REQUESTOR_ACCOUNT,
+                "requestor_role_arn": requestor_role(name),
+                "external_id": FIXTURE_EXTERNAL_ID,
+                "role_name": name,
+            },
+        )
+    for name, principal in ((KEPT, "lambda.amazonaws.com"), (DOOMED, "ec2.amazonaws.com")):
+        _post(
+            REQUESTOR_PATH,
+            {
+                "owner_role_arn": owner_role(name),
+                "service_principal": principal,
+                "external_id": FIXTURE_EXTERNAL_ID,
+                "role_name": name,
+            },
+        )
+    _post(REQUESTOR_PATH, {"owner_role_arn": owner_role(KEPT), "group_name": GROUP})
+    _post(
+        REQUESTOR_PATH,
+        {"owner_role_arn": owner_role(KEPT), "user_name": USER, "require_mfa": True},
+    )
+
+
 class Run:
     """State shared by the fuzzing test and the checks after it."""
 
-    started: float | None = None
+    # When each operation's first case was sent (`METHOD path` -> monotonic seconds).
+    started: dict[str, float] = {}
     sent = 0
     skipped = 0
     statuses: dict[str, dict[str, int]] = {}
     before: dict[str, dict[str, str]] = {}
     profiles_before: set[str] = set()
+    # Roles outside /xacct/ before the run, per side: name -> ARN (canary included).
+    protected: dict[str, dict[str, str]] = {}
     rules: list[str] = []
     emulator_refusals = 0
     rolled_back = 0
@@ -317,6 +585,11 @@ def moto_before_and_faults() -> Iterator[None]:
         "requestor": half_made_roles(_iam("requestor"), REQUESTOR_POLICY),
     }
     Run.profiles_before = _orphan_profiles(_iam("requestor"))
+    for side in ("owner", "requestor"):
+        iam = _iam(side)
+        _canary(iam)
+        Run.protected[side] = _roles_outside_xacct(iam)
+    make_fixtures()
     if STACK.get("fault_proxy_url"):
         for action, prefix in (
             ("iam:PutRolePolicy", FAIL_POLICY_PREFIX),
@@ -346,12 +619,19 @@ def moto_before_and_faults() -> Iterator[None]:
 
 
 def test_stack_urls_match_the_document() -> None:
-    """The document's paths are where the stack serves each function, on the right side."""
+    """The document's paths are where the stack serves each function, on the right side, and
+    the stack serves every path of the document."""
     paths = {op.path for op in (r.ok() for r in schema.get_all_operations())}
     for name, url in STACK["functions"].items():
         path = f"/lambda-url/{name}/"
         assert path in paths, f"{name} is not in openapi.yaml"
         assert url == base_url(path) + path, f"{name}: the stack serves {url}"
+    served = {f"/lambda-url/{name}/" for name in STACK["functions"]}
+    assert not paths - served, f"the stack does not serve {sorted(paths - served)}"
+    for path in REQUESTOR_PATHS:
+        servers = schema.raw_schema["paths"][path].get("servers", [])
+        ports = [s["variables"]["port"].get("description") for s in servers]
+        assert ports == ["XACCT_REQUESTOR_PORT"], f"{path} does not declare the requestor server"
 
 
 def injected_fault(case: Any) -> bool:
@@ -389,7 +669,10 @@ def accepted_bad_role_arn(case: Any, response: Any) -> bool:
     """A 200 for a role ARN the document refuses (a wildcard or no role name)."""
     if response.status_code != 200 or not isinstance(case.body, dict):
         return False
-    for field in ("owner_role_arn", "requestor_role_arn"):
+    fields = ["owner_role_arn", "requestor_role_arn", "role_arn"]
+    if case.operation.path == REVOKE_REQUESTOR_PATH and case.body.get("role_arn") is not None:
+        fields.remove("owner_role_arn")  # not read when a role is revoked
+    for field in fields:
         value = case.body.get(field)
         if isinstance(value, str) and value.strip() and not ROLE_ARN.match(value.strip()):
             return True
@@ -428,9 +711,9 @@ def send(case: Any) -> Any:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_every_answer_conforms(case: Any) -> None:
-    if Run.started is None:
-        Run.started = time.monotonic()
-    if time.monotonic() - Run.started > TIME_BUDGET:
+    operation = f"{case.operation.method.upper()} {case.operation.path}"
+    started = Run.started.setdefault(operation, time.monotonic())
+    if time.monotonic() - started > OPERATION_BUDGET:
         Run.skipped += 1
         return
     response = send(case)
@@ -463,7 +746,12 @@ DOCUMENTED_METHODS = {
     "/lambda-url/list-resources/": {"GET"},
     "/lambda-url/list-permissions/": {"GET", "POST"},
     "/lambda-url/create-owner-role/": {"POST"},
+    LIST_GRANTS_PATH: {"GET"},
+    CHECK_OWNER_PATH: {"POST"},
+    REVOKE_GRANT_PATH: {"POST"},
     REQUESTOR_PATH: {"POST"},
+    CHECK_REQUESTOR_PATH: {"POST"},
+    REVOKE_REQUESTOR_PATH: {"POST"},
 }
 
 
@@ -508,19 +796,27 @@ def test_allow_header_lists_the_methods_of_the_function(path: str, method: str) 
         ),
         (
             REQUESTOR_PATH,
-            [
-                f"arn:aws:iam::{OWNER_ACCOUNT}:role/xacct/x",
-                "lambda.amazonaws.com",
-                None,
-                None,
-                True,
-            ],
+            # owner_role_arn, service_principal, group_name, user_name, require_mfa,
+            # external_id, role_name, dry_run
+            [f"arn:aws:iam::{OWNER_ACCOUNT}:role/xacct/x", "lambda.amazonaws.com"]
+            + [None, None, False, None, None, True],
         ),
+        # role_arn, principal_arn, external_id, mfa
+        (
+            CHECK_OWNER_PATH,
+            [owner_role("x"), f"arn:aws:iam::{REQUESTOR_ACCOUNT}:root", None, False],
+        ),
+        # role_arn: a role of the other account
+        (REVOKE_GRANT_PATH, [requestor_role("x")]),
+        # role_arn, group_name, user_name, owner_role_arn
+        (CHECK_REQUESTOR_PATH, [requestor_role("x"), None, None, owner_role("x")]),
+        # role_arn (of the other account), group_name, user_name, owner_role_arn
+        (REVOKE_REQUESTOR_PATH, [owner_role("x"), None, None, None]),
     ],
 )
 def test_a_body_must_be_a_json_object(path: str, array: list[Any]) -> None:
     """The document's request bodies are objects; a JSON array is refused (writes nothing:
-    every array here asks for a dry run)."""
+    every create array asks for a dry run, every revoke array names another account's role)."""
     response = requests.post(base_url(path) + path, json=array, timeout=REQUEST_TIMEOUT)
     assert response.status_code == 400, f"POST {path} {json.dumps(array)} -> {response.status_code}"
     assert response.json()["error"]["code"] == "InvalidType"
@@ -541,14 +837,45 @@ def test_a_body_must_be_a_json_object(path: str, array: list[Any]) -> None:
                 "requestor_role_arn": f"arn:aws:iam::{REQUESTOR_ACCOUNT}:role/*",
             },
         ),
+        (
+            CHECK_OWNER_PATH,
+            {
+                "role_arn": f"arn:aws:iam::{OWNER_ACCOUNT}:role/*",
+                "principal_arn": f"arn:aws:iam::{REQUESTOR_ACCOUNT}:root",
+            },
+        ),
+        (REVOKE_GRANT_PATH, {"role_arn": f"arn:aws:iam::{OWNER_ACCOUNT}:role/*"}),
+        (REVOKE_GRANT_PATH, {"role_arn": f"arn:aws:iam::{OWNER_ACCOUNT}:role/xacct/"}),
+        (
+            CHECK_REQUESTOR_PATH,
+            {"group_name": GROUP, "owner_role_arn": f"arn:aws:iam::{OWNER_ACCOUNT}:role/*"},
+        ),
+        (REVOKE_REQUESTOR_PATH, {"role_arn": f"arn:aws:iam::{REQUESTOR_ACCOUNT}:role/*"}),
+        (
+            REVOKE_REQUESTOR_PATH,
+            {"user_name": USER, "owner_role_arn": f"arn:aws:iam::{OWNER_ACCOUNT}:role/"},
+        ),
     ],
-    ids=["owner-role-star", "owner-role-empty-name", "owner-role-path-only", "requestor-role-star"],
+    ids=[
+        "owner-role-star",
+        "owner-role-empty-name",
+        "owner-role-path-only",
+        "requestor-role-star",
+        "check-grant-star",
+        "revoke-grant-star",
+        "revoke-grant-path-only",
+        "check-people-owner-role-star",
+        "revoke-requestor-role-star",
+        "revoke-people-owner-role-empty-name",
+    ],
 )
 def test_a_role_arn_names_one_role(path: str, body: dict[str, Any]) -> None:
-    """A role ARN names one role: no wildcard, no empty name (dry runs: nothing is written)."""
+    """A role ARN names one role: no wildcard, no empty name (dry runs, and checks and revokes
+    refused before any IAM call: nothing is written)."""
     if path == REQUESTOR_PATH:
         body = {**body, "service_principal": "lambda.amazonaws.com"}
-    body = {**body, "dry_run": True}
+    if path in (OWNER_ROLE_PATH, REQUESTOR_PATH):
+        body = {**body, "dry_run": True}
     response = requests.post(base_url(path) + path, json=body, timeout=REQUEST_TIMEOUT)
     assert response.status_code == 400, (
         f"POST {path} {json.dumps(body)} -> {response.status_code} {response.text[:300]}"
@@ -595,6 +922,84 @@ def test_a_create_failing_after_create_role_leaves_nothing(path: str, prefix: st
             iam.get_instance_profile(InstanceProfileName=name)
 
 
+def test_the_checks_pass_for_what_xacct_made() -> None:
+    """KEPT as made: its requestor role may assume the grant with the External ID and not
+    without it or with a wrong one, the grant allows exactly the granted actions and has not
+    drifted; the requestor role, and the group's and user's policies, may assume it and do
+    nothing else."""
+    answer = _post(
+        CHECK_OWNER_PATH,
+        {
+            "role_arn": owner_role(KEPT),
+            "principal_arn": requestor_role(KEPT),
+            "external_id": FIXTURE_EXTERNAL_ID,
+        },
+    )
+    assert answer["can_assume"] is True, answer["reason"]
+    decisions = {check["case"]: check["decision"] for check in answer["assume_checks"]}
+    assert decisions["as given"] == "allow", answer["assume_checks"]
+    assert decisions["without an external id"] != "allow", answer["assume_checks"]
+    assert decisions["with a wrong external id"] != "allow", answer["assume_checks"]
+    assert set(answer["allowed_actions"]) == {"s3:GetObject", "s3:ListBucket"}, answer["actions"]
+    assert answer["drift"] == [], answer["drift"]
+    for who in ({"role_arn": requestor_role(KEPT)}, {"group_name": GROUP}, {"user_name": USER}):
+        answer = _post(CHECK_REQUESTOR_PATH, {**who, "owner_role_arn": owner_role(KEPT)})
+        assert answer["ok"] is True, f"{who}: {answer['problems']}"
+
+
+def test_revokes_take_back_what_the_creates_made() -> None:
+    """A grant, an EC2 requestor role with its instance profile, and a group's policy are each
+    revoked (200, naming what went) and gone from IAM; a second revoke changes nothing."""
+    name = f"xst-revoke-{int(time.time() * 1000):x}"
+    owner_arn = _post(
+        OWNER_ROLE_PATH,
+        {
+            "resource_arn": DEMO_BUCKET,
+            "actions": ["s3:GetObject"],
+            "requestor_account_id": REQUESTOR_ACCOUNT,
+            "role_name": name,
+        },
+    )["role_arn"]
+    requestor_arn = _post(
+        REQUESTOR_PATH,
+        {"owner_role_arn": owner_arn, "service_principal": "ec2.amazonaws.com", "role_name": name},
+    )["role_arn"]
+    policy = _post(REQUESTOR_PATH, {"owner_role_arn": owner_arn, "group_name": GROUP})[
+        "policy_name"
+    ]
+    for path, body in (
+        (REVOKE_GRANT_PATH, {"role_arn": owner_arn}),
+        (REVOKE_REQUESTOR_PATH, {"role_arn": requestor_arn}),
+        (REVOKE_REQUESTOR_PATH, {"group_name": GROUP, "owner_role_arn": owner_arn}),
+    ):
+        first = _post(path, body)
+        assert first["changed"] is True and first["removed"], f"{path} {body}: {first}"
+        again = _post(path, body)
+        assert again["changed"] is False and again["removed"] == [], f"{path} {body}: {again}"
+    owner, requestor = _iam("owner"), _iam("requestor")
+    with pytest.raises(owner.exceptions.NoSuchEntityException):
+        owner.get_role(RoleName=name)
+    with pytest.raises(requestor.exceptions.NoSuchEntityException):
+        requestor.get_role(RoleName=name)
+    with pytest.raises(requestor.exceptions.NoSuchEntityException):
+        requestor.get_instance_profile(InstanceProfileName=name)
+    assert policy not in requestor.list_group_policies(GroupName=GROUP)["PolicyNames"]
+
+
+@pytest.mark.parametrize(
+    ("side", "path"),
+    [("owner", REVOKE_GRANT_PATH), ("requestor", REVOKE_REQUESTOR_PATH)],
+)
+def test_a_revoke_refuses_a_role_xacct_does_not_manage(side: str, path: str) -> None:
+    """The canary carries `xacct:managed=true` but lies outside /xacct/: a revoke of it is a
+    409 `RoleNotManaged`, and it stays."""
+    arn = Run.protected[side][CANARY]
+    response = requests.post(base_url(path) + path, json={"role_arn": arn}, timeout=REQUEST_TIMEOUT)
+    assert response.status_code == 409, f"{arn}: {response.status_code} {response.text[:300]}"
+    assert response.json()["error"]["code"] == "RoleNotManaged"
+    _iam(side).get_role(RoleName=CANARY)
+
+
 def test_no_role_is_left_half_made() -> None:
     """Every role under /xacct/ is whole: tagged, with its inline policy (and profile)."""
     print(
@@ -611,3 +1016,15 @@ def test_no_role_is_left_half_made() -> None:
         assert not new, f"{side} account: roles left half made: {new}"
     leftover = _orphan_profiles(_iam("requestor")) - Run.profiles_before
     assert not leftover, f"requestor account: instance profiles left without a role: {leftover}"
+
+
+def test_no_role_outside_xacct_is_gone() -> None:
+    """The revokes took nothing xacct does not manage: every role outside /xacct/ that was
+    there before the run (the stack's own, the seeded ones, the canary) still is, and so are
+    the seeded group and user."""
+    for side, before in Run.protected.items():
+        gone = set(before) - set(_roles_outside_xacct(_iam(side)))
+        assert not gone, f"{side} account: roles outside /xacct/ removed: {sorted(gone)}"
+    requestor = _iam("requestor")
+    requestor.get_group(GroupName=GROUP)
+    requestor.get_user(UserName=USER)

@@ -1,0 +1,186 @@
+//! The lifecycle handlers called directly over the in-memory IAM: list-grants walks every
+//! page once, revoke is idempotent and reports exactly what it removed, a failure part-way
+//! is a retryable 502 naming what is gone, and a second call finishes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeSet;
+
+use lambda_http::{Body, Request, RequestExt};
+use serde_json::{Value, json};
+use xacct_api::lifecycle::{IamDeps, OwnerGrant};
+use xacct_api::owner_lifecycle::{list_grants, revoke_grant};
+use xacct_aws::fake::FakeIam;
+use xacct_aws::identity::AccountLookup;
+use xacct_aws::roles::{RoleSpec, RoleStore, ensure_role};
+use xacct_policy::{PolicyDocument, Statement};
+
+fn deps() -> IamDeps<FakeIam> {
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    IamDeps {
+        roles: FakeIam::new("111111111111"),
+        account: AccountLookup::known(&config, "111111111111".parse().unwrap()),
+        permissions_boundary: None,
+    }
+}
+
+async fn add_grant(iam: &FakeIam, i: usize) -> String {
+    let grant = OwnerGrant {
+        resource: format!("arn:aws:s3:::bucket-{i}").parse().unwrap(),
+        requestor: "222222222222".parse().unwrap(),
+        requestor_role: None,
+        require_mfa: false,
+        org: None,
+    };
+    let spec = RoleSpec {
+        name: format!("grant-{i}"),
+        path: "/xacct/".into(),
+        description: "d".into(),
+        trust_policy: grant.trust("ext-0123456789".parse().unwrap()).document(),
+        policy_name: "xacct-grant".into(),
+        policy: PolicyDocument::new(vec![Statement::allow(
+            "S3Bucket",
+            vec!["s3:ListBucket".into()],
+            vec![format!("arn:aws:s3:::bucket-{i}")],
+        )]),
+        max_session_duration: 3600,
+        tags: grant.tags(),
+        identity_tags: vec![],
+        permissions_boundary: None,
+        instance_profile: false,
+    };
+    ensure_role(iam, &spec, None, "", false).await.unwrap().arn
+}
+
+fn get(query: &[(&str, &str)]) -> Request {
+    let params: std::collections::HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    lambda_http::http::Request::builder()
+        .method("GET")
+        .uri("/")
+        .body(Body::Empty)
+        .unwrap()
+        .with_query_string_parameters(params)
+}
+
+fn post(body: &Value) -> Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .body(Body::Text(body.to_string()))
+        .unwrap()
+}
+
+fn json_of(r: lambda_http::Response<Body>) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let body = match r.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap(),
+        _ => Value::Null,
+    };
+    (status, body)
+}
+
+#[tokio::test]
+async fn list_grants_walks_every_page_once_and_filters() {
+    let deps = deps();
+    let mut arns = BTreeSet::new();
+    for i in 0..5 {
+        arns.insert(add_grant(&deps.roles, i).await);
+    }
+    let mut seen = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let q: Vec<(&str, &str)> = cursor.iter().map(|c| ("cursor", c.as_str())).collect();
+        let (status, body) = json_of(list_grants(&deps, get(&q)).await.unwrap());
+        assert_eq!(status, 200, "{body}");
+        pages += 1;
+        for g in body["grants"].as_array().unwrap() {
+            assert!(
+                seen.insert(g["role_arn"].as_str().unwrap().to_owned()),
+                "twice: {g}"
+            );
+            assert_eq!(g["actions"], json!(["s3:ListBucket"]));
+        }
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, arns);
+    assert_eq!(pages, 3, "the fake pages two roles at a time");
+    let (_, one) = json_of(
+        list_grants(&deps, get(&[("resource_arn", "arn:aws:s3:::bucket-3")]))
+            .await
+            .unwrap(),
+    );
+    let listed = one["grants"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .all(|g| g["resource_arn"] == "arn:aws:s3:::bucket-3")
+    );
+    let (status, bad) = json_of(
+        list_grants(&deps, get(&[("cursor", "eHl6")]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("InvalidCursor"))
+    );
+}
+
+#[tokio::test]
+async fn revoke_reports_what_it_removed_and_finishes_after_a_failure() {
+    let deps = deps();
+    let arn = add_grant(&deps.roles, 7).await;
+    deps.roles.attach(
+        "grant-7",
+        "arn:aws:iam::111111111111:policy/by-hand",
+        PolicyDocument::new(vec![]),
+    );
+    deps.roles.fail_next("DeleteRole", "ServiceFailure");
+    deps.roles.clear_writes();
+    let (status, body) = json_of(
+        revoke_grant(&deps, post(&json!({"role_arn": arn})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["retryable"], true);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("inline policy `xacct-grant`"), "{message}");
+    assert!(message.contains("no permissions left"), "{message}");
+    assert_eq!(
+        deps.roles.writes(),
+        vec!["DeleteRolePolicy", "DetachRolePolicy"]
+    );
+    // The role is still there, without permissions; calling again finishes.
+    assert!(deps.roles.get_role("grant-7").await.unwrap().is_some());
+    let (status, body) = json_of(
+        revoke_grant(&deps, post(&json!({"role_arn": arn})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"removed": [format!("role `{arn}`")], "changed": true})
+    );
+    let (_, again) = json_of(
+        revoke_grant(&deps, post(&json!({"role_arn": arn})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(again, json!({"removed": [], "changed": false}));
+}
