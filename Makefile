@@ -111,16 +111,20 @@ test-e2e: venv
 
 # Benchmarks, release builds, not run in CI: the policy crate (catalog load, lookups,
 # policy building, evaluation), each function under a minimal Lambda Runtime API (cold
-# start, warm latency, peak memory), then 1,000 requests at concurrency 32 against the
-# local stack. Numbers go to bench/results.json.
+# start, warm latency, peak memory), then 1,000 requests at concurrency 32 across the nine
+# functions behind bench/urlserver.py (4 processes of each release binary under a Lambda
+# Runtime API, one local Function URL endpoint, its own moto; no `cargo lambda watch`, no
+# local stack). `bench/load.py --server stack` sends the same load to a running local
+# stack instead. Numbers go to bench/results.json.
+BENCH_PACKAGES := list-resources list-permissions create-owner-role list-grants \
+	check-owner-role revoke-grant create-requestor-resources check-requestor-role \
+	revoke-requestor-resources
+
 bench: venv
 	$(CARGO) bench -p xacct-policy
-	$(CARGO) build --release -p list-resources -p list-permissions -p create-owner-role -p create-requestor-resources
+	$(CARGO) build --release $(addprefix -p ,$(BENCH_PACKAGES))
 	$(PYTHON) bench/harness.py --profile release --out bench/results.json
-	@set -eu; \
-	$(LOCALSTACK) up --background; \
-	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
-	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(PYTHON) bench/load.py --out bench/results.json
+	$(PYTHON) bench/load.py --profile release --out bench/results.json
 
 catalog:
 	python3 scripts/gen-catalog

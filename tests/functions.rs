@@ -703,3 +703,25 @@ async fn twenty_identical_creates_at_once_make_one_role() {
         answers.iter().find(|a| a.status == 200).unwrap().body["permissions_policy"]
     );
 }
+
+#[test]
+fn the_contract_check_refuses_what_openapi_yaml_does_not_document() {
+    let contract = xacct_e2e::contract();
+    // A documented answer passes...
+    contract.check(
+        "revoke-grant",
+        "post",
+        200,
+        &json!({"removed": [], "changed": false}),
+    );
+    // ...a missing field, an undocumented status and a wrong type do not.
+    for (status, body) in [
+        (200, json!({"removed": []})),
+        (200, json!({"removed": "role", "changed": true})),
+        (418, json!({"error": {"code": "Teapot", "message": "no"}})),
+    ] {
+        let caught =
+            std::panic::catch_unwind(|| contract.check("revoke-grant", "post", status, &body));
+        assert!(caught.is_err(), "{status} {body} passed");
+    }
+}

@@ -85,11 +85,12 @@ impl Stack {
         self.file["fault_proxy_url"].as_str().map(str::to_owned)
     }
 
-    async fn answer(response: reqwest::Response) -> Answer {
+    async fn answer(response: reqwest::Response, function: &str, method: &str) -> Answer {
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text}"));
+        contract().check(function, method, status, &body);
         Answer { status, body }
     }
 
@@ -101,6 +102,8 @@ impl Stack {
                 .send()
                 .await
                 .unwrap(),
+            function,
+            "post",
         )
         .await
     }
@@ -114,6 +117,8 @@ impl Stack {
                 .send()
                 .await
                 .unwrap(),
+            function,
+            "post",
         )
         .await
     }
@@ -126,17 +131,22 @@ impl Stack {
                 .send()
                 .await
                 .unwrap(),
+            function,
+            "get",
         )
         .await
     }
 
     pub async fn request(&self, method: reqwest::Method, function: &str) -> Answer {
+        let name = method.as_str().to_ascii_lowercase();
         Self::answer(
             self.http
                 .request(method, self.url(function))
                 .send()
                 .await
                 .unwrap(),
+            function,
+            &name,
         )
         .await
     }
@@ -198,4 +208,91 @@ pub fn unique_account() -> String {
 /// Decodes a URL-encoded policy document as IAM returns it.
 pub fn decode_policy(text: &str) -> xacct_policy::PolicyDocument {
     xacct_aws::iam::decode_policy(text).unwrap_or_else(|| panic!("not a policy document: {text}"))
+}
+
+/// `openapi.yaml`, against which every answer the tests receive is validated: status and
+/// body must be documented for the operation, so the contract cannot drift from the code.
+#[derive(Debug)]
+pub struct Contract {
+    document: Value,
+}
+
+static CONTRACT: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
+
+/// The contract, read once per test binary.
+pub fn contract() -> &'static Contract {
+    CONTRACT.get_or_init(|| {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let document: Value = serde_yaml::from_str(&text).unwrap();
+        Contract { document }
+    })
+}
+
+impl Contract {
+    /// The schema documented for `status` of `function`'s `method` operation (another
+    /// method's operation on the same path for an undocumented method, whose answer is a
+    /// 405), with `components` alongside so its `$ref`s resolve.
+    pub fn schema(&self, function: &str, method: &str, status: u16) -> Value {
+        let path = &self.document["paths"][format!("/lambda-url/{function}/")];
+        assert!(
+            path.is_object(),
+            "openapi.yaml documents no /lambda-url/{function}/"
+        );
+        let operation = match path.get(method) {
+            Some(op) => op,
+            None => path
+                .as_object()
+                .unwrap()
+                .values()
+                .find(|v| v.get("responses").is_some())
+                .unwrap(),
+        };
+        let responses = &operation["responses"];
+        let class = format!("{}XX", status / 100);
+        let response = [status.to_string(), class, "default".to_owned()]
+            .iter()
+            .find_map(|k| responses.get(k))
+            .unwrap_or_else(|| {
+                panic!("openapi.yaml: {method} {function} documents no {status} answer")
+            });
+        let response = match response.get("$ref").and_then(Value::as_str) {
+            Some(r) => self.pointer(r),
+            None => response.clone(),
+        };
+        let mut schema = response["content"]["application/json"]["schema"].clone();
+        assert!(
+            schema.is_object(),
+            "openapi.yaml: {method} {function} {status} has no JSON schema"
+        );
+        schema
+            .as_object_mut()
+            .unwrap()
+            .insert("components".to_owned(), self.document["components"].clone());
+        schema
+    }
+
+    fn pointer(&self, reference: &str) -> Value {
+        self.document
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("openapi.yaml: dangling $ref {reference}"))
+            .clone()
+    }
+
+    /// Panics, naming every violation, unless `body` is what the contract says `function`
+    /// answers with `status`.
+    pub fn check(&self, function: &str, method: &str, status: u16, body: &Value) {
+        let schema = self.schema(function, method, status);
+        let validator = jsonschema::draft202012::new(&schema)
+            .unwrap_or_else(|e| panic!("openapi.yaml: bad schema for {function} {status}: {e}"));
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {function} answered {status} outside openapi.yaml:\n{}\nbody: {body}",
+            errors.join("\n")
+        );
+    }
 }

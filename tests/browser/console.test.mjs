@@ -8,7 +8,7 @@
 // no browser is downloaded. Screenshots of every step go to tests/browser/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +77,55 @@ async function pasteArn(page, arn) {
   await byId(page, 'arn-input').fill(arn);
   await byId(page, 'arn-use').click();
   await byId(page, 'step-actions').waitFor({ state: 'visible', timeout: SLOW });
+}
+
+/**
+ * With ERROR findings in the requestor preview, the only one tolerated is the functions' known
+ * false positive: their validator does not match `sts:AssumeRole` to an IAM role ARN
+ * (ACTION_RESOURCE_MISMATCH). The app then asks for an explicit acknowledgment before creating.
+ */
+async function acknowledgeRequestorErrors(page) {
+  const reqErrors = page.locator('[data-testid="requestor-findings"] [data-testid="finding"][data-severity="ERROR"]');
+  if (await reqErrors.count() === 0) return;
+  for (const text of await reqErrors.allTextContents()) {
+    assert.ok(text.includes('ACTION_RESOURCE_MISMATCH') && text.includes('sts:AssumeRole'), `unexpected ERROR finding: ${text}`);
+  }
+  assert.equal(await byId(page, 'requestor-create').isDisabled(), true, 'ERROR findings block create until acknowledged');
+  await byId(page, 'requestor-ack').check();
+  assert.equal(await byId(page, 'requestor-create').isEnabled(), true);
+}
+
+/** Steps 1 to 3 by the shortest way: the bucket, ListBucket and GetObject, an owner role named `roleName`. */
+async function createOwnerRole(page, roleName, { mfa = false } = {}) {
+  await pasteArn(page, BUCKET_ARN);
+  await page.locator('[data-action="s3:ListBucket"] [data-testid="action-checkbox"]').check();
+  await page.locator('[data-action="s3:GetObject"] [data-testid="action-checkbox"]').check();
+  await byId(page, 'actions-next').click();
+  await byId(page, 'step-owner').waitFor({ state: 'visible' });
+  await byId(page, 'requestor-account').fill(REQUESTOR);
+  await byId(page, 'owner-role-name').fill(roleName);
+  if (mfa) await byId(page, 'require-mfa').check();
+  await byId(page, 'owner-preview').click();
+  await byId(page, 'owner-preview-panel').waitFor({ state: 'visible', timeout: SLOW });
+  assert.equal(await page.locator('[data-testid="findings"] [data-testid="finding"][data-severity="ERROR"]').count(), 0, 'no ERROR finding');
+  await byId(page, 'owner-create').click();
+  await byId(page, 'owner-result-title').filter({ hasText: 'Role created' }).waitFor({ timeout: SLOW });
+  await byId(page, 'owner-next').click();
+  await byId(page, 'step-requestor').waitFor({ state: 'visible' });
+  return `arn:aws:iam::${OWNER}:role/xacct/${roleName}`;
+}
+
+/** Waits for the grants table to settle, then loads pages until the role's row shows (or no page is left). */
+async function findGrantRow(page, roleName) {
+  const row = page.locator(`[data-testid="grant-row"][data-role-name="${roleName}"]`);
+  for (let i = 0; i < 50; i++) {
+    await byId(page, 'grants-loading').waitFor({ state: 'hidden', timeout: SLOW });
+    if (await row.count() > 0) return row;
+    const more = byId(page, 'grants-load-more');
+    if (!(await more.isVisible())) break;
+    await more.click();
+  }
+  assert.fail(`no grant row for ${roleName}`);
 }
 
 test('the whole flow: resource, actions, owner role, requestor role, hand-off', { timeout: 900_000 }, async () => {
@@ -185,18 +234,7 @@ test('the whole flow: resource, actions, owner role, requestor role, hand-off', 
   await byId(page, 'requestor-preview').click();
   await byId(page, 'requestor-policy').filter({ hasText: 'sts:AssumeRole' }).waitFor({ timeout: SLOW });
   assert.match(await byId(page, 'requestor-trust-policy').textContent(), /lambda\.amazonaws\.com/);
-  const reqErrors = page.locator('[data-testid="requestor-findings"] [data-testid="finding"][data-severity="ERROR"]');
-  if (await reqErrors.count() > 0) {
-    // The only ERROR tolerated here is the functions' known false positive: their validator
-    // does not match `sts:AssumeRole` to an IAM role ARN (ACTION_RESOURCE_MISMATCH). The app
-    // then asks for an explicit acknowledgment before creating.
-    for (const text of await reqErrors.allTextContents()) {
-      assert.ok(text.includes('ACTION_RESOURCE_MISMATCH') && text.includes('sts:AssumeRole'), `unexpected ERROR finding: ${text}`);
-    }
-    assert.equal(await byId(page, 'requestor-create').isDisabled(), true, 'ERROR findings block create until acknowledged');
-    await byId(page, 'requestor-ack').check();
-    assert.equal(await byId(page, 'requestor-create').isEnabled(), true);
-  }
+  await acknowledgeRequestorErrors(page);
   await shot(page, '08-requestor-preview');
   await byId(page, 'requestor-create').click();
   await byId(page, 'requestor-result').waitFor({ state: 'visible', timeout: SLOW });
@@ -277,6 +315,274 @@ test('errors: an inline error on a bad account, the server\'s field error highli
   assert.doesNotMatch(await box.textContent(), /\bat .*\.(js|rs):\d+|panicked|stack backtrace/i, 'no stack trace');
   assert.equal(await byId(page, 'owner-create').isDisabled(), true);
   await shot(page, '13-error-server-field');
+
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('hand-off: profile, code, "Check this grant"; the Grants page: check, revoke with confirmation', { timeout: 900_000 }, async () => {
+  const { page, problems } = await openConsole();
+  const roleName = `${RUN}-rv`;
+  const ownerArn = await createOwnerRole(page, roleName);
+
+  // --- step 4: a Lambda role, the default kind
+  assert.equal(await byId(page, 'requestor-kind-service').isChecked(), true, 'a service is the default');
+  assert.equal(await byId(page, 'requestor-principal-name').isVisible(), false, 'no group or user name for a service');
+  await byId(page, 'service-principal').selectOption('lambda.amazonaws.com');
+  await byId(page, 'requestor-role-name').fill(`${roleName}-fn`);
+  await byId(page, 'requestor-preview').click();
+  await byId(page, 'requestor-policy').filter({ hasText: 'sts:AssumeRole' }).waitFor({ timeout: SLOW });
+  await acknowledgeRequestorErrors(page);
+  await byId(page, 'requestor-create').click();
+  await byId(page, 'requestor-result-title').filter({ hasText: 'Requestor role created' }).waitFor({ timeout: SLOW });
+  const requestorArn = `arn:aws:iam::${REQUESTOR}:role/xacct/${roleName}-fn`;
+  await byId(page, 'requestor-next').click();
+
+  // --- step 5: the hand-off from the answers
+  await byId(page, 'step-handoff').waitFor({ state: 'visible' });
+  assert.equal((await byId(page, 'handoff-owner-role-arn').textContent()).trim(), ownerArn);
+  const externalId = (await byId(page, 'handoff-external-id').textContent()).trim();
+  const profile = await byId(page, 'handoff-profile').textContent();
+  assert.match(profile, /^\[profile xacct-/, `a ~/.aws/config section: ${profile}`);
+  assert.match(profile, new RegExp(`^role_arn = ${ownerArn.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'), 'the profile names the owner role');
+  assert.match(profile, new RegExp(`^external_id = ${externalId}$`, 'm'), 'the profile carries the External ID');
+  const cli = await byId(page, 'handoff-cli').textContent();
+  assert.ok(cli.startsWith('aws sts assume-role') && cli.includes(ownerArn) && cli.includes(externalId), cli);
+  assert.equal(await byId(page, 'handoff-switch-role-wrap').isVisible(), false, 'no console link for a service');
+
+  // CloudFormation and Terraform, in tabs (arrow keys move between them), copied or downloaded.
+  const tabs = page.getByRole('tab');
+  assert.deepEqual(await tabs.allTextContents(), [
+    'Owner role · CloudFormation', 'Owner role · Terraform', 'Requestor role · CloudFormation', 'Requestor role · Terraform',
+  ]);
+  assert.equal(await byId(page, 'iac-tab-owner-cfn').getAttribute('aria-selected'), 'true');
+  const cfn = await byId(page, 'iac-code-owner-cfn').textContent();
+  assert.ok(JSON.parse(cfn).Resources, 'the CloudFormation is a JSON template');
+  assert.ok(cfn.includes('AWS::IAM::Role'));
+  await byId(page, 'iac-tab-owner-cfn').focus();
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await byId(page, 'iac-tab-owner-tf').getAttribute('aria-selected'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'iac-tab-owner-tf');
+  assert.equal(await byId(page, 'iac-panel-owner-cfn').isVisible(), false);
+  assert.match(await byId(page, 'iac-code-owner-tf').textContent(), /resource "aws_iam_role"/);
+  const [download] = await Promise.all([page.waitForEvent('download'), byId(page, 'download-owner-tf').click()]);
+  assert.equal(download.suggestedFilename(), 'xacct-grant.tf');
+  assert.equal(readFileSync(await download.path(), 'utf8'), await byId(page, 'iac-code-owner-tf').textContent());
+  await byId(page, 'iac-tab-owner-cfn').click();
+  const [cfnDownload] = await Promise.all([page.waitForEvent('download'), byId(page, 'download-owner-cfn').click()]);
+  assert.equal(cfnDownload.suggestedFilename(), 'xacct-grant.cfn.json');
+  await byId(page, 'toast').waitFor({ state: 'hidden' });
+  await page.evaluate(() => document.getElementById('handoff-use-card').scrollIntoView());
+  await shot(page, '14-handoff-profile');
+
+  // One verdict from both sides.
+  await byId(page, 'handoff-check').click();
+  const verdict = byId(page, 'handoff-verdict').getByTestId('verdict');
+  await verdict.waitFor({ timeout: SLOW });
+  assert.equal(await verdict.getByTestId('verdict-title').textContent(), 'Works', await verdict.textContent());
+  assert.equal(await verdict.getAttribute('data-works'), 'true');
+  const cases = await verdict.getByTestId('assume-check').evaluateAll((rs) => rs.map((r) => [r.dataset.case, r.dataset.decision]));
+  assert.deepEqual(cases.map(([c]) => c), ['as given', 'without an external id', 'with a wrong external id']);
+  assert.equal(cases[0][1], 'allow');
+  assert.ok(cases.slice(1).every(([, d]) => d !== 'allow'), 'without or with a wrong External ID is denied');
+  const allowed = await verdict.getByTestId('allowed-action').allTextContents();
+  assert.ok(allowed.includes('s3:GetObject') && allowed.includes('s3:ListBucket'), allowed.join(', '));
+  assert.match(await verdict.getByTestId('requestor-check').textContent(), new RegExp(requestorArn.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
+  await verdict.getByTestId('no-drift').waitFor();
+  await page.evaluate(() => document.getElementById('handoff-check-card').scrollIntoView());
+  await shot(page, '15-handoff-check-works');
+
+  // --- the Grants page: not a step; the wizard keeps its state
+  await byId(page, 'nav-grants').click();
+  await byId(page, 'page-grants').waitFor({ state: 'visible' });
+  assert.equal(await byId(page, 'stepper').isVisible(), false, 'no stepper on the grants page');
+  assert.equal(await byId(page, 'nav-grants').getAttribute('aria-current'), 'page');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'grants-title');
+  // A bad filter is caught in the browser.
+  await byId(page, 'grants-filter-account').fill('12345');
+  await byId(page, 'grants-apply').click();
+  await byId(page, 'grants-filter-account-error').waitFor({ state: 'visible' });
+  assert.equal(await byId(page, 'grants-filter-account').getAttribute('aria-invalid'), 'true');
+  await byId(page, 'grants-filter-resource').fill(BUCKET_ARN);
+  await byId(page, 'grants-filter-account').fill(REQUESTOR);
+  await byId(page, 'grants-apply').click();
+  const row = await findGrantRow(page, roleName);
+  assert.equal(await row.getByTestId('grant-resource').textContent(), BUCKET_ARN);
+  assert.equal(await row.getByTestId('grant-account').textContent(), REQUESTOR);
+  assert.equal(await row.getByTestId('grant-actions').getAttribute('data-count'), '2');
+  assert.match(await row.getByTestId('grant-last-used').textContent(), /never/);
+  const resources = await page.getByTestId('grant-resource').allTextContents();
+  assert.ok(resources.every((r) => r === BUCKET_ARN), 'the filter applies');
+
+  // Check, inline.
+  await row.getByTestId('grant-check').click();
+  const inline = page.locator(`[data-testid="grant-check-row"][data-role-arn="${ownerArn}"]`);
+  await inline.getByTestId('verdict-title').waitFor({ timeout: SLOW });
+  assert.equal(await inline.getByTestId('verdict-title').textContent(), 'Works');
+  await shot(page, '16-grants-check');
+
+  // Revoke: Cancel first, and nothing happens.
+  let revokes = 0;
+  page.on('request', (r) => { if (r.url().includes('/api/revoke-grant')) revokes += 1; });
+  const dialog = byId(page, 'revoke-dialog');
+  const revokeButton = row.getByTestId('grant-revoke');
+  await revokeButton.click();
+  await dialog.waitFor({ state: 'visible' });
+  assert.equal(await byId(page, 'revoke-role-name').textContent(), roleName);
+  const what = await byId(page, 'revoke-what').textContent();
+  assert.ok(what.includes(ownerArn) && what.includes('xacct-grant'), what);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'revoke-confirm-input', 'focus goes to the confirmation');
+  assert.equal(await byId(page, 'revoke-confirm').isDisabled(), true, 'Revoke needs the role name typed');
+  await byId(page, 'revoke-confirm-input').fill(`${roleName}-typo`);
+  assert.equal(await byId(page, 'revoke-confirm').isDisabled(), true);
+  await shot(page, '17-revoke-dialog');
+  await byId(page, 'revoke-cancel').click();
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'grant-revoke', 'focus returns to the button');
+  assert.equal(revokes, 0, 'Cancel sends nothing');
+  assert.equal(await row.count(), 1, 'the row stays');
+  const still = await page.evaluate((body) => fetch('/api/check-owner-role', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  }).then((r) => r.status), { role_arn: ownerArn, principal_arn: `arn:aws:iam::${REQUESTOR}:root`, external_id: externalId });
+  assert.equal(still, 200, 'the role is still there');
+
+  // A refusal (409) shows in the dialog, which stays open; then Revoke for real.
+  await page.route('**/api/revoke-grant', (route) => route.fulfill({
+    status: 409, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'NotAGrant', message: 'role_arn names an xacct role that records no grant', field: 'role_arn' } }),
+  }), { times: 1 });
+  await revokeButton.click();
+  await dialog.waitFor({ state: 'visible' });
+  await byId(page, 'revoke-confirm-input').fill(roleName);
+  assert.equal(await byId(page, 'revoke-confirm').isEnabled(), true);
+  await byId(page, 'revoke-confirm').click();
+  const revokeError = byId(page, 'revoke-error');
+  await revokeError.waitFor({ state: 'visible' });
+  assert.equal(await revokeError.getByTestId('error-code').textContent(), 'NotAGrant');
+  assert.match(await revokeError.textContent(), /Conflict.*records no grant/);
+  assert.equal(await dialog.isVisible(), true, 'the dialog stays open');
+  assert.equal(await row.count(), 1);
+  await page.unrouteAll();
+  await byId(page, 'revoke-confirm').click();
+  await dialog.waitFor({ state: 'hidden', timeout: SLOW });
+  const result = byId(page, 'grants-result');
+  await result.waitFor({ state: 'visible' });
+  assert.equal(await byId(page, 'grants-result-title').textContent(), `Revoked ${roleName}`);
+  const removed = await page.getByTestId('removed-item').allTextContents();
+  assert.ok(removed.some((x) => x.includes('xacct-grant')), removed.join(' | '));
+  assert.ok(removed.some((x) => x.includes(ownerArn)), removed.join(' | '));
+  assert.equal(await row.count(), 0, 'the row is gone');
+  assert.equal(await inline.count(), 0, 'its check too');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'grants-result');
+  assert.equal(revokes, 2);
+  await shot(page, '18-grants-revoked');
+
+  // Back in the wizard, the same check now says the role is gone.
+  await byId(page, 'nav-wizard').click();
+  await byId(page, 'step-handoff').waitFor({ state: 'visible' });
+  await byId(page, 'handoff-check').click();
+  const gone = byId(page, 'handoff-error');
+  await gone.waitFor({ state: 'visible', timeout: SLOW });
+  assert.equal(await gone.getByTestId('error-code').textContent(), 'RoleNotFound');
+  assert.match(await gone.textContent(), /^Not found/);
+  assert.equal(await byId(page, 'handoff-verdict').getByTestId('verdict').count(), 0, 'no verdict');
+  await page.evaluate(() => document.getElementById('handoff-check-card').scrollIntoView());
+  await shot(page, '19-handoff-check-gone');
+
+  // Leave the requestor account as it was.
+  const cleanup = await page.evaluate((arn) => fetch('/api/revoke-requestor-resources', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role_arn: arn }),
+  }).then((r) => r.status), requestorArn);
+  assert.equal(cleanup, 200);
+
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a group as the requestor: its policy, the switch-role link, one verdict', { timeout: 900_000 }, async () => {
+  const { page, problems } = await openConsole();
+  const roleName = `${RUN}-grp`;
+  const group = 'xacct-demo-analysts';
+  const ownerArn = await createOwnerRole(page, roleName, { mfa: true });
+
+  // --- step 4: people, not a service
+  await byId(page, 'requestor-mfa-warning').waitFor({ state: 'visible' });
+  await byId(page, 'requestor-kind-group').check();
+  assert.equal(await byId(page, 'requestor-mfa-warning').isVisible(), false, 'the MFA warning is about services');
+  assert.equal(await byId(page, 'service-principal').isVisible(), false);
+  assert.equal(await byId(page, 'requestor-role-name').isVisible(), false, 'people get no role');
+  // Checked in the browser: a name is required.
+  let calls = 0;
+  page.on('request', (r) => { if (r.url().includes('/api/create-requestor-resources')) calls += 1; });
+  await byId(page, 'requestor-preview').click();
+  await byId(page, 'requestor-principal-name-error').waitFor({ state: 'visible' });
+  assert.match(await byId(page, 'requestor-principal-name-error').textContent(), /Required/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'requestor-principal-name');
+  assert.equal(calls, 0);
+  // A group that does not exist: the server's 404 names the field.
+  await byId(page, 'requestor-principal-name').fill(`${group}-nobody`);
+  await byId(page, 'requestor-preview').click();
+  await byId(page, 'requestor-error').waitFor({ state: 'visible', timeout: SLOW });
+  assert.equal(await byId(page, 'requestor-error').getByTestId('error-code').textContent(), 'PrincipalNotFound');
+  assert.equal(await byId(page, 'requestor-principal-name').getAttribute('aria-invalid'), 'true');
+
+  await byId(page, 'requestor-principal-name').fill(group);
+  await byId(page, 'requestor-require-mfa').check();
+  await byId(page, 'requestor-preview').click();
+  await byId(page, 'requestor-policy').filter({ hasText: 'sts:AssumeRole' }).waitFor({ timeout: SLOW });
+  assert.match(await byId(page, 'requestor-policy').textContent(), /aws:MultiFactorAuthPresent/, 'MFA is required by the policy');
+  assert.equal(await byId(page, 'requestor-trust-policy').isVisible(), false, 'no trust policy: no role');
+  assert.match(await byId(page, 'requestor-preview-summary').textContent(), new RegExp(`on group arn:aws:iam::${REQUESTOR}:group/(.*/)?${group}`));
+  await acknowledgeRequestorErrors(page);
+  await shot(page, '20-requestor-group-preview');
+  await byId(page, 'requestor-create').click();
+  await byId(page, 'requestor-result-title').filter({ hasText: 'Policy put on the group' }).waitFor({ timeout: SLOW });
+  assert.match(await byId(page, 'requestor-principal-arn-result').textContent(), new RegExp(`:group/(.*/)?${group}$`));
+  await byId(page, 'requestor-next').click();
+
+  // --- step 5: the console link, for people
+  await byId(page, 'step-handoff').waitFor({ state: 'visible' });
+  assert.match(await byId(page, 'handoff-requestor-principal-arn').textContent(), new RegExp(`:group/(.*/)?${group}$`));
+  const link = byId(page, 'handoff-switch-role');
+  await link.waitFor({ state: 'visible' });
+  const href = await link.getAttribute('href');
+  assert.ok(href.startsWith('https://signin.aws.amazon.com/switchrole?'), href);
+  assert.ok(href.includes(`account=${OWNER}`) && href.includes(encodeURIComponent(roleName).slice(0, 10)), href);
+  assert.equal(await link.textContent(), href);
+  assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+  const profile = await byId(page, 'handoff-profile').textContent();
+  assert.match(profile, /^role_arn = /m);
+  assert.match(profile, /^external_id = /m);
+  const notes = await page.getByTestId('handoff-note').allTextContents();
+  assert.ok(notes.some((n) => n.includes('mfa_serial')), `with MFA, a note says to set the device: ${notes.join(' | ')}`);
+  assert.deepEqual(await page.getByRole('tab').allTextContents(), [
+    'Owner role · CloudFormation', 'Owner role · Terraform', 'Requestor group policy · CloudFormation', 'Requestor group policy · Terraform',
+  ]);
+  await byId(page, 'iac-tab-requestor-tf').click();
+  assert.match(await byId(page, 'iac-code-requestor-tf').textContent(), /aws_iam_group_policy/);
+  const [download] = await Promise.all([page.waitForEvent('download'), byId(page, 'download-requestor-tf').click()]);
+  assert.equal(download.suggestedFilename(), 'xacct-requestor.tf');
+  await byId(page, 'toast').waitFor({ state: 'hidden' });
+  assert.match(await byId(page, 'handoff-check-hint').textContent(), /and MFA/);
+  await byId(page, 'handoff-check').click();
+  const verdict = byId(page, 'handoff-verdict').getByTestId('verdict');
+  await verdict.waitFor({ timeout: SLOW });
+  assert.equal(await verdict.getByTestId('verdict-title').textContent(), 'Works', await verdict.textContent());
+  assert.match(await verdict.getByTestId('requestor-check').textContent(), new RegExp(`:group/(.*/)?${group}`));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, '21-handoff-group');
+  await page.evaluate(() => document.getElementById('handoff-check-card').scrollIntoView());
+  await shot(page, '22-handoff-group-check');
+
+  // Leave both accounts as they were: the group's policy, then the grant.
+  const statuses = await page.evaluate(async ({ ownerRoleArn, groupName }) => {
+    const post = (path, body) => fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.status);
+    return [
+      await post('/api/revoke-requestor-resources', { group_name: groupName, owner_role_arn: ownerRoleArn }),
+      await post('/api/revoke-grant', { role_arn: ownerRoleArn }),
+    ];
+  }, { ownerRoleArn: ownerArn, groupName: group });
+  assert.deepEqual(statuses, [200, 200]);
 
   assert.deepEqual(problems, []);
   await page.close();

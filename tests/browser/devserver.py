@@ -6,13 +6,17 @@ console serves, on 127.0.0.1 only:
 
 - `GET /api/setup`, from `.local/stack.json` (the local stack's accounts and functions);
 - `/api/<function>`, forwarded unsigned to the local stack's Function URLs: the owner
-  functions at `http://127.0.0.1:9000/lambda-url/<name>/` and `create-requestor-resources`
-  at `http://127.0.0.1:9001/lambda-url/create-requestor-resources/` (or the URLs the stack
-  file names). Status and body pass through unchanged; when a function cannot be reached
-  the answer is 502 `{"error": {"code": "Unreachable", "message": "could not reach ..."}}`.
+  functions (`list-resources`, `list-permissions`, `create-owner-role`, `list-grants`,
+  `check-owner-role`, `revoke-grant`) at `http://127.0.0.1:9000/lambda-url/<name>/` and the
+  requestor functions (`create-requestor-resources`, `check-requestor-role`,
+  `revoke-requestor-resources`) at `http://127.0.0.1:9001/lambda-url/<name>/` (or the URLs
+  the stack file names). Status and body pass through unchanged; when a function cannot be
+  reached the answer is 502 `{"error": {"code": "Unreachable", "message": "could not reach ..."}}`.
 
 Standard library only. `--port 0` picks a free port; `--port-file` writes the port chosen,
-so a script can wait for it (tests/browser/run.sh does).
+so a script can wait for it (tests/browser/run.sh does). `--assets DIR` (or the environment
+variable XACCT_CONSOLE_ASSETS) serves the app from another directory, such as a copy being
+edited; `--stack-file` (or XACCT_STACK_FILE) reads another stack file.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
+import os
 import socket
 import sys
 import urllib.error
@@ -31,18 +36,35 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSETS = ROOT / "crates" / "cli" / "assets"
-STACK_FILE = ROOT / ".local" / "stack.json"
+# `--assets` / `--stack-file` (or the environment variables) override these.
+ASSETS = Path(os.environ.get("XACCT_CONSOLE_ASSETS") or ROOT / "crates" / "cli" / "assets")
+STACK_FILE = Path(os.environ.get("XACCT_STACK_FILE") or ROOT / ".local" / "stack.json")
 
-OWNER_FUNCTIONS = ("list-resources", "list-permissions", "create-owner-role")
-REQUESTOR_FUNCTIONS = ("create-requestor-resources",)
+OWNER_FUNCTIONS = (
+    "list-resources",
+    "list-permissions",
+    "create-owner-role",
+    "list-grants",
+    "check-owner-role",
+    "revoke-grant",
+)
+REQUESTOR_FUNCTIONS = (
+    "create-requestor-resources",
+    "check-requestor-role",
+    "revoke-requestor-resources",
+)
 DEFAULT_BASES = {"owner": "http://127.0.0.1:9000", "requestor": "http://127.0.0.1:9001"}
 # What each function accepts; anything else is answered here, as the console would.
 METHODS = {
     "list-resources": ("GET",),
     "list-permissions": ("GET",),
     "create-owner-role": ("POST",),
+    "list-grants": ("GET",),
+    "check-owner-role": ("POST",),
+    "revoke-grant": ("POST",),
     "create-requestor-resources": ("POST",),
+    "check-requestor-role": ("POST",),
+    "revoke-requestor-resources": ("POST",),
 }
 MAX_BODY = 64 * 1024
 # `--owner-base` / `--requestor-base`: forward there instead of where the stack file says.
@@ -195,13 +217,23 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> int:
+    global ASSETS, STACK_FILE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8377, help="0 picks a free port")
     parser.add_argument("--port-file", type=Path, help="write the port here once listening")
     parser.add_argument("--quiet", action="store_true", help="no access log")
     parser.add_argument("--owner-base", help="e.g. http://127.0.0.1:9000 (default: from the stack file)")
     parser.add_argument("--requestor-base", help="e.g. http://127.0.0.1:9001 (default: from the stack file)")
+    parser.add_argument("--assets", type=Path, help=f"the app's directory (default: $XACCT_CONSOLE_ASSETS or {ASSETS})")
+    parser.add_argument("--stack-file", type=Path, help=f"the local stack's file (default: $XACCT_STACK_FILE or {STACK_FILE})")
     args = parser.parse_args()
+    if args.assets:
+        ASSETS = args.assets
+    if args.stack_file:
+        STACK_FILE = args.stack_file
+    ASSETS = ASSETS.resolve()
+    if not (ASSETS / "index.html").is_file():
+        parser.error(f"no index.html in {ASSETS}")
     if args.owner_base:
         BASE_OVERRIDES["owner"] = args.owner_base.rstrip("/")
     if args.requestor_base:

@@ -7,6 +7,10 @@
 //   GET  /api/list-permissions?arn=
 //   POST /api/create-owner-role          (JSON)
 //   POST /api/create-requestor-resources (JSON)
+//   GET  /api/list-grants?resource_arn=&requestor_account_id=&cursor=
+//   POST /api/check-owner-role           (JSON)
+//   POST /api/check-requestor-role       (JSON)
+//   POST /api/revoke-grant               (JSON)
 // Errors are {"error": {"code", "message", "field"?, "retryable"?}} with a 4xx/5xx status.
 'use strict';
 
@@ -37,6 +41,13 @@
   function fill(el, ...children) {
     el.replaceChildren(...children.flat(3).filter((c) => c !== undefined && c !== null && c !== false && c !== ''));
     return el;
+  }
+
+  /** Text whose `backticked` parts show as code, as the functions' messages write them (never as HTML). */
+  function codeText(text) {
+    const parts = String(text ?? '').split('`');
+    if (parts.length % 2 === 0) return [parts.join('`')];
+    return parts.map((p, i) => (i % 2 ? h('code', {}, p) : p)).filter((p) => p !== '');
   }
 
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -127,6 +138,13 @@
     if (busy) btn.disabled = true;
   }
 
+  /** Tells screen readers a short outcome (the details are on the page). */
+  function announce(msg) {
+    const el = $('sr-status');
+    el.textContent = '';
+    setTimeout(() => { el.textContent = msg; }, 50);
+  }
+
   let toastTimer = null;
   function toast(msg) {
     const t = $('toast');
@@ -177,7 +195,11 @@
       requestor_account_id: 'requestor-account', requestor_role_arn: 'requestor-role-arn', external_id: 'external-id',
       role_name: 'owner-role-name', max_session_duration: 'max-session',
     },
-    4: { service_principal: 'service-principal', role_name: 'requestor-role-name', owner_role_arn: 'owner-role-arn-error', external_id: 'owner-role-arn-error' },
+    4: {
+      service_principal: 'service-principal', role_name: 'requestor-role-name', owner_role_arn: 'owner-role-arn-error', external_id: 'owner-role-arn-error',
+      group_name: 'requestor-principal-name', user_name: 'requestor-principal-name', require_mfa: 'requestor-require-mfa',
+    },
+    grants: { resource_arn: 'grants-filter-resource', requestor_account_id: 'grants-filter-account' },
   };
 
   function fieldError(inputId, message) {
@@ -195,7 +217,7 @@
 
   /** Shows an API error in a step's error box and on the input its `field` names. */
   function showError(step, boxId, err, extra) {
-    const box = $(boxId);
+    const box = typeof boxId === 'string' ? $(boxId) : boxId;
     box.replaceChildren();
     const title = err.code === 'Unreachable' ? 'A function could not be reached' : (STATUS_TITLE[err.status] || `Error (HTTP ${err.status})`);
     box.append(
@@ -216,7 +238,7 @@
   }
 
   function hideError(boxId) {
-    const box = $(boxId);
+    const box = typeof boxId === 'string' ? $(boxId) : boxId;
     box.hidden = true;
     box.replaceChildren();
   }
@@ -246,6 +268,10 @@
     expanded: { List: true, Read: true, Write: false, [PM]: false, Tagging: false },
     owner: { preview: null, previewKey: null, result: null, resultKey: null },
     req: { preview: null, previewKey: null, result: null, resultKey: null, skipped: false },
+    iacTab: null, // the hand-off's selected CloudFormation / Terraform tab
+    handoffCheckKey: null, // handoffKey() of the verdict shown on the hand-off
+    view: 'wizard', // or 'grants'
+    grants: { items: [], cursor: null, loading: false, loaded: false, error: false, seq: 0, filters: {}, checks: new Map() },
   };
 
   // ---------------------------------------------------------------- stepper
@@ -290,6 +316,7 @@
   function go(step, opts = {}) {
     if (step !== 1 && !reachable(step)) return;
     state.step = step;
+    if (state.view !== 'wizard') setView('wizard');
     for (let i = 1; i <= 5; i++) $(`step-${i}`).hidden = i !== step;
     if (step === 2) renderActions();
     if (step === 3) renderOwnerStep();
@@ -771,7 +798,7 @@
   function renderChanges(listId, changes, whatIfNone) {
     const ul = $(listId);
     if (!changes || !changes.length) ul.replaceChildren(h('li', { class: 'none', 'data-testid': 'no-changes' }, whatIfNone));
-    else ul.replaceChildren(...changes.map((c) => h('li', { 'data-testid': 'change' }, c)));
+    else ul.replaceChildren(...changes.map((c) => h('li', { 'data-testid': 'change' }, codeText(c))));
   }
 
   async function ownerPreview(e) {
@@ -874,16 +901,43 @@
 
   // ---------------------------------------------------------------- step 4: requestor side
 
+  /** Who gets access on the requestor side: `service` (a new role), `group` or `user` (people). */
+  function reqKind() {
+    const r = document.querySelector('input[name="requestor_kind"]:checked');
+    return r ? r.value : 'service';
+  }
+
   function reqBody() {
     const o = state.owner.result;
-    const body = {
-      owner_role_arn: o ? o.role_arn : '',
-      service_principal: $('service-principal').value,
-    };
+    const kind = reqKind();
+    const body = { owner_role_arn: o ? o.role_arn : '' };
+    if (kind === 'service') body.service_principal = $('service-principal').value;
+    else {
+      body[kind === 'group' ? 'group_name' : 'user_name'] = $('requestor-principal-name').value.trim();
+      if ($('requestor-require-mfa').checked) body.require_mfa = true;
+    }
     if (o && o.external_id) body.external_id = o.external_id;
     const name = $('requestor-role-name').value.trim();
-    if (name) body.role_name = name;
+    if (kind === 'service' && name) body.role_name = name;
     return body;
+  }
+
+  function ownerRequiresMfa(o) { return !!o && /aws:MultiFactorAuthPresent/.test(JSON.stringify(o.trust_policy || {})); }
+
+  /** Shows the inputs for the chosen kind of requestor. */
+  function renderReqKind() {
+    const kind = reqKind();
+    const people = kind !== 'service';
+    $('service-principal-field').hidden = people;
+    $('requestor-role-name-field').hidden = people;
+    $('people-name-field').hidden = !people;
+    $('requestor-principal-name-label').textContent = kind === 'user' ? 'User name' : 'Group name';
+    const input = $('requestor-principal-name');
+    input.maxLength = kind === 'user' ? 64 : 128;
+    input.placeholder = kind === 'user' ? 'e.g. alice (without its path)' : 'e.g. analysts (without its path)';
+    const off = !$('requestor-unavailable').hidden;
+    $('requestor-mfa-warning').hidden = off || people || !ownerRequiresMfa(state.owner.result);
+    $('requestor-create').textContent = people ? `Put the policy on the ${kind}` : 'Create requestor role';
   }
 
   function reqKey() { return JSON.stringify(reqBody()); }
@@ -895,7 +949,7 @@
     const wanted = $('requestor-account').value.trim();
     $('requestor-subject').replaceChildren(
       'In the requestor account ', h('span', { class: 'mono' }, wanted || '—'),
-      ': a role for a service whose only permission is to assume the owner role.');
+      ': a role for a service, or a policy on an existing group or user, whose only permission is to assume the owner role.');
     $('requestor-owner-role').replaceChildren(
       h('div', {}, o ? o.role_arn : '—'),
       h('div', { class: 'muted' }, o && o.external_id ? `External ID ${o.external_id}` : ''));
@@ -908,7 +962,7 @@
     warn.textContent = unavailable;
     warn.hidden = !unavailable;
     for (const el of $('requestor-form').querySelectorAll('input, select, button')) el.disabled = !!unavailable;
-    $('requestor-mfa-warning').hidden = !!unavailable || !(o && /aws:MultiFactorAuthPresent/.test(JSON.stringify(o.trust_policy || {})));
+    renderReqKind();
     refreshReqButtons();
   }
 
@@ -929,24 +983,50 @@
     renderStepper();
   }
 
+  /** Checks the step's inputs in the browser; focuses the first bad one. */
   function validateReqForm() {
-    const v = $('requestor-role-name').value.trim();
-    const msg = !v || ROLE_NAME_RE.test(v) ? '' : 'Must be 1 to 64 characters of letters, digits and +=,.@-_.';
-    fieldError('requestor-role-name', msg);
+    const kind = reqKind();
+    if (kind === 'service') {
+      const v = $('requestor-role-name').value.trim();
+      const msg = !v || ROLE_NAME_RE.test(v) ? '' : 'Must be 1 to 64 characters of letters, digits and +=,.@-_.';
+      fieldError('requestor-role-name', msg);
+      if (msg) $('requestor-role-name').focus();
+      return !msg;
+    }
+    const v = $('requestor-principal-name').value.trim();
+    const max = kind === 'user' ? 64 : 128;
+    const msg = !v ? `Required: the name of an existing IAM ${kind} of the requestor account.`
+      : v.length <= max && /^[\w+=,.@-]+$/.test(v) ? ''
+        : `Must be 1 to ${max} characters of letters, digits and +=,.@-_ (the name without its path).`;
+    fieldError('requestor-principal-name', msg);
+    if (msg) $('requestor-principal-name').focus();
     return !msg;
   }
 
+  const isPeople = (resp) => !!resp && (resp.principal_type === 'group' || resp.principal_type === 'user');
+
   function showReqPolicies(resp) {
     $('requestor-policy').innerHTML = highlightJson(resp.policy);
-    $('requestor-trust-policy').innerHTML = highlightJson(resp.trust_policy);
+    $('requestor-policy-title').textContent = isPeople(resp) && resp.policy_name ? `Inline policy ${resp.policy_name}` : 'Permissions policy';
+    $('requestor-trust-card').hidden = !resp.trust_policy;
+    $('requestor-trust-policy').innerHTML = resp.trust_policy ? highlightJson(resp.trust_policy) : '';
     renderFindings('requestor-findings', resp.findings);
+  }
+
+  /** "Role arn:…" or "Inline policy x on group arn:…", for the preview and result summaries. */
+  function reqSubject(resp, testid) {
+    if (isPeople(resp)) {
+      return ['Inline policy ', h('span', { class: 'mono' }, resp.policy_name || ''), ` on ${resp.principal_type} `,
+        h('span', { class: 'mono', 'data-testid': testid }, resp.principal_arn || '')];
+    }
+    return ['Role ', h('span', { class: 'mono', 'data-testid': testid }, resp.role_arn || '')];
   }
 
   async function reqPreview(e) {
     e.preventDefault();
     hideError('requestor-error');
     clearFieldErrors(4);
-    if (!validateReqForm()) { $('requestor-role-name').focus(); return; }
+    if (!validateReqForm()) return;
     const key = reqKey();
     const btn = $('requestor-preview');
     setBusy(btn, true);
@@ -962,7 +1042,7 @@
       const panel = $('requestor-preview-panel');
       let summary = panel.querySelector('.preview-summary');
       if (!summary) { summary = h('p', { class: 'preview-summary muted', 'data-testid': 'requestor-preview-summary' }); panel.prepend(summary); }
-      fill(summary, 'Dry run: nothing was written. Role ', h('span', { class: 'mono' }, resp.role_arn || ''),
+      fill(summary, 'Dry run: nothing was written. ', reqSubject(resp),
         resp.instance_profile_arn ? [' and instance profile ', h('span', { class: 'mono' }, resp.instance_profile_arn)] : '', '.');
       panel.hidden = false;
       revealBelow('requestor-preview');
@@ -991,12 +1071,15 @@
       r.resultKey = key;
       r.skipped = false;
       const created = (resp.changes || []).includes('create role');
+      const people = isPeople(resp);
       const res = $('requestor-result');
       res.className = `result ${resp.changed ? 'ok' : 'same'}`;
       res.dataset.changed = String(!!resp.changed);
+      const title = !resp.changed ? 'Already up to date: nothing was changed'
+        : people ? `Policy put on the ${resp.principal_type}` : created ? 'Requestor role created' : 'Requestor role updated';
       fill(res,
-        h('span', { class: 'title', 'data-testid': 'requestor-result-title' }, resp.changed ? (created ? 'Requestor role created' : 'Requestor role updated') : 'Already up to date: nothing was changed'),
-        h('div', {}, 'Role ', h('span', { class: 'mono', 'data-testid': 'requestor-role-arn-result' }, resp.role_arn)),
+        h('span', { class: 'title', 'data-testid': 'requestor-result-title' }, title),
+        h('div', {}, reqSubject(resp, people ? 'requestor-principal-arn-result' : 'requestor-role-arn-result')),
         resp.instance_profile_arn ? h('div', {}, 'Instance profile ', h('span', { class: 'mono' }, resp.instance_profile_arn)) : null,
       );
       res.hidden = false;
@@ -1004,7 +1087,8 @@
       renderChanges('requestor-changes', resp.changes, 'Nothing was changed.');
       $('requestor-changes-title').textContent = 'Changes made';
       const summary = $('requestor-preview-panel').querySelector('.preview-summary');
-      if (summary) summary.textContent = resp.changed ? 'Written to IAM: the policies below are what the role has now.' : 'The role already had exactly these policies.';
+      const holder = people ? `the ${resp.principal_type}` : 'the role';
+      if (summary) summary.textContent = resp.changed ? `Written to IAM: the policies below are what ${holder} has now.` : `${holder[0].toUpperCase()}${holder.slice(1)} already had exactly these policies.`;
       revealBelow('requestor-preview');
       $('requestor-next').focus({ preventScroll: true });
     } catch (err) {
@@ -1019,16 +1103,49 @@
 
   function shellQuote(s) { return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${String(s).replace(/'/g, "'\\''")}'`; }
 
+  /** The `aws sts assume-role` command built here, for an answer without a hand-off. */
+  function cliFallback(o) {
+    const lines = [
+      'aws sts assume-role \\',
+      `  --role-arn ${shellQuote(o ? o.role_arn : '')} \\`,
+      '  --role-session-name xacct-session \\',
+      `  --external-id ${shellQuote(o ? o.external_id : '')}`,
+    ];
+    if (ownerRequiresMfa(o)) {
+      lines[lines.length - 1] += ' \\';
+      lines.push(`  --serial-number arn:aws:iam::${o.requestor_account_id || 'ACCOUNT'}:mfa/DEVICE \\`, '  --token-code 123456');
+    }
+    return lines.join('\n');
+  }
+
+  /** Saves text as a file, from the page itself (a Blob: nothing is fetched). */
+  function download(text, filename, type) {
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    const a = h('a', { href: url, download: filename, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    toast(`Saved as ${filename}`);
+  }
+
+  /** Only https links from an answer become links. */
+  const safeUrl = (u) => (typeof u === 'string' && /^https:\/\/[^\s"'<>]+$/.test(u) ? u : '');
+
   function renderHandoff() {
     const o = state.owner.result;
     const r = reqDone() ? state.req.result : null;
+    const people = isPeople(r);
     const rows = [
       ['Resource', 'resource-arn', state.resource && state.resource.arn],
       ['Actions', 'actions', [...state.selected].sort()],
       ['Owner role ARN', 'owner-role-arn', o && o.role_arn],
       ['External ID', 'external-id', o && o.external_id],
-      ['Requestor role ARN', 'requestor-role-arn', r ? r.role_arn : null],
     ];
+    if (people) {
+      rows.push([`Requestor ${r.principal_type}`, 'requestor-principal-arn', r.principal_arn]);
+      rows.push(['Its inline policy', 'requestor-policy-name', r.policy_name]);
+    } else rows.push(['Requestor role ARN', 'requestor-role-arn', r ? r.role_arn : null]);
     if (r && r.instance_profile_arn) rows.push(['Instance profile ARN', 'instance-profile-arn', r.instance_profile_arn]);
     const dl = $('handoff');
     dl.replaceChildren();
@@ -1045,25 +1162,503 @@
         }, 'Copy') : ''),
       );
     }
-    const session = 'xacct-session';
-    const lines = [
-      'aws sts assume-role \\',
-      `  --role-arn ${shellQuote(o ? o.role_arn : '')} \\`,
-      `  --role-session-name ${session} \\`,
-      `  --external-id ${shellQuote(o ? o.external_id : '')}`,
-    ];
-    const mfa = o && /aws:MultiFactorAuthPresent/.test(JSON.stringify(o.trust_policy || {}));
-    if (mfa) {
-      lines[lines.length - 1] += ' \\';
-      lines.push(`  --serial-number arn:aws:iam::${o.requestor_account_id || 'ACCOUNT'}:mfa/DEVICE \\`, '  --token-code 123456');
-    }
-    $('handoff-cli').textContent = lines.join('\n');
-    const who = o && o.requestor_role_arn
-      ? `with credentials of ${o.requestor_role_arn}`
-      : `with credentials of account ${o ? o.requestor_account_id : ''}`;
-    $('handoff-note').textContent = r
+
+    // What the requestor runs: the requestor side's hand-off when it was made here (it knows
+    // who runs it), else the owner role's.
+    const ho = (r && r.handoff) || (o && o.handoff) || null;
+    $('handoff-cli').textContent = ho && ho.assume_role_command ? ho.assume_role_command : cliFallback(o);
+    const who = r ? (people ? `as a member of ${r.principal_arn}` : `with credentials of ${r.role_arn}`)
+      : o && o.requestor_role_arn ? `with credentials of ${o.requestor_role_arn}`
+        : `with credentials of account ${o ? o.requestor_account_id : ''}`;
+    $('handoff-note').textContent = r && !people
       ? `Run it ${who}. Code running as ${r.role_arn} (${r.service_principal}) makes the same AssumeRole call with its SDK, passing the External ID.`
-      : `Run it ${who}.`;
+      : r && r.principal_type === 'user' ? `Run it as the user ${r.principal_arn}.` : `Run it ${who}.`;
+
+    const link = safeUrl(ho && ho.switch_role_url);
+    $('handoff-switch-role-wrap').hidden = !link;
+    const a = $('handoff-switch-role');
+    a.href = link || '#';
+    a.textContent = link;
+
+    const profile = ho && typeof ho.aws_config === 'string' ? ho.aws_config : '';
+    $('handoff-profile-wrap').hidden = !profile;
+    $('handoff-profile').textContent = profile.replace(/\n+$/, '');
+    $('handoff-profile-note').textContent = profile && ho.profile_name
+      ? `Then pass --profile ${ho.profile_name} to the AWS CLI (try aws sts get-caller-identity --profile ${ho.profile_name}), or set AWS_PROFILE=${ho.profile_name} for any tool that uses an AWS SDK.` : '';
+
+    const notes = ho && Array.isArray(ho.notes) ? ho.notes : [];
+    $('handoff-notes-wrap').hidden = !notes.length;
+    fill($('handoff-notes'), notes.map((n) => h('li', { 'data-testid': 'handoff-note' }, codeText(n))));
+
+    const side = people ? `Requestor ${r.principal_type} policy` : 'Requestor role';
+    const iac = [];
+    if (o && o.handoff) {
+      iac.push({ id: 'owner-cfn', label: 'Owner role · CloudFormation', text: o.handoff.cloudformation, filename: 'xacct-grant.cfn.json', type: 'application/json' });
+      iac.push({ id: 'owner-tf', label: 'Owner role · Terraform', text: o.handoff.terraform, filename: 'xacct-grant.tf', type: 'text/plain' });
+    }
+    if (r && r.handoff) {
+      iac.push({ id: 'requestor-cfn', label: `${side} · CloudFormation`, text: r.handoff.cloudformation, filename: 'xacct-requestor.cfn.json', type: 'application/json' });
+      iac.push({ id: 'requestor-tf', label: `${side} · Terraform`, text: r.handoff.terraform, filename: 'xacct-requestor.tf', type: 'text/plain' });
+    }
+    renderIac(iac.filter((e) => typeof e.text === 'string' && e.text));
+    renderCheckHint();
+    // A verdict on another grant (the wizard went back and changed it) no longer applies.
+    if (state.handoffCheckKey !== handoffKey()) {
+      state.handoffCheckKey = null;
+      $('handoff-verdict').replaceChildren();
+      hideError('handoff-error');
+    }
+  }
+
+  /** What the hand-off's check is about: the owner role and the requestor side made here. */
+  function handoffKey() {
+    const o = state.owner.result;
+    const r = reqDone() ? state.req.result : null;
+    return JSON.stringify([o && o.role_arn, o && o.external_id, r && r.principal_arn]);
+  }
+
+  /** The CloudFormation / Terraform tabs (WAI-ARIA tabs: arrows, Home and End move between them). */
+  function renderIac(entries) {
+    const card = $('handoff-iac-card');
+    card.hidden = !entries.length;
+    if (!entries.length) return;
+    if (!entries.some((e) => e.id === state.iacTab)) state.iacTab = entries[0].id;
+    const tabs = entries.map((e) => h('button', {
+      type: 'button', role: 'tab', class: 'tab', id: `iac-tab-${e.id}`, 'aria-controls': `iac-panel-${e.id}`,
+      'data-testid': `iac-tab-${e.id}`, onclick: () => selectIac(e.id, false),
+      onkeydown: (ev) => {
+        const i = entries.indexOf(e);
+        const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: entries.length - 1 }[ev.key];
+        if (to === undefined) return;
+        ev.preventDefault();
+        selectIac(entries[(to + entries.length) % entries.length].id, true);
+      },
+    }, e.label));
+    const panels = entries.map((e) => h('div', {
+      role: 'tabpanel', class: 'tabpanel', id: `iac-panel-${e.id}`, 'aria-labelledby': `iac-tab-${e.id}`, 'data-testid': `iac-panel-${e.id}`,
+    },
+    h('div', { class: 'iac-bar' },
+      h('span', { class: 'mono small muted' }, e.filename),
+      h('button', { type: 'button', class: 'btn small', 'data-testid': `copy-${e.id}`, 'aria-label': `Copy ${e.label}`, onclick: (ev) => copyText(e.text, ev.currentTarget) }, 'Copy'),
+      h('button', { type: 'button', class: 'btn small', 'data-testid': `download-${e.id}`, 'aria-label': `Download ${e.label} as ${e.filename}`, onclick: () => download(e.text, e.filename, e.type) }, 'Download')),
+    h('pre', { class: 'code', tabindex: '0', 'data-testid': `iac-code-${e.id}`, 'aria-label': e.label }, e.text)));
+    $('handoff-iac-tabs').replaceChildren(...tabs);
+    $('handoff-iac-panels').replaceChildren(...panels);
+    selectIac(state.iacTab, false);
+  }
+
+  function selectIac(id, focus) {
+    state.iacTab = id;
+    for (const tab of $('handoff-iac-tabs').children) {
+      const on = tab.id === `iac-tab-${id}`;
+      tab.setAttribute('aria-selected', on ? 'true' : 'false');
+      tab.tabIndex = on ? 0 : -1;
+      if (on && focus) tab.focus();
+    }
+    for (const panel of $('handoff-iac-panels').children) panel.hidden = panel.id !== `iac-panel-${id}`;
+  }
+
+  // ---------------------------------------------------------------- checking a grant
+
+  const rootArn = (roleArn, account) => `arn:${(roleArn || '').split(':')[1] || 'aws'}:iam::${account}:root`;
+
+  /** Who the hand-off's check asks about: the requestor side made here, else whom the owner role trusts. */
+  function handoffPrincipal() {
+    const o = state.owner.result;
+    const r = reqDone() ? state.req.result : null;
+    const ownerMfa = ownerRequiresMfa(o);
+    const policyMfa = !!r && /MultiFactorAuthPresent/.test(JSON.stringify(r.policy || {}));
+    if (r && r.principal_type === 'service') return { arn: r.role_arn, mfa: false, label: `the requestor role ${r.role_arn}` };
+    if (r && r.principal_type === 'user') return { arn: r.principal_arn, mfa: ownerMfa || policyMfa, label: `the user ${r.principal_arn}` };
+    const root = rootArn(o && o.role_arn, o ? o.requestor_account_id : '');
+    if (r && r.principal_type === 'group') {
+      return { arn: root, mfa: ownerMfa || policyMfa, label: `a member of ${r.principal_arn} (checked as the account root: a group is not a principal)` };
+    }
+    if (o && o.requestor_role_arn) return { arn: o.requestor_role_arn, mfa: false, label: `the requestor role ${o.requestor_role_arn}` };
+    return { arn: root, mfa: ownerMfa, label: `the requestor account ${o ? o.requestor_account_id : ''}` };
+  }
+
+  function renderCheckHint() {
+    const o = state.owner.result;
+    const r = reqDone() ? state.req.result : null;
+    const p = handoffPrincipal();
+    $('handoff-check-hint').textContent = o
+      ? `Evaluates the live owner role as AssumeRole by ${p.label}, with the External ID${p.mfa ? ' and MFA' : ''}${r ? ', and the requestor side’s policies' : ''}. Changes nothing.`
+      : '';
+    $('handoff-check').disabled = !o;
+  }
+
+  function checkOwnerBody(roleArn, principal, externalId, mfa) {
+    const body = { role_arn: roleArn, principal_arn: principal };
+    if (externalId) body.external_id = externalId;
+    if (mfa) body.mfa = true;
+    return body;
+  }
+
+  async function checkHandoff() {
+    const o = state.owner.result;
+    if (!o) return;
+    const r = reqDone() ? state.req.result : null;
+    const btn = $('handoff-check');
+    const out = $('handoff-verdict');
+    hideError('handoff-error');
+    out.replaceChildren(h('p', { class: 'muted', 'data-testid': 'checking' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Checking…'));
+    setBusy(btn, true);
+    const p = handoffPrincipal();
+    state.handoffCheckKey = handoffKey();
+    const calls = [api('POST', '/api/check-owner-role', checkOwnerBody(o.role_arn, p.arn, o.external_id, p.mfa))];
+    if (r) {
+      const body = { owner_role_arn: o.role_arn };
+      if (r.principal_type === 'group') body.group_name = r.group_name;
+      else if (r.principal_type === 'user') body.user_name = r.user_name;
+      else body.role_arn = r.role_arn;
+      calls.push(api('POST', '/api/check-requestor-role', body));
+    }
+    const [own, req] = await Promise.allSettled(calls);
+    setBusy(btn, false);
+    btn.disabled = false;
+    const failed = [own, req].find((x) => x && x.status === 'rejected');
+    if (failed) {
+      out.replaceChildren();
+      showError(5, 'handoff-error', failed.reason);
+      return;
+    }
+    const verdict = renderVerdict(own.value, req ? req.value : null, p.label);
+    out.replaceChildren(verdict);
+    announce(`Checked: ${verdict.dataset.works === 'true' ? 'works' : 'does not work'}.`);
+  }
+
+  const DECISION_LABEL = { allow: 'allow', implicit_deny: 'implicit deny', explicit_deny: 'explicit deny' };
+  const decisionBadge = (d) => h('span', { class: `badge dec-${d}`, 'data-testid': 'decision' }, DECISION_LABEL[d] || d);
+
+  /** One verdict from the owner role's check and, when there is one, the requestor side's. */
+  function renderVerdict(own, req, who) {
+    const problems = req && Array.isArray(req.problems) ? req.problems : [];
+    const works = own.can_assume === true && (!req || (req.ok !== false && problems.length === 0));
+    const reasons = [];
+    if (own.can_assume !== true) {
+      reasons.push(h('li', { 'data-testid': 'verdict-reason' }, h('b', {}, 'Owner role: '), codeText(own.reason || 'AssumeRole is denied.'),
+        own.statement && !String(own.reason).includes(own.statement) ? h('span', { class: 'fcode' }, codeText(own.statement)) : null));
+    }
+    for (const pr of problems) {
+      reasons.push(h('li', { 'data-testid': 'verdict-reason' }, h('b', {}, 'Requestor side: '), codeText(pr.message), h('span', { class: 'fcode' }, pr.code)));
+    }
+    const checks = Array.isArray(own.assume_checks) ? own.assume_checks : [];
+    const allowed = Array.isArray(own.allowed_actions) ? own.allowed_actions : [];
+    const actions = Array.isArray(own.actions) ? own.actions : [];
+    const drift = Array.isArray(own.drift) ? own.drift : [];
+    const warnings = [];
+    for (const c of checks.slice(1)) {
+      if (c.decision === 'allow') warnings.push(`AssumeRole ${c.case} is allowed: the External ID does not protect this role.`);
+    }
+    if (own.can_assume === true && !allowed.length) warnings.push('A session of the role may do nothing with the resource.');
+    if (drift.length) warnings.push(`The role drifted from what xacct wrote: ${drift.length} difference${drift.length === 1 ? '' : 's'} below.`);
+
+    const checkRows = checks.map((c, i) => {
+      const expected = i === 0 ? c.decision === 'allow' : c.decision !== 'allow';
+      return h('tr', { 'data-testid': 'assume-check', 'data-case': c.case, 'data-decision': c.decision },
+        h('td', {}, c.case),
+        h('td', {}, decisionBadge(c.decision)),
+        h('td', {}, h('span', { class: expected ? 'exp-good' : 'exp-bad' }, expected ? 'as expected' : 'not as expected')),
+        h('td', { class: 'reason' }, codeText(c.reason || ''),
+          c.statement && !String(c.reason).includes(c.statement) ? h('span', { class: 'fcode' }, codeText(c.statement)) : null));
+    });
+    const byDecision = actions.reduce((m, a) => { m[a.decision] = (m[a.decision] || 0) + 1; return m; }, {});
+    return h('div', { class: `verdict ${works ? 'ok' : 'bad'}`, 'data-testid': 'verdict', 'data-works': String(works) },
+      h('div', { class: 'verdict-head' },
+        h('span', { class: 'verdict-icon', 'aria-hidden': 'true' }, works ? '✓' : '✗'),
+        h('strong', { class: 'verdict-title', 'data-testid': 'verdict-title' }, works ? 'Works' : 'Does not work'),
+        h('span', { class: 'muted small' }, `AssumeRole by ${who}${req ? '; requestor side ' : ''}`, req ? h('span', { class: 'mono' }, req.principal_arn || '') : null)),
+      reasons.length ? h('ul', { class: 'reasons', 'data-testid': 'verdict-reasons' }, reasons) : null,
+      warnings.length ? h('ul', { class: 'verdict-warnings', 'data-testid': 'verdict-warnings' }, warnings.map((w) => h('li', {}, w))) : null,
+      h('div', { class: 'verdict-grid' },
+        h('section', { class: 'verdict-part' },
+          h('h3', {}, 'Assuming the role'),
+          h('table', { class: 'mini', 'data-testid': 'assume-checks' },
+            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Call'), h('th', { scope: 'col' }, 'Decision'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Expected')), h('th', { scope: 'col' }, 'Why'))),
+            h('tbody', {}, checkRows))),
+        h('section', { class: 'verdict-part' },
+          h('h3', {}, `Allowed actions (${allowed.length})`),
+          allowed.length
+            ? h('div', { class: 'chips', 'data-testid': 'allowed-actions' }, allowed.map((a) => h('span', { class: 'chip mono', 'data-testid': 'allowed-action' }, a)))
+            : h('p', { class: 'muted', 'data-testid': 'allowed-actions' }, 'None.'),
+          actions.length ? h('details', { class: 'all-actions' },
+            h('summary', {}, `Every action evaluated (${actions.length}: ${Object.entries(byDecision).map(([d, n]) => `${n} ${DECISION_LABEL[d] || d}`).join(', ')})`),
+            h('table', { class: 'mini' },
+              h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Action'), h('th', { scope: 'col' }, 'On'), h('th', { scope: 'col' }, 'Decision'), h('th', { scope: 'col' }, 'Statement'))),
+              h('tbody', {}, actions.map((a) => h('tr', {}, h('td', { class: 'mono' }, a.action), h('td', { class: 'mono arn' }, a.resource), h('td', {}, decisionBadge(a.decision)), h('td', { class: 'fcode' }, codeText(a.statement || '—'))))))) : null),
+        h('section', { class: 'verdict-part' },
+          h('h3', {}, 'Drift'),
+          drift.length
+            ? h('ul', { class: 'drift', 'data-testid': 'drift' }, drift.map((d) => h('li', { 'data-testid': 'drift-item', 'data-document': d.document, 'data-change': d.change },
+              h('span', { class: `badge drift-${d.change}` }, d.change), h('span', { class: 'mono small' }, d.document), ' ', codeText(d.message),
+              'expected' in d || 'actual' in d ? h('details', {},
+                h('summary', {}, 'Expected and actual'),
+                'expected' in d ? [h('div', { class: 'small muted' }, 'xacct would write'), jsonPre(d.expected)] : null,
+                'actual' in d ? [h('div', { class: 'small muted' }, 'the role has'), jsonPre(d.actual)] : null) : null)))
+            : h('p', { class: 'muted', 'data-testid': 'no-drift' }, 'None: the role is exactly what xacct wrote.')),
+        req ? h('section', { class: 'verdict-part', 'data-testid': 'requestor-check' },
+          h('h3', {}, 'Requestor side'),
+          h('p', {}, h('span', { class: 'mono' }, req.principal_arn || ''), ': ',
+            problems.length ? `${problems.length} problem${problems.length === 1 ? '' : 's'} (above).` : 'may assume the owner role, and nothing else.'),
+          h('p', { class: 'muted small' }, `Policies read: ${Object.keys(req.policies || {}).join(', ') || 'none'}.`)) : null));
+  }
+
+  function jsonPre(value) {
+    const pre = h('pre', { class: 'json', tabindex: '0' });
+    pre.innerHTML = highlightJson(value);
+    return pre;
+  }
+
+  // ---------------------------------------------------------------- grants page
+
+  /** Switches between the wizard and the grants page (not a step: the wizard keeps its state). */
+  function setView(view) {
+    state.view = view;
+    const grants = view === 'grants';
+    $('page-grants').hidden = !grants;
+    document.querySelector('.stepper').hidden = grants;
+    for (let i = 1; i <= 5; i++) $(`step-${i}`).hidden = grants || i !== state.step;
+    for (const [id, v] of [['nav-wizard', 'wizard'], ['nav-grants', 'grants']]) {
+      if (v === view) $(id).setAttribute('aria-current', 'page'); else $(id).removeAttribute('aria-current');
+    }
+    const hash = grants ? '#grants' : '';
+    if (window.location.hash !== hash) history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`);
+    measureChrome();
+  }
+
+  function openGrants() {
+    setView('grants');
+    window.scrollTo(0, 0);
+    const title = $('grants-title');
+    title.setAttribute('tabindex', '-1');
+    title.focus({ preventScroll: true });
+    if (!state.grants.loaded && !state.grants.loading) loadGrants(false);
+  }
+
+  function grantFilters() {
+    return {
+      resource_arn: $('grants-filter-resource').value.trim(),
+      requestor_account_id: $('grants-filter-account').value.trim(),
+    };
+  }
+
+  function validateGrantFilters() {
+    const f = grantFilters();
+    const arnMsg = !f.resource_arn || /^arn:[\w-]+:[\w-]+:[\w-]*:\d{0,12}:.+$/.test(f.resource_arn) ? '' : 'That does not look like an ARN: arn:partition:service:region:account:resource';
+    const acctMsg = !f.requestor_account_id || ACCOUNT_RE.test(f.requestor_account_id) ? '' : 'Must be exactly 12 digits.';
+    fieldError('grants-filter-resource', arnMsg);
+    fieldError('grants-filter-account', acctMsg);
+    if (arnMsg) $('grants-filter-resource').focus(); else if (acctMsg) $('grants-filter-account').focus();
+    return !arnMsg && !acctMsg;
+  }
+
+  async function loadGrants(more) {
+    const g = state.grants;
+    const seq = ++g.seq;
+    if (!more) {
+      g.items = [];
+      g.cursor = null;
+      g.loaded = false;
+      g.filters = grantFilters();
+      g.checks = new Map();
+    }
+    g.error = false;
+    g.loading = true;
+    hideError('grants-error');
+    renderGrants();
+    const btn = $('grants-load-more');
+    if (more) setBusy(btn, true);
+    try {
+      const data = await api('GET', `/api/list-grants${query({ ...g.filters, cursor: more ? g.cursor : '' })}`);
+      if (seq !== g.seq) return;
+      const seen = new Set(g.items.map((x) => x.role_arn));
+      g.items.push(...(Array.isArray(data.grants) ? data.grants : []).filter((x) => x && !seen.has(x.role_arn)));
+      g.cursor = data.next_cursor || null;
+      g.loaded = true;
+    } catch (err) {
+      if (seq !== g.seq) return;
+      g.error = true;
+      showError('grants', 'grants-error', err);
+    } finally {
+      if (seq === g.seq) {
+        g.loading = false;
+        setBusy(btn, false);
+        btn.disabled = false;
+        renderGrants();
+      }
+    }
+  }
+
+  function when(iso, never) {
+    if (!iso) return h('span', { class: 'muted' }, never);
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return h('span', {}, iso);
+    const pad = (n) => String(n).padStart(2, '0');
+    const text = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    return h('time', { datetime: iso, title: iso }, text);
+  }
+
+  function renderGrants() {
+    const g = state.grants;
+    const tbody = $('grant-rows');
+    const rows = [];
+    for (const grant of g.items) {
+      rows.push(grantRow(grant));
+      const detail = g.checks.get(grant.role_arn);
+      if (detail) rows.push(detail);
+    }
+    tbody.replaceChildren(...rows);
+    $('grants-loading').hidden = !g.loading;
+    const empty = $('grants-empty');
+    const filtered = !!(g.filters.resource_arn || g.filters.requestor_account_id);
+    empty.hidden = g.loading || !g.loaded || g.items.length > 0;
+    empty.textContent = g.cursor
+      ? 'No grant among the roles read so far: load more to read the next ones.'
+      : filtered ? 'No grant matches these filters.' : 'No grants yet: share a resource to make one.';
+    const count = $('grants-count');
+    count.textContent = !g.loaded ? '' : `${g.items.length} grant${g.items.length === 1 ? '' : 's'}${g.cursor ? ' loaded, more may follow' : ''}${filtered ? ' matching the filters' : ''}`;
+    $('grants-load-more').hidden = !g.cursor;
+  }
+
+  function grantRow(grant) {
+    const n = (grant.actions || []).length;
+    return h('tr', { 'data-testid': 'grant-row', 'data-role-arn': grant.role_arn, 'data-role-name': grant.role_name },
+      h('td', { class: 'td-name' }, h('span', { 'data-testid': 'grant-role-name' }, grant.role_name),
+        grant.require_mfa ? h('span', { class: 'chip tag-mfa', title: 'Only from a session signed in with MFA' }, 'MFA') : null,
+        h('div', { class: 'td-arn' }, grant.role_arn)),
+      h('td', { class: 'td-arn', 'data-testid': 'grant-resource' }, grant.resource_arn),
+      h('td', { class: 'td-account' }, h('span', { class: 'mono', 'data-testid': 'grant-account' }, grant.requestor_account_id),
+        grant.requestor_role_arn ? h('div', { class: 'td-arn', title: 'Only this role may assume the grant' }, grant.requestor_role_arn) : null),
+      h('td', { 'data-testid': 'grant-actions', 'data-count': String(n) }, n
+        ? h('details', { class: 'grant-actions' }, h('summary', {}, `${n} action${n === 1 ? '' : 's'}`),
+          h('div', { class: 'chips' }, grant.actions.map((a) => h('span', { class: 'chip mono' }, a))))
+        : h('span', { class: 'danger-text', title: 'The role has no xacct-grant policy left' }, 'none')),
+      h('td', { class: 'td-date', 'data-testid': 'grant-created' }, when(grant.created, '—')),
+      h('td', { class: 'td-date', 'data-testid': 'grant-last-used' }, when(grant.last_used, 'never')),
+      h('td', { class: 'td-acts' },
+        h('button', { type: 'button', class: 'btn small', 'data-testid': 'grant-check', 'aria-label': `Check ${grant.role_name}`, onclick: (e) => checkGrantRow(grant, e.currentTarget) }, 'Check'),
+        h('button', { type: 'button', class: 'btn small danger-outline', 'data-testid': 'grant-revoke', 'aria-label': `Revoke ${grant.role_name}`, onclick: (e) => openRevoke(grant, e.currentTarget) }, 'Revoke')));
+  }
+
+  /** Checks one grant as its requestor (the role it names, else the account root) with its External ID; the verdict shows under the row. */
+  async function checkGrantRow(grant, btn) {
+    const g = state.grants;
+    const principal = grant.requestor_role_arn || rootArn(grant.role_arn, grant.requestor_account_id);
+    const who = grant.requestor_role_arn ? `the requestor role ${principal}` : `the requestor account ${grant.requestor_account_id}`;
+    const live = h('div', { class: 'grant-check' },
+      h('p', { class: 'muted', 'data-testid': 'checking' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), `Checking ${grant.role_name}…`));
+    const box = h('div', { class: 'error-box', role: 'alert', 'data-testid': 'grant-check-error', hidden: true });
+    const close = h('button', { type: 'button', class: 'btn small ghost', 'aria-label': `Hide the check of ${grant.role_name}`, onclick: () => hideCheck(grant) }, 'Hide');
+    const detail = h('tr', { class: 'grant-detail', 'data-testid': 'grant-check-row', 'data-role-arn': grant.role_arn },
+      h('td', { colspan: '7' }, h('div', { class: 'grant-detail-bar' }, close), box, live));
+    const old = g.checks.get(grant.role_arn);
+    g.checks.set(grant.role_arn, detail);
+    if (old && old.isConnected) old.replaceWith(detail);
+    else {
+      const row = btn.closest('tr');
+      row.after(detail);
+    }
+    setBusy(btn, true);
+    try {
+      const own = await api('POST', '/api/check-owner-role', checkOwnerBody(grant.role_arn, principal, grant.external_id, grant.require_mfa));
+      const verdict = renderVerdict(own, null, `${who}${grant.external_id ? ' with the External ID' : ''}${grant.require_mfa ? ' and MFA' : ''}`);
+      live.replaceChildren(verdict);
+      announce(`${grant.role_name}: ${verdict.dataset.works === 'true' ? 'works' : 'does not work'}. The details follow its row.`);
+    } catch (err) {
+      live.replaceChildren();
+      showError('grants', box, err);
+    } finally {
+      setBusy(btn, false);
+      btn.disabled = false;
+    }
+  }
+
+  function hideCheck(grant) {
+    const detail = state.grants.checks.get(grant.role_arn);
+    state.grants.checks.delete(grant.role_arn);
+    if (detail) detail.remove();
+    const btn = document.querySelector(`[data-testid="grant-row"][data-role-arn="${CSS.escape(grant.role_arn)}"] [data-testid="grant-check"]`);
+    if (btn) btn.focus();
+  }
+
+  // Revoking: a modal dialog that names the role and what goes; Revoke stays disabled until the
+  // role's name is typed.
+  let revoking = null; // {grant, opener, done}
+
+  function openRevoke(grant, opener) {
+    const dialog = $('revoke-dialog');
+    revoking = { grant, opener, done: false };
+    $('revoke-role-name').textContent = grant.role_name;
+    $('revoke-confirm-name').textContent = grant.role_name;
+    const n = (grant.actions || []).length;
+    const mono = (t) => h('span', { class: 'mono' }, t);
+    fill($('revoke-desc'),
+      h('p', {}, 'This deletes, in the owner account ', mono((state.setup && state.setup.owner_account) || grant.role_arn.split(':')[4]), ':'),
+      h('ul', { class: 'revoke-list', 'data-testid': 'revoke-what' },
+        h('li', {}, 'its inline policies, among them ', mono('xacct-grant'), n ? ` (${n} action${n === 1 ? '' : 's'} on ` : '', n ? mono(grant.resource_arn) : '', n ? ')' : ''),
+        h('li', {}, 'the attachments of managed policies someone attached to it by hand (the managed policies themselves stay)'),
+        h('li', {}, 'the role ', mono(grant.role_arn))),
+      h('p', {}, 'Account ', mono(grant.requestor_account_id), grant.requestor_role_arn ? [' (', mono(grant.requestor_role_arn), ')'] : '',
+        ' loses this access at once, sessions already started too. It cannot be undone: sharing the resource again makes a new role.'),
+      h('p', { class: 'muted small' }, 'The requestor side (its role, or the policy on a group or user) is in the requestor account and is not touched: it can then assume nothing and can be removed there.'));
+    $('revoke-confirm-input').value = '';
+    $('revoke-confirm').disabled = true;
+    hideError('revoke-error');
+    dialog.showModal();
+    $('revoke-confirm-input').focus();
+  }
+
+  function revokeTyped() {
+    return !!revoking && $('revoke-confirm-input').value.trim() === revoking.grant.role_name;
+  }
+
+  async function confirmRevoke(e) {
+    e.preventDefault();
+    if (!revokeTyped()) { $('revoke-confirm-input').focus(); return; }
+    const { grant } = revoking;
+    const btn = $('revoke-confirm');
+    const cancel = $('revoke-cancel');
+    hideError('revoke-error');
+    setBusy(btn, true);
+    cancel.disabled = true;
+    try {
+      const resp = await api('POST', '/api/revoke-grant', { role_arn: grant.role_arn });
+      const removed = Array.isArray(resp.removed) ? resp.removed : [];
+      const g = state.grants;
+      g.items = g.items.filter((x) => x.role_arn !== grant.role_arn);
+      g.checks.delete(grant.role_arn);
+      renderGrants();
+      const res = $('grants-result');
+      res.className = `result ${resp.changed ? 'ok' : 'same'}`;
+      fill(res,
+        h('span', { class: 'title', 'data-testid': 'grants-result-title' }, resp.changed ? `Revoked ${grant.role_name}` : `${grant.role_name} was already gone: nothing was removed`),
+        removed.length ? h('div', {}, 'Removed, in this order:', h('ul', { class: 'removed', 'data-testid': 'revoke-removed' }, removed.map((x) => h('li', { 'data-testid': 'removed-item' }, codeText(x))))) : null);
+      res.hidden = false;
+      // The hand-off's verdict on this grant no longer holds.
+      if (state.owner.result && state.owner.result.role_arn === grant.role_arn) {
+        $('handoff-verdict').replaceChildren();
+        hideError('handoff-error');
+      }
+      revoking.done = true;
+      $('revoke-dialog').close();
+    } catch (err) {
+      showError('grants', 'revoke-error', err);
+      $('revoke-confirm-input').focus();
+    } finally {
+      setBusy(btn, false);
+      btn.disabled = !revokeTyped();
+      cancel.disabled = false;
+    }
+  }
+
+  /** After the dialog closes (Cancel, Esc or done): focus goes back where it makes sense. */
+  function revokeClosed() {
+    const r = revoking;
+    revoking = null;
+    if (!r) return;
+    if (r.done) $('grants-result').focus();
+    else if (r.opener && r.opener.isConnected) r.opener.focus();
   }
 
   // ---------------------------------------------------------------- wiring
@@ -1135,8 +1730,14 @@
 
     // step 4
     $('requestor-form').addEventListener('submit', reqPreview);
-    $('requestor-form').addEventListener('input', () => { fieldError('requestor-role-name', ''); refreshReqButtons(); });
-    $('requestor-form').addEventListener('change', () => refreshReqButtons());
+    $('requestor-form').addEventListener('input', () => {
+      fieldError('requestor-role-name', ''); fieldError('requestor-principal-name', ''); fieldError('requestor-require-mfa', '');
+      refreshReqButtons();
+    });
+    $('requestor-form').addEventListener('change', (e) => {
+      if (e.target.name === 'requestor_kind') { clearFieldErrors(4); hideError('requestor-error'); renderReqKind(); }
+      refreshReqButtons();
+    });
     $('requestor-create').addEventListener('click', reqCreate);
     $('requestor-back').addEventListener('click', () => go(3));
     $('requestor-skip').addEventListener('click', () => { state.req.skipped = true; go(5); });
@@ -1144,16 +1745,42 @@
 
     // step 5
     $('handoff-back').addEventListener('click', () => go(4));
+    $('handoff-check').addEventListener('click', checkHandoff);
     $('start-over').addEventListener('click', () => {
       state.resource = null;
       resetFrom(2);
-      for (const id of ['requestor-account', 'requestor-role-arn', 'external-id', 'owner-role-name', 'requestor-role-name', 'arn-input']) $(id).value = '';
+      for (const id of ['requestor-account', 'requestor-role-arn', 'external-id', 'owner-role-name', 'requestor-role-name', 'requestor-principal-name', 'arn-input']) $(id).value = '';
       $('require-mfa').checked = false;
+      $('requestor-require-mfa').checked = false;
+      document.querySelector('input[name="requestor_kind"][value="service"]').checked = true;
+      hideError('handoff-error');
+      $('handoff-verdict').replaceChildren();
       $('max-session').value = '3600';
       clearFieldErrors(1); clearFieldErrors(3); clearFieldErrors(4);
       renderResources();
       go(1);
     });
+
+    // pages
+    const toWizard = () => go(reachable(state.step) ? state.step : 1);
+    $('nav-wizard').addEventListener('click', toWizard);
+    $('nav-grants').addEventListener('click', openGrants);
+    $('grants-back').addEventListener('click', toWizard);
+    $('grants-reload').addEventListener('click', () => { if (validateGrantFilters()) loadGrants(false); });
+    $('grants-load-more').addEventListener('click', () => loadGrants(true));
+    $('grants-filter').addEventListener('submit', (e) => { e.preventDefault(); if (validateGrantFilters()) loadGrants(false); });
+    $('grants-clear').addEventListener('click', () => {
+      $('grants-filter-resource').value = '';
+      $('grants-filter-account').value = '';
+      clearFieldErrors('grants');
+      loadGrants(false);
+    });
+    for (const id of ['grants-filter-resource', 'grants-filter-account']) $(id).addEventListener('input', () => fieldError(id, ''));
+    $('revoke-form').addEventListener('submit', confirmRevoke);
+    $('revoke-confirm-input').addEventListener('input', () => { $('revoke-confirm').disabled = !revokeTyped(); });
+    $('revoke-cancel').addEventListener('click', () => $('revoke-dialog').close());
+    $('revoke-dialog').addEventListener('cancel', (e) => { if ($('revoke-confirm').classList.contains('busy')) e.preventDefault(); });
+    $('revoke-dialog').addEventListener('close', revokeClosed);
 
     // copy buttons on code blocks
     document.addEventListener('click', (e) => {
@@ -1163,7 +1790,8 @@
   }
 
   function measureChrome() {
-    const px = document.querySelector('.topbar').offsetHeight + document.querySelector('.stepper').offsetHeight;
+    const stepper = document.querySelector('.stepper');
+    const px = document.querySelector('.topbar').offsetHeight + (stepper.hidden ? 0 : stepper.offsetHeight);
     document.documentElement.style.setProperty('--chrome', `${px}px`);
   }
 
@@ -1176,6 +1804,7 @@
     renderSelected();
     loadSetup();
     loadResources(false);
+    if (window.location.hash === '#grants') openGrants();
     document.documentElement.dataset.ready = 'true';
   }
 

@@ -27,6 +27,11 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("list-permissions", "GET"),
     ("create-owner-role", "POST"),
     ("create-requestor-resources", "POST"),
+    ("list-grants", "GET"),
+    ("check-owner-role", "POST"),
+    ("revoke-grant", "POST"),
+    ("check-requestor-role", "POST"),
+    ("revoke-requestor-resources", "POST"),
 ];
 
 struct Console {
