@@ -101,7 +101,7 @@ test-e2e: venv
 	$(CARGO) build --workspace --bins; \
 	$(CARGO) test -p xacct-e2e --no-run; \
 	$(CARGO) test -p xacct-cli --test local_stack --no-run; \
-	XACCT_FAULT_PROXY=1 $(LOCALSTACK) up --background; \
+	XACCT_FAULT_PROXY=1 XACCT_NO_RELOAD=1 $(LOCALSTACK) up --background; \
 	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-e2e -- --test-threads=4; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) .venv/bin/pytest -q -p no:cacheprovider tests/python/stack; \

@@ -28,6 +28,8 @@ Environment:
                            env files' AWS_ENDPOINT_URL points at it; seeding still talks
                            to moto); `make test-e2e` sets it
     XACCT_PROXY_PORT       the fault proxy's port (default 5001)
+    XACCT_NO_RELOAD        1: the functions do not rebuild and restart when a file of the
+                           work tree changes (`make test-e2e` sets it)
     XACCT_RUST_LOG         RUST_LOG for the functions (default info)
     XACCT_CARGO_LAMBDA     cargo-lambda executable (default: the venv's)
     CARGO_TARGET_DIR       kept; defaults to ~/.cache/xacct-target
@@ -195,6 +197,7 @@ class Settings:
     target_dir: Path
     fault_proxy: bool = False
     proxy_port: int = 5001
+    reload: bool = True
 
     @staticmethod
     def from_env(no_functions_flag: bool = False) -> Settings:
@@ -210,6 +213,7 @@ class Settings:
             target_dir=Path(target) if target else Path.home() / ".cache" / "xacct-target",
             fault_proxy=_env_flag("XACCT_FAULT_PROXY"),
             proxy_port=_env_int("XACCT_PROXY_PORT", 5001, 1, 65535),
+            reload=not _env_flag("XACCT_NO_RELOAD"),
         )
         ports = [settings.moto_port]
         if settings.fault_proxy:
@@ -1328,6 +1332,10 @@ def start_function_server(
         "--color",
         "never",
     ]
+    if not settings.reload:
+        # Tests: a file written in the work tree (a screenshot, a test's edit) must not
+        # restart every function mid-run.
+        argv.append("--ignore-changes")
     return spawn(side, argv, env)
 
 

@@ -18,7 +18,7 @@ use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, R
 use crate::error::ApiError;
 use crate::handoff::{hand_off, role_code};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
-use crate::lifecycle::{OwnerGrant, tags};
+use crate::lifecycle::{OwnerGrant, same_partition, tags};
 
 /// Inline policy name on every owner role.
 pub const POLICY_NAME: &str = crate::lifecycle::OWNER_POLICY_NAME;
@@ -201,6 +201,11 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
     let policy = least_privilege_policy(&permissions, &body.actions, options)?;
 
     let owner = deps.account.account().await?;
+    let partition = deps.account.partition().await?;
+    same_partition("resource_arn", &input.resource, partition)?;
+    if let Some(role) = &input.requestor_role {
+        same_partition("requestor_role_arn", role, partition)?;
+    }
     if !input.resource.account().is_empty() && input.resource.account() != owner.as_str() {
         return Err(ApiError::invalid(
             "resource_arn",

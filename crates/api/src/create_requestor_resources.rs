@@ -20,7 +20,7 @@ use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument, RoleName, Service
 use crate::error::ApiError;
 use crate::handoff::{hand_off, role_code};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
-use crate::lifecycle::{IamDeps, tags};
+use crate::lifecycle::{IamDeps, same_partition, tags};
 use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
 
 /// Inline policy name on every requestor role.
@@ -190,6 +190,11 @@ async fn run<R: RoleStore + HumanStore>(
         .transpose()?;
 
     let account = deps.account.account().await?;
+    same_partition(
+        "owner_role_arn",
+        &owner_role,
+        deps.account.partition().await?,
+    )?;
     if owner_role.account() == account.as_str() {
         return Err(ApiError::invalid(
             "owner_role_arn",

@@ -7,7 +7,7 @@ use xacct_aws::identity::AccountLookup;
 use xacct_aws::roles::{MANAGED_TAG, RoleState, tag_value};
 use xacct_policy::naming::ROLE_PATH;
 use xacct_policy::trust::{CrossAccountTrust, require_role_arn};
-use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId};
+use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, Partition};
 
 use crate::error::ApiError;
 
@@ -43,11 +43,33 @@ impl<R> std::fmt::Debug for IamDeps<R> {
     }
 }
 
+/// Refuses an ARN of another partition than the one xacct runs in.
+pub fn same_partition(field: &str, arn: &Arn, here: Partition) -> Result<(), ApiError> {
+    if arn.partition() == here {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "OtherPartition",
+            format!(
+                "{field} `{arn}` is in partition `{}`, but xacct runs in `{here}`",
+                arn.partition()
+            ),
+        ))
+    }
+}
+
 /// A role ARN from the request that must name a role in this account; returns its name.
-pub fn role_here(field: &str, raw: &str, account: &AccountId) -> Result<(Arn, String), ApiError> {
+pub fn role_here(
+    field: &str,
+    raw: &str,
+    account: &AccountId,
+    partition: Partition,
+) -> Result<(Arn, String), ApiError> {
     let arn: Arn = raw.trim().parse().map_err(|e| ApiError::arn(field, &e))?;
     require_role_arn(&arn)
         .map_err(|e| ApiError::invalid(field, "InvalidRoleArn", e.to_string()))?;
+    same_partition(field, &arn, partition)?;
     if arn.account() != account.as_str() {
         return Err(ApiError::invalid(
             field,

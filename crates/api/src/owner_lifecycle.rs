@@ -310,7 +310,8 @@ async fn check_run<R: RoleStore>(
         })
         .transpose()?;
     let account = deps.account.account().await?;
-    let (role_arn, name) = role_here("role_arn", &body.role_arn, &account)?;
+    let partition = deps.account.partition().await?;
+    let (role_arn, name) = role_here("role_arn", &body.role_arn, &account, partition)?;
     let state = deps
         .roles
         .get_role(&name)
@@ -443,7 +444,8 @@ pub(crate) async fn revoke_role<R: RoleStore>(
     is_kind: impl Fn(&RoleState) -> Result<(), ApiError>,
 ) -> Result<RevokeResponse, ApiError> {
     let account = deps.account.account().await?;
-    let (arn, name) = role_here("role_arn", role_arn, &account)?;
+    let partition = deps.account.partition().await?;
+    let (arn, name) = role_here("role_arn", role_arn, &account, partition)?;
     if let Some(state) = deps.roles.get_role(&name).await? {
         if !is_xacct_role(&state) {
             return Err(not_managed("role_arn", &arn));

@@ -183,10 +183,11 @@ async fn check_run<R: RoleStore + HumanStore>(
     let who = target(&body)?;
     let owner = owner_role(body.owner_role_arn.as_deref())?;
     let account = deps.account.account().await?;
+    let partition = deps.account.partition().await?;
     let mut problems = Vec::new();
     let response = match who {
         Target::Role(raw) => {
-            let (arn, name) = role_here("role_arn", &raw, &account)?;
+            let (arn, name) = role_here("role_arn", &raw, &account, partition)?;
             let state = deps
                 .roles
                 .get_role(&name)

@@ -83,11 +83,18 @@ pub fn assume(call: &AssumeCall<'_>) -> Evaluation {
     e
 }
 
+/// The trust policy's deciding statement first: it is the owner's side of the answer.
 fn case(name: &'static str, e: Evaluation) -> AssumeCase {
+    let statement = e
+        .statements
+        .iter()
+        .find(|s| s.policy == "trust policy")
+        .or_else(|| e.statements.first())
+        .map(ToString::to_string);
     AssumeCase {
         case: name,
         decision: e.decision,
-        statement: e.statements.first().map(ToString::to_string),
+        statement,
         reason: e.reason,
     }
 }
