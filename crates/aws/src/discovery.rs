@@ -16,9 +16,51 @@ use xacct_policy::Partition;
 use crate::config::{in_region, region as default_region};
 use crate::error::AwsError;
 
-/// Calls in flight at once: (service, region) jobs, and per-item calls within a job.
+/// Calls in flight at once by default: (service, region) jobs, and per-item calls within a
+/// job.
 pub const JOB_CONCURRENCY: usize = 24;
 pub const ITEM_CONCURRENCY: usize = 32;
+
+/// How many calls discovery keeps in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// (service, region) jobs at once.
+    pub jobs: usize,
+    /// Per-item calls (a bucket's tags, a function's tags) at once within a job.
+    pub items: usize,
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Self {
+            jobs: JOB_CONCURRENCY,
+            items: ITEM_CONCURRENCY,
+        }
+    }
+}
+
+impl Concurrency {
+    /// One call at a time: the strategy of a script that walks regions one by one.
+    pub const SEQUENTIAL: Self = Self { jobs: 1, items: 1 };
+
+    /// `"jobs,items"` or one number for both (`XACCT_DISCOVERY_CONCURRENCY`); each from 1 to
+    /// 256; anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let number = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+        };
+        match text.split_once(',') {
+            Some((jobs, items)) => Some(Self {
+                jobs: number(jobs)?,
+                items: number(items)?,
+            }),
+            None => number(text).map(|n| Self { jobs: n, items: n }),
+        }
+    }
+}
 
 /// A resource kind xacct discovers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -101,6 +143,7 @@ pub struct Discovery {
 #[derive(Debug, Clone)]
 pub struct Discoverer {
     config: SdkConfig,
+    concurrency: Concurrency,
 }
 
 type JobResult = Result<(Vec<DiscoveredResource>, Vec<PartialFailure>), PartialFailure>;
@@ -149,7 +192,16 @@ fn failure(service: ServiceKind, region: &str, e: &AwsError) -> PartialFailure {
 
 impl Discoverer {
     pub fn new(config: SdkConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            concurrency: Concurrency::default(),
+        }
+    }
+
+    /// The same discoverer with other limits on calls in flight.
+    pub fn with_concurrency(mut self, concurrency: Concurrency) -> Self {
+        self.concurrency = concurrency;
+        self
     }
 
     /// Regions enabled in the account: opted in, or needing no opt-in.
@@ -230,7 +282,7 @@ impl Discoverer {
                     }
                 }
             })
-            .buffer_unordered(JOB_CONCURRENCY)
+            .buffer_unordered(self.concurrency.jobs)
             .collect()
             .await;
         let mut out = Discovery::default();
@@ -312,7 +364,7 @@ impl Discoverer {
                     })
                 }
             })
-            .buffer_unordered(ITEM_CONCURRENCY)
+            .buffer_unordered(self.concurrency.items)
             .collect()
             .await;
         let (mut resources, mut failures) = split(found);
@@ -345,7 +397,7 @@ impl Discoverer {
                     }
                 }
             })
-            .buffer_unordered(ITEM_CONCURRENCY)
+            .buffer_unordered(self.concurrency.items)
             .collect()
             .await;
         let (out, tag_failures) = split(tagged);
@@ -453,7 +505,7 @@ impl Discoverer {
                     })
                 }
             })
-            .buffer_unordered(ITEM_CONCURRENCY)
+            .buffer_unordered(self.concurrency.items)
             .collect()
             .await;
         Ok(split(results))
@@ -513,5 +565,22 @@ impl Discoverer {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Concurrency;
+
+    #[test]
+    fn concurrency_parses_one_number_or_a_pair_within_bounds() {
+        assert_eq!(Concurrency::parse("1"), Some(Concurrency::SEQUENTIAL));
+        assert_eq!(
+            Concurrency::parse(" 8 , 64 "),
+            Some(Concurrency { jobs: 8, items: 64 })
+        );
+        for bad in ["0", "257", "x", "4,", ",4", "1,2,3", ""] {
+            assert_eq!(Concurrency::parse(bad), None, "{bad}");
+        }
     }
 }
