@@ -42,6 +42,9 @@ measured one, a Function URL GET with `limit=1000` and no filter: one full disco
     calls           requests the proxy saw during the measured invocation (its stats),
                     per action too, and whether they match the call model below exactly
     peak_rss_mb     VmHWM of the function process after the measured invocation (MiB)
+    cpu_ms          CPU time (user + system, every thread) the function process used
+                    during the measured invocation: near wall_ms, the function itself is
+                    the bottleneck (discovery runs in one task: its CPU work is serial)
     ratio_to_floor  wall_ms / floor_ms
     model_ms        what the strategy would take if every call took exactly the delay (AWS
                     answering instantly): the call model below scheduled with its jobs and
@@ -1360,6 +1363,15 @@ def logged_discovery(log_path: Path) -> dict[str, int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (/proc/<pid>/stat), all its threads."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @dataclass
 class Context:
     binary: Path
@@ -1396,8 +1408,10 @@ def measure(
     what = f"list-resources ({strategy.name}, {total} resources)"
     with harness.cold_started(launch, ctx.runs) as (api, process, _cold):
         ctx.proxy.reset_counts()
+        cpu_before = cpu_seconds(process.pid)
         request_id = api.queue_event(harness.event_payload(function_event(MEASURED_QUERY)))
         outcome = api.wait(request_id, process, ctx.timeout_s, what)
+        cpu_after = cpu_seconds(process.pid)
         hwm_kb = harness.proc_status_kb(process.pid, "VmHWM")
         stats = ctx.proxy.stats()
         records = ctx.proxy.timeline()
@@ -1437,6 +1451,11 @@ def measure(
         "calls_match_model": not mismatch,
         **({"calls_mismatch": mismatch} if mismatch else {}),
         "peak_rss_mb": round(hwm_kb / 1024, 1),
+        "cpu_ms": (
+            round((cpu_after - cpu_before) * 1000)
+            if cpu_before is not None and cpu_after is not None
+            else None
+        ),
         "concurrency_env": strategy.concurrency,
         "answered_by_moto": replayed["misses"] if replayed["on"] else calls,
         "timeline": analyse_timeline(records, outcome.handed_ns),
@@ -1715,7 +1734,7 @@ def run(args: argparse.Namespace) -> int:
                     )
                     for line in describe_timeline(run["timeline"]):
                         log(line)
-                    keys = ("wall_ms", "discovery_ms", "calls", "peak_rss_mb", "timeline")
+                    keys = ("wall_ms", "discovery_ms", "calls", "peak_rss_mb", "cpu_ms", "timeline")
                     return {key: run[key] for key in keys}
 
                 if args.answers == "replay":
@@ -1747,7 +1766,7 @@ def run(args: argparse.Namespace) -> int:
                         f"{result['ratio_to_floor']} x floor (model with instant answers: "
                         f"{result['model_ms']:.0f} ms), {result['calls']} calls"
                         + ("" if matches else f" (NOT the model: {result['calls_mismatch']})")
-                        + f", peak RSS {result['peak_rss_mb']} MB"
+                        + f", peak RSS {result['peak_rss_mb']} MB, CPU {result['cpu_ms']} ms"
                     )
                     for line in describe_timeline(result["timeline"]):
                         log(line)

@@ -383,6 +383,14 @@ def test_logged_discovery_reads_the_last_listing(tmp_path: Path) -> None:
     assert d.logged_discovery(tmp_path / "missing.log") == {}
 
 
+def test_cpu_seconds_of_this_process() -> None:
+    import os
+
+    used = d.cpu_seconds(os.getpid())
+    assert used is not None and used >= 0
+    assert d.cpu_seconds(2**22 + 12345) is None  # no such process
+
+
 def test_function_event_has_the_query() -> None:
     event = d.function_event({"limit": "1000"})
     assert event["rawQueryString"] == "limit=1000"

@@ -27,7 +27,7 @@ fn json_out(value: &Value) {
     print(&serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or_default()
 }
 

@@ -11,12 +11,8 @@ use xacct_policy::{Arn, PolicyDocument};
 
 use crate::args::{CheckArgs, GrantsArgs, Output, RevokeArgs};
 use crate::client::{CallError, Client};
-use crate::commands::set;
+use crate::commands::{set, str_of};
 use crate::output::{note, print, table};
-
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_default()
-}
 
 /// The requestor-side target of a check or revoke, as the functions take it.
 fn requestor_target(role: Option<&str>, group: Option<&str>, user: Option<&str>) -> Option<Value> {
