@@ -131,14 +131,8 @@ fn check(body: &CreateOwnerRoleRequest) -> Result<Input, ApiError> {
             Some(arn)
         }
     };
-    let external_id = body
-        .external_id
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<ExternalId>()
-                .map_err(|e| ApiError::id("external_id", &e))
-        })
-        .transpose()?;
+    let external_id =
+        ApiError::optional_id::<ExternalId>("external_id", body.external_id.as_deref())?;
     let max_session = body.max_session_duration.unwrap_or(MIN_SESSION);
     if !(MIN_SESSION..=MAX_SESSION).contains(&max_session) {
         return Err(ApiError::invalid(
@@ -149,22 +143,11 @@ fn check(body: &CreateOwnerRoleRequest) -> Result<Input, ApiError> {
             ),
         ));
     }
-    let role_name = body
-        .role_name
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<RoleName>()
-                .map_err(|e| ApiError::id("role_name", &e))
-        })
-        .transpose()?;
-    let org = body
-        .principal_org_id
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<OrganizationId>()
-                .map_err(|e| ApiError::id("principal_org_id", &e))
-        })
-        .transpose()?;
+    let role_name = ApiError::optional_id::<RoleName>("role_name", body.role_name.as_deref())?;
+    let org = ApiError::optional_id::<OrganizationId>(
+        "principal_org_id",
+        body.principal_org_id.as_deref(),
+    )?;
     if body.actions.len() > MAX_ACTIONS {
         return Err(ApiError::invalid(
             "actions",

@@ -11,16 +11,14 @@ use xacct_aws::roles::{
 };
 use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, human_policy_name, requestor_role_name};
-use xacct_policy::trust::{
-    assume_owner_role_policy, human_assume_policy, require_role_arn, service_trust,
-};
+use xacct_policy::trust::{assume_owner_role_policy, human_assume_policy, service_trust};
 use xacct_policy::validate::{self, Finding};
 use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument, RoleName, ServicePrincipal};
 
 use crate::error::ApiError;
 use crate::handoff::{hand_off, role_code};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
-use crate::lifecycle::{IamDeps, same_partition, tags};
+use crate::lifecycle::{IamDeps, role_arn, same_partition, tags};
 use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
 
 /// Inline policy name on every requestor role.
@@ -164,30 +162,11 @@ async fn run<R: RoleStore + HumanStore>(
 ) -> Result<Response<Body>, ApiError> {
     require_method(&req, Methods::Post)?;
     let body: CreateRequestorRequest = json_body(&req)?;
-    let owner_role: Arn = body
-        .owner_role_arn
-        .trim()
-        .parse()
-        .map_err(|e| ApiError::arn("owner_role_arn", &e))?;
-    require_role_arn(&owner_role)
-        .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
+    let owner_role = role_arn("owner_role_arn", &body.owner_role_arn)?;
     let who = who(&body)?;
-    let external_id = body
-        .external_id
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<ExternalId>()
-                .map_err(|e| ApiError::id("external_id", &e))
-        })
-        .transpose()?;
-    let role_name = body
-        .role_name
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<RoleName>()
-                .map_err(|e| ApiError::id("role_name", &e))
-        })
-        .transpose()?;
+    let external_id =
+        ApiError::optional_id::<ExternalId>("external_id", body.external_id.as_deref())?;
+    let role_name = ApiError::optional_id::<RoleName>("role_name", body.role_name.as_deref())?;
 
     let account = deps.account.account().await?;
     same_partition(

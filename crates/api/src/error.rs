@@ -104,6 +104,16 @@ impl ApiError {
     }
 
     /// The HTTP response carrying this error.
+    /// Parses an optional identifier field (`ExternalId`, `RoleName`, ...), naming the field
+    /// and its rule when it is wrong.
+    pub fn optional_id<T>(field: &str, raw: Option<&str>) -> Result<Option<T>, Self>
+    where
+        T: std::str::FromStr<Err = IdError>,
+    {
+        raw.map(|r| r.parse::<T>().map_err(|e| Self::id(field, &e)))
+            .transpose()
+    }
+
     pub fn into_response(self) -> Response<Body> {
         let mut builder = Response::builder()
             .status(self.status)

@@ -59,6 +59,14 @@ pub fn same_partition(field: &str, arn: &Arn, here: Partition) -> Result<(), Api
     }
 }
 
+/// A role ARN from the request (any account), refused with `InvalidArn` / `InvalidRoleArn`.
+pub fn role_arn(field: &str, raw: &str) -> Result<Arn, ApiError> {
+    let arn: Arn = raw.trim().parse().map_err(|e| ApiError::arn(field, &e))?;
+    require_role_arn(&arn)
+        .map_err(|e| ApiError::invalid(field, "InvalidRoleArn", e.to_string()))?;
+    Ok(arn)
+}
+
 /// A role ARN from the request that must name a role in this account; returns its name.
 pub fn role_here(
     field: &str,
@@ -66,9 +74,7 @@ pub fn role_here(
     account: &AccountId,
     partition: Partition,
 ) -> Result<(Arn, String), ApiError> {
-    let arn: Arn = raw.trim().parse().map_err(|e| ApiError::arn(field, &e))?;
-    require_role_arn(&arn)
-        .map_err(|e| ApiError::invalid(field, "InvalidRoleArn", e.to_string()))?;
+    let arn = role_arn(field, raw)?;
     same_partition(field, &arn, partition)?;
     if arn.account() != account.as_str() {
         return Err(ApiError::invalid(

@@ -301,14 +301,8 @@ async fn check_run<R: RoleStore>(
             format!("principal_arn `{principal}` must name a role, user or session of an account"),
         ));
     }
-    let external_id = body
-        .external_id
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<ExternalId>()
-                .map_err(|e| ApiError::id("external_id", &e))
-        })
-        .transpose()?;
+    let external_id =
+        ApiError::optional_id::<ExternalId>("external_id", body.external_id.as_deref())?;
     let account = deps.account.account().await?;
     let partition = deps.account.partition().await?;
     let (role_arn, name) = role_here("role_arn", &body.role_arn, &account, partition)?;

@@ -6,19 +6,19 @@ use std::collections::BTreeMap;
 
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use xacct_aws::humans::{Human, HumanStore, remove_human_policy};
+use xacct_aws::humans::{Human, HumanError, HumanStore, remove_human_policy};
 use xacct_aws::roles::{RoleStore, read_role_policies};
 use xacct_policy::check::session_arn;
 use xacct_policy::eval::{
     Context, Labeled, PolicySet, Request as EvalRequest, RequestPrincipal, evaluate,
 };
 use xacct_policy::naming::human_policy_name;
-use xacct_policy::trust::{human_assume_policy, require_role_arn};
+use xacct_policy::trust::human_assume_policy;
 use xacct_policy::{Arn, Effect, PolicyDocument};
 
 use crate::error::ApiError;
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
-use crate::lifecycle::{IamDeps, is_xacct_role, role_here, role_not_found, tags};
+use crate::lifecycle::{IamDeps, is_xacct_role, role_arn, role_here, role_not_found, tags};
 use crate::owner_lifecycle::{RevokeResponse, revoke_role};
 
 /// Who on the requestor side: a role (for a service) or an existing group or user.
@@ -87,13 +87,7 @@ fn owner_role(raw: Option<&str>) -> Result<Arn, ApiError> {
             "missing field `owner_role_arn`",
         )
     })?;
-    let arn: Arn = raw
-        .trim()
-        .parse()
-        .map_err(|e| ApiError::arn("owner_role_arn", &e))?;
-    require_role_arn(&arn)
-        .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
-    Ok(arn)
+    role_arn("owner_role_arn", raw)
 }
 
 /// One thing that stops the requestor side from working, or makes it grant more.
@@ -240,17 +234,12 @@ async fn check_run<R: RoleStore + HumanStore>(
             }
         }
         Target::Person(human) => {
+            // The same 404 as a create for a person who does not exist.
             let principal_arn = deps.roles.human_arn(&human).await?.ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "PrincipalNotFound",
-                    format!(
-                        "{} `{}` does not exist in this account",
-                        human.kind(),
-                        human.name()
-                    ),
-                )
-                .on(&format!("{}_name", human.kind()))
+                ApiError::from(HumanError::NotFound {
+                    kind: human.kind(),
+                    name: human.name().to_owned(),
+                })
             })?;
             let policy_name = human_policy_name(&owner);
             let mut docs = BTreeMap::new();

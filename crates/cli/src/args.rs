@@ -208,6 +208,20 @@ pub struct ConsoleArgs {
     pub port: u16,
 }
 
+/// Who on the requestor side: the role `requestor-setup` made, or a group or user.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RequestorSide {
+    /// The requestor role (created by `requestor-setup`).
+    #[arg(long, conflicts_with_all = ["group", "user"])]
+    pub requestor_role: Option<String>,
+    /// The requestor group (xacct's inline policy on it).
+    #[arg(long, conflicts_with = "user")]
+    pub group: Option<String>,
+    /// The requestor user (xacct's inline policy on it).
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// The owner role's ARN.
@@ -221,15 +235,8 @@ pub struct CheckArgs {
     /// The caller signs in with MFA.
     #[arg(long)]
     pub mfa: bool,
-    /// The requestor role (created by `requestor-setup`).
-    #[arg(long, conflicts_with_all = ["group", "user"])]
-    pub requestor_role: Option<String>,
-    /// The requestor group.
-    #[arg(long, conflicts_with = "user")]
-    pub group: Option<String>,
-    /// The requestor user.
-    #[arg(long)]
-    pub user: Option<String>,
+    #[command(flatten)]
+    pub requestor: RequestorSide,
     /// Really call sts:AssumeRole with your own credentials (retrying while IAM propagates,
     /// up to 150 s), then one read-only call on the resource.
     #[arg(long)]
@@ -259,15 +266,9 @@ pub struct GrantsArgs {
 pub struct RevokeArgs {
     /// The owner role's ARN.
     pub role_arn: String,
-    /// Also remove the requestor role (created by `requestor-setup`).
-    #[arg(long, conflicts_with_all = ["group", "user"])]
-    pub requestor_role: Option<String>,
-    /// Also remove xacct's policy from this requestor group.
-    #[arg(long, conflicts_with = "user")]
-    pub group: Option<String>,
-    /// Also remove xacct's policy from this requestor user.
-    #[arg(long)]
-    pub user: Option<String>,
+    /// Also remove the requestor side named here.
+    #[command(flatten)]
+    pub requestor: RequestorSide,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,

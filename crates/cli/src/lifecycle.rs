@@ -9,14 +9,14 @@ use xacct_policy::check::{AssumeCall, assume};
 use xacct_policy::eval::Labeled;
 use xacct_policy::{Arn, PolicyDocument};
 
-use crate::args::{CheckArgs, GrantsArgs, Output, RevokeArgs};
+use crate::args::{CheckArgs, GrantsArgs, Output, RequestorSide, RevokeArgs};
 use crate::client::{CallError, Client};
 use crate::commands::{set, str_of};
 use crate::output::{note, print, table};
 
 /// The requestor-side target of a check or revoke, as the functions take it.
-fn requestor_target(role: Option<&str>, group: Option<&str>, user: Option<&str>) -> Option<Value> {
-    match (role, group, user) {
+fn requestor_target(side: &RequestorSide) -> Option<Value> {
+    match (&side.requestor_role, &side.group, &side.user) {
         (Some(r), _, _) => Some(json!({"role_arn": r})),
         (None, Some(g), _) => Some(json!({"group_name": g})),
         (None, None, Some(u)) => Some(json!({"user_name": u})),
@@ -88,11 +88,7 @@ pub fn combine(
 pub const PROPAGATION_DEADLINE: Duration = Duration::from_secs(150);
 
 pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow::Result<()> {
-    let target = requestor_target(
-        args.requestor_role.as_deref(),
-        args.group.as_deref(),
-        args.user.as_deref(),
-    );
+    let target = requestor_target(&args.requestor);
     let requestor = match target {
         Some(mut body) => {
             set(&mut body, "owner_role_arn", json!(args.role_arn));
@@ -444,11 +440,7 @@ pub async fn revoke(client: &Client, args: &RevokeArgs, output: Output) -> anyho
             )
             .await?,
     )];
-    if let Some(mut body) = requestor_target(
-        args.requestor_role.as_deref(),
-        args.group.as_deref(),
-        args.user.as_deref(),
-    ) {
+    if let Some(mut body) = requestor_target(&args.requestor) {
         set(&mut body, "owner_role_arn", json!(args.role_arn));
         answers.push((
             "requestor",

@@ -25,20 +25,7 @@ fn stack() -> Value {
 }
 
 fn xacct(args: &[&str]) -> Output {
-    let s = stack();
-    let dir = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_xacct"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("XACCT_OWNER_URL", s["owner_url_base"].as_str().unwrap())
-        .env(
-            "XACCT_REQUESTOR_URL",
-            s["requestor_url_base"].as_str().unwrap(),
-        )
-        .output()
-        .unwrap()
+    xacct_env(args, &[])
 }
 
 fn json(out: &Output) -> Value {
@@ -345,7 +332,8 @@ fn console_forwards_and_guards() {
     let _ = child.wait();
 }
 
-/// `xacct` with extra environment (an AWS config of the requestor's own credentials).
+/// `xacct` in a clean environment pointed at the local stack, plus `env` (e.g. an AWS
+/// config of the requestor's own credentials).
 fn xacct_env(args: &[&str], env: &[(&str, String)]) -> Output {
     let s = stack();
     let dir = tempfile::tempdir().unwrap();
