@@ -64,8 +64,8 @@ The answer must be 200 with no partial failures, the first page must hold min(1,
 total) resources and the function must report `found` = everything seeded; anything else
 stops the run (exit status 1). Strategies (`--strategies`, comma-separated):
 
-    xacct           the binary's defaults (24 (service, region) jobs, 32 per-item calls
-                    per job in flight)
+    xacct           the binary's defaults (256 jobs, so every (service, region) job at
+                    once, and 32 per-item calls per job in flight)
     sequential      XACCT_DISCOVERY_CONCURRENCY=1: one call at a time
     JxI             XACCT_DISCOVERY_CONCURRENCY=J,I, e.g. 24x256
 
@@ -85,16 +85,19 @@ warning). `--answers moto`: moto answers every measured call (results under the 
 
 Call model (what discovery does, crates/aws/src/discovery.rs) and the floor. With B
 buckets, and per enabled region r: I_r instances, F_r functions, D_r DB instances, C_r DB
-clusters (0 here), and pages(n, size) = max(1, ceil(n / size)):
+clusters (0 here), T_r tagged buckets and functions, and pages(n, size) = max(1, ceil(n /
+size)):
 
     DescribeRegions      1, before anything else
     S3 job (global)      ListBuckets pages(B, 1000), one after another (MaxBuckets 1000),
                          then GetBucketLocation per bucket only if ListBuckets gave no
                          BucketRegion (AWS gives it whenever a parameter such as
-                         max-buckets is sent, so: none), then GetBucketTagging per bucket
+                         max-buckets is sent, so: none)
+    tags job per region  GetResources pages(T_r, 100) (ResourcesPerPage 100, resource types
+                         s3:bucket and lambda:function): the S3 and Lambda tags, joined to
+                         the listings by ARN (EC2 and RDS listings carry their own tags)
+    Lambda job per reg.  ListFunctions pages(F_r, 50) (MaxItems 50)
     EC2 job per region   DescribeInstances pages(I_r, 1000) (MaxResults 1000)
-    Lambda job per reg.  ListFunctions pages(F_r, 50) (MaxItems 50), then ListTags per
-                         function
     RDS jobs per region  DescribeDBInstances pages(D_r, 100); DescribeDBClusters
                          pages(C_r, 100) (MaxRecords 100)
 
@@ -102,15 +105,19 @@ Pages of one listing must be fetched one after another (each needs the previous 
 token); a per-item call needs the page that names its item, and all per-item calls of a
 job are independent. With unlimited concurrency, each job's chain is therefore
 
-    chain(S3)     = pages(B, 1000) + [B > 0 and no BucketRegion] + [B > 0]
+    chain(S3)     = pages(B, 1000) + [B > 0 and no BucketRegion]
+    chain(tags r) = pages(T_r, 100)
     chain(EC2 r)  = pages(I_r, 1000)
-    chain(λ r)    = pages(F_r, 50) + [F_r > 0]
+    chain(λ r)    = pages(F_r, 50)
     chain(RDS r)  = pages(D_r, 100), chain(clusters r) = pages(C_r, 100)
 
     floor_calls = 1 + max over all jobs of chain(job)       (1: DescribeRegions)
     floor_ms    = floor_calls x delay_ms
 
-(Full size: S3 2 + 1 = 3, Lambda in a seeded region 5 + 1 = 6: floor = 7 x 50 = 350 ms.)
+(Full size: Lambda in a seeded region 5 pages: floor = 6 x 50 = 300 ms. Reading tags per
+bucket and per function instead, as discovery did before, costs 3,000 more calls and
+puts one more call after each listing: 7 x 50 = 350 ms; those runs are kept in
+`--out` under `discovery_at_scale_per_item_tags`.)
 The floor ignores the time AWS (here: moto) takes to answer and the transfer time: it is
 what no strategy can beat. The measured `calls` are checked against the same model.
 
@@ -119,10 +126,14 @@ ContinuationToken (2,000 buckets would be silently cut to 1,000) and without Buc
 and ListFunctions with every function in one page, ignoring MaxItems. Real AWS pages both:
 ListBuckets up to MaxBuckets (default 10,000 when any parameter is given) with a
 ContinuationToken and each bucket's BucketRegion, ListFunctions at most 50 per page with
-NextMarker. The moto process here is patched to answer both as AWS does (an opaque token,
-buckets in name order); nothing else of moto changes. moto pages DescribeInstances by
-reservation, not instance: with batches of 100 instances per reservation that is at most
-10 reservations per region, one page either way.
+NextMarker. moto's GetResources lists every bucket of the account in every region (its S3
+is one global backend) and ends a page at 100 tags even when only ResourcesPerPage is
+given; the Tagging API is regional (a bucket is listed in the region it is in) and
+ResourcesPerPage bounds a page by resources. The moto process here is patched to answer
+these three as AWS does (opaque tokens, buckets and functions in name order); nothing else
+of moto changes. moto pages DescribeInstances by reservation, not instance: with batches
+of 100 instances per reservation that is at most 10 reservations per region, one page
+either way.
 
 Results are merged into `--out` under `discovery_at_scale` (points by scale, strategies by
 name; other keys of the file, and earlier points of the same delay, size and answers,
@@ -172,6 +183,9 @@ DEFAULT_SVG = ROOT / "bench" / "discovery.svg"
 LIVE_MOTO_SVG = ROOT / "bench" / "discovery-live-moto.svg"
 RESULTS_KEY = "discovery_at_scale"
 LIVE_MOTO_KEY = "discovery_at_scale_live_moto"
+# Runs of the discovery that read tags per bucket and per function (GetBucketTagging,
+# ListTags), kept for comparison and drawn in the chart when present.
+PER_ITEM_KEY = "discovery_at_scale_per_item_tags"
 TIMELINE_PATH = "/__xacct/bench-timeline"
 REPLAY_PATH = "/__xacct/bench-replay"
 
@@ -186,7 +200,7 @@ FULL_SIZE: dict[str, int] = {
 }
 DEFAULT_SCALES = (0.05, 0.25, 0.5, 1.0)
 DEFAULT_DELAY_MS = 50
-DELAYED_SERVICES = ("ec2", "s3", "lambda", "rds", "sts")
+DELAYED_SERVICES = ("ec2", "s3", "lambda", "rds", "sts", "tagging")
 LIMIT = 1000  # list-resources' largest page
 WITHIN = 1.3  # the goal: wall time within 1.3 x the floor
 
@@ -195,6 +209,7 @@ LIST_BUCKETS_PAGE = 1000
 DESCRIBE_INSTANCES_PAGE = 1000
 LIST_FUNCTIONS_PAGE = 50  # AWS returns at most 50 whatever MaxItems says
 RDS_PAGE = 100
+TAGS_PAGE = 100  # GetResources' ResourcesPerPage, its largest
 
 # Seeding: calls per task and threads.
 INSTANCE_BATCH = 100
@@ -242,6 +257,15 @@ def pages(count: int, size: int) -> int:
     return max(1, math.ceil(count / size))
 
 
+def tagged(counts: Mapping[str, int]) -> int:
+    """Resources of a region that GetResources lists for discovery: its tagged buckets and
+    functions (the seed tags every other one, from index 0). `counts` may give the number
+    itself as `tagged`."""
+    if "tagged" in counts:
+        return counts["tagged"]
+    return sum((counts.get(kind, 0) + 1) // 2 for kind in ("buckets", "functions"))
+
+
 def job_chains(
     counts: Mapping[str, Mapping[str, int]],
     enabled_regions: Sequence[str],
@@ -249,22 +273,20 @@ def job_chains(
     bucket_region_listed: bool = True,
 ) -> dict[str, int]:
     """Calls that must be made one after another in each discovery job (see the module's
-    docstring), by job name: `s3`, `ec2 <region>`, `lambda <region>`, `rds <region>`,
-    `rds-clusters <region>`. `counts` is {region: {kind: n}}; regions not enabled hold
-    nothing discovery looks at, except buckets, which ListBuckets lists anyway."""
+    docstring), by job name: `s3`, `tags <region>`, `lambda <region>`, `ec2 <region>`,
+    `rds <region>`, `rds-clusters <region>`. `counts` is {region: {kind: n}}; regions not
+    enabled hold nothing discovery looks at, except buckets, which ListBuckets lists
+    anyway."""
     buckets = sum(c.get("buckets", 0) for c in counts.values())
     chains = {
         "s3": pages(buckets, LIST_BUCKETS_PAGE)
         + (1 if buckets and not bucket_region_listed else 0)
-        + (1 if buckets else 0)
     }
     for region in enabled_regions:
         c = counts.get(region, {})
-        functions = c.get("functions", 0)
+        chains[f"tags {region}"] = pages(tagged(c), TAGS_PAGE)
+        chains[f"lambda {region}"] = pages(c.get("functions", 0), LIST_FUNCTIONS_PAGE)
         chains[f"ec2 {region}"] = pages(c.get("instances", 0), DESCRIBE_INSTANCES_PAGE)
-        chains[f"lambda {region}"] = pages(functions, LIST_FUNCTIONS_PAGE) + (
-            1 if functions else 0
-        )
         chains[f"rds {region}"] = pages(c.get("db_instances", 0), RDS_PAGE)
         chains[f"rds-clusters {region}"] = pages(c.get("db_clusters", 0), RDS_PAGE)
     return chains
@@ -306,10 +328,11 @@ def expected_calls(
         "ec2:DescribeRegions": 1,
         "s3:ListBuckets": pages(buckets, LIST_BUCKETS_PAGE),
         "s3:GetBucketLocation": 0 if bucket_region_listed else buckets,
-        "s3:GetBucketTagging": buckets,
         "ec2:DescribeInstances": over_regions("instances", DESCRIBE_INSTANCES_PAGE),
         "lambda:ListFunctions": over_regions("functions", LIST_FUNCTIONS_PAGE),
-        "lambda:ListTags": sum(counts.get(r, {}).get("functions", 0) for r in enabled_regions),
+        "tagging:GetResources": sum(
+            pages(tagged(counts.get(r, {})), TAGS_PAGE) for r in enabled_regions
+        ),
         "rds:DescribeDBInstances": over_regions("db_instances", RDS_PAGE),
         "rds:DescribeDBClusters": over_regions("db_clusters", RDS_PAGE),
     }
@@ -324,19 +347,17 @@ def job_durations(
     bucket_region_listed: bool = True,
 ) -> list[int]:
     """Each discovery job's length in calls one after another when per-item calls run
-    `items` at a time, in the order discovery starts the jobs (S3, then per region in name
-    order: EC2, Lambda, RDS instances, RDS clusters)."""
+    `items` at a time, in the order discovery starts the jobs (S3, then per region in the
+    order given: tags, Lambda, EC2, RDS instances, RDS clusters)."""
     buckets = sum(c.get("buckets", 0) for c in counts.values())
     waves = math.ceil(buckets / items)
-    durations = [
-        pages(buckets, LIST_BUCKETS_PAGE) + (0 if bucket_region_listed else waves) + waves
-    ]
-    for region in sorted(enabled_regions):
+    durations = [pages(buckets, LIST_BUCKETS_PAGE) + (0 if bucket_region_listed else waves)]
+    for region in enabled_regions:
         c = counts.get(region, {})
         durations += [
+            pages(tagged(c), TAGS_PAGE),
+            pages(c.get("functions", 0), LIST_FUNCTIONS_PAGE),
             pages(c.get("instances", 0), DESCRIBE_INSTANCES_PAGE),
-            pages(c.get("functions", 0), LIST_FUNCTIONS_PAGE)
-            + math.ceil(c.get("functions", 0) / items),
             pages(c.get("db_instances", 0), RDS_PAGE),
             pages(c.get("db_clusters", 0), RDS_PAGE),
         ]
@@ -385,17 +406,17 @@ def items_needed(
 
 def default_concurrency(source: Path | None = None) -> tuple[int, int]:
     """JOB_CONCURRENCY and ITEM_CONCURRENCY from crates/aws/src/discovery.rs (the binary's
-    defaults, if it was built from this tree), else 24 and 32."""
+    defaults, if it was built from this tree), else 256 and 32."""
     import re
 
     path = source or ROOT / "crates" / "aws" / "src" / "discovery.rs"
     try:
         text = path.read_text()
     except OSError:
-        return 24, 32
+        return 256, 32
     jobs = re.search(r"JOB_CONCURRENCY: usize = (\d+);", text)
     items = re.search(r"ITEM_CONCURRENCY: usize = (\d+);", text)
-    return (int(jobs.group(1)) if jobs else 24, int(items.group(1)) if items else 32)
+    return (int(jobs.group(1)) if jobs else 256, int(items.group(1)) if items else 32)
 
 
 # --------------------------------------------------------------------------------------
@@ -412,7 +433,7 @@ class Strategy:
     items: int
 
 
-def parse_strategy(text: str, defaults: tuple[int, int] = (24, 32)) -> Strategy:
+def parse_strategy(text: str, defaults: tuple[int, int] = (256, 32)) -> Strategy:
     """`xacct` (the binary's defaults, `defaults` for the model), `sequential` (1) or
     `JxI` (J jobs, I items, each 1 to 256)."""
     name = text.strip()
@@ -445,7 +466,9 @@ def merge_section(old: Any, new: Mapping[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(dict(new))
     if not isinstance(old, dict):
         return merged
-    same_setup = all(old.get(k) == new.get(k) for k in ("delay_ms", "full_size", "answers"))
+    same_setup = all(
+        old.get(k) == new.get(k) for k in ("delay_ms", "full_size", "answers", "floor_formula")
+    )
     points: dict[str, dict[str, Any]] = {}
     if same_setup:
         for point in old.get("points", []):
@@ -694,10 +717,21 @@ def render_svg(
     return "\n".join(out) + "\n"
 
 
-def chart_series(section: Mapping[str, Any]) -> list[Series]:
-    """One series per strategy (wall time) and the floor, x = resources discovered."""
+def chart_series(
+    section: Mapping[str, Any], earlier: Mapping[str, Any] | None = None
+) -> list[Series]:
+    """One series per strategy (wall time) and the floor, x = resources discovered; with
+    `earlier` (a section of the per-item tag discovery), its xacct line too."""
     points = section.get("points", [])
     series: list[Series] = []
+    if earlier:
+        data = tuple(
+            (float(p["resources"]), p["strategies"]["xacct"]["wall_ms"] / 1000)
+            for p in earlier.get("points", [])
+            if "xacct" in p.get("strategies", {})
+        )
+        if data:
+            series.append(Series("xacct before: tags read per bucket and function", "#999999", data))
     for i, name in enumerate(strategy_order(section)):
         label = section.get("strategies", {}).get(name, {}).get("label", name)
         data = tuple(
@@ -717,7 +751,7 @@ def chart_series(section: Mapping[str, Any]) -> list[Series]:
     return series
 
 
-def chart(section: Mapping[str, Any]) -> str:
+def chart(section: Mapping[str, Any], earlier: Mapping[str, Any] | None = None) -> str:
     delay = section.get("delay_ms", DEFAULT_DELAY_MS)
     regions = section.get("enabled_regions", "?")
     profile = section.get("profile", "?")
@@ -727,7 +761,7 @@ def chart(section: Mapping[str, Any]) -> str:
         else "moto answering live"
     )
     return render_svg(
-        chart_series(section),
+        chart_series(section, earlier),
         title="list-resources: discovery time against resource count",
         subtitle=(
             f"{delay} ms added to every AWS call, {answers}; "
@@ -750,6 +784,8 @@ def job_of(key: str, region: str) -> str:
         return "s3"
     if action == "DescribeDBClusters":
         return f"rds-clusters {region}"
+    if service == "tagging":
+        return f"tags {region}"
     return f"{service} {region}"
 
 
@@ -865,12 +901,18 @@ def describe_timeline(summary: Mapping[str, Any]) -> list[str]:
 
 
 def patch_moto() -> None:
-    """ListBuckets and ListFunctions paged as AWS pages them (see the module's docstring)."""
+    """ListBuckets, ListFunctions and GetResources answered as AWS answers them (see the
+    module's docstring)."""
     import base64
 
     from moto.awslambda.responses import LambdaResponse
     from moto.core.responses import ActionResult
+    from moto.resourcegroupstaggingapi.models import (
+        ResourceGroupsTaggingAPIBackend as TaggingBackend,
+    )
+    from moto.s3.models import s3_backends
     from moto.s3.responses import S3Response
+    from moto.utilities.utils import get_partition
 
     def all_buckets(self: Any) -> Any:
         self.data["Action"] = "ListAllMyBuckets"
@@ -922,8 +964,26 @@ def patch_moto() -> None:
             result["NextMarker"] = base64.urlsafe_b64encode(last).decode()
         return json.dumps(result)
 
+    def regional_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
+        buckets = s3_backends[self.account_id][get_partition(self.region_name)].buckets
+        for resource in tagged_resources(self, *args, **kwargs):
+            if resource.resource_type == "s3:bucket":
+                bucket = buckets.get(resource.arn.rsplit(":", 1)[-1])
+                if bucket is None or bucket.region_name != self.region_name:
+                    continue
+            yield resource
+
+    def get_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # Pages bounded by ResourcesPerPage only (discovery never sends TagsPerPage).
+        kwargs["tags_per_page"] = sys.maxsize
+        return resources_page(self, *args, **kwargs)
+
     S3Response.all_buckets = all_buckets  # type: ignore[method-assign]
     LambdaResponse.list_functions = list_functions  # type: ignore[method-assign]
+    tagged_resources = TaggingBackend._get_resources_generator
+    resources_page = TaggingBackend.get_resources
+    TaggingBackend._get_resources_generator = regional_resources  # type: ignore[method-assign]
+    TaggingBackend.get_resources = get_resources  # type: ignore[method-assign]
 
 
 def serve_moto(port: str) -> int:
@@ -1494,7 +1554,8 @@ def write_outputs(
     os.replace(tmp, out)
     merged = document[key]
     if merged.get("points"):
-        svg.write_text(chart(merged))
+        earlier = document.get(PER_ITEM_KEY) if key == RESULTS_KEY else None
+        svg.write_text(chart(merged, earlier))
     return merged
 
 
@@ -1599,17 +1660,21 @@ def run(args: argparse.Namespace) -> int:
             "DescribeInstances": DESCRIBE_INSTANCES_PAGE,
             "ListFunctions": LIST_FUNCTIONS_PAGE,
             "DescribeDBInstances/DescribeDBClusters": RDS_PAGE,
+            "GetResources": TAGS_PAGE,
         },
         "floor_formula": (
             "floor_ms = delay_ms x (1 + max over jobs of chain(job)); chain(S3) = "
-            "pages(B,1000) + [B>0] (GetBucketTagging; ListBuckets gives BucketRegion), "
-            "chain(EC2 r) = pages(I_r,1000), chain(Lambda r) = pages(F_r,50) + [F_r>0] "
-            "(ListTags), chain(RDS r) = pages(D_r,100), chain(clusters r) = pages(C_r,100); "
+            "pages(B,1000) (ListBuckets gives BucketRegion), chain(tags r) = "
+            "pages(T_r,100) (GetResources; T_r = tagged buckets and functions in r), "
+            "chain(EC2 r) = pages(I_r,1000), chain(Lambda r) = pages(F_r,50), "
+            "chain(RDS r) = pages(D_r,100), chain(clusters r) = pages(C_r,100); "
             "pages(n,s) = max(1, ceil(n/s)); 1 = DescribeRegions; every enabled region"
         ),
         "emulation": (
             "moto with ListBuckets (MaxBuckets, ContinuationToken, BucketRegion) and "
-            "ListFunctions (at most 50, NextMarker) paged as AWS pages them; "
+            "ListFunctions (at most 50, NextMarker) paged as AWS pages them, and "
+            "GetResources listing a bucket only in its own region, ResourcesPerPage "
+            "resources a page; "
             "tests/faultproxy.py adds delay_ms to every call before forwarding; "
             + (
                 "measured calls answered from the proxy's replay of moto's answers"

@@ -16,6 +16,9 @@ use xacct_e2e::{Stack, unique};
 
 const BUCKET: &str = "arn:aws:s3:::xacct-demo-reports";
 
+/// Discovery fault tests inject rules every list-resources call meets: one at a time.
+static DISCOVERY_FAULTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn add_rule(stack: &Stack, rule: Value) -> String {
     let added = stack
         .proxy(Method::POST, "/__xacct/faults", Some(rule.clone()))
@@ -183,6 +186,7 @@ async fn iam_write_calls_per_create_are_two_zero_one() {
 
 #[tokio::test]
 async fn failing_region_becomes_a_partial_failure() {
+    let _one_at_a_time = DISCOVERY_FAULTS.lock().await;
     let stack = Stack::load();
     let rule = add_rule(&stack, json!({"service": "ec2", "action": "DescribeInstances", "region": "eu-west-1", "fault": "error", "status": 403, "code": "UnauthorizedOperation", "count": -1})).await;
     let a = stack
@@ -221,5 +225,53 @@ async fn failing_region_becomes_a_partial_failure() {
             .iter()
             .any(|r| r["service"] == "s3" && r["region"] == "eu-west-1"),
         "other services of that region are there"
+    );
+}
+
+#[tokio::test]
+async fn failing_tag_read_keeps_the_resources_and_names_what_lacks_tags() {
+    let _one_at_a_time = DISCOVERY_FAULTS.lock().await;
+    let stack = Stack::load();
+    let rule = add_rule(&stack, json!({"service": "tagging", "action": "GetResources", "region": "eu-west-1", "fault": "error", "status": 400, "code": "AccessDeniedException", "count": -1})).await;
+    let a = stack
+        .get("list-resources", &[("region", "us-east-1,eu-west-1")])
+        .await;
+    remove_rule(&stack, &rule).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let failures: Vec<(&str, &str, &str)> = a.body["partial_failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["service"].as_str().unwrap(),
+                f["region"].as_str().unwrap(),
+                f["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            ("s3", "eu-west-1", "AccessDeniedException"),
+            ("lambda", "eu-west-1", "AccessDeniedException")
+        ]
+    );
+    let resources = a.body["resources"].as_array().unwrap();
+    for service in ["s3", "lambda", "ec2"] {
+        assert!(
+            resources
+                .iter()
+                .any(|r| r["service"] == service && r["region"] == "eu-west-1"),
+            "{service} in eu-west-1 is still listed"
+        );
+    }
+    let tagged = resources
+        .iter()
+        .find(|r| r["name"] == "xacct-demo-report-builder")
+        .unwrap();
+    assert_eq!(
+        tagged["tags"]["project"], "xacct-demo",
+        "the other region's tags are there"
     );
 }

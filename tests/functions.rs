@@ -64,6 +64,28 @@ async fn list_resources_finds_every_kind_in_both_regions_tagged_or_not() {
         );
         assert!(r["arn"].as_str().unwrap().contains(":111111111111:") || r["service"] == "s3");
     }
+    // Every seeded resource, of every kind and region, is there with exactly its tags (S3
+    // and Lambda tags come from the Tagging API, EC2 and RDS tags from their listings).
+    let by_arn: std::collections::BTreeMap<&str, &Value> = resources
+        .iter()
+        .map(|r| (r["arn"].as_str().unwrap(), &r["tags"]))
+        .collect();
+    let mut seeded = 0;
+    for (region, kinds) in stack.file["seed"]["regions"].as_object().unwrap() {
+        for (kind, entries) in kinds.as_object().unwrap() {
+            if kind == "s3_objects" {
+                continue; // not resources xacct lists
+            }
+            for entry in entries.as_array().into_iter().flatten() {
+                let (Some(arn), Some(tags)) = (entry["arn"].as_str(), entry.get("tags")) else {
+                    continue;
+                };
+                assert_eq!(by_arn.get(arn), Some(&tags), "{kind} {arn} in {region}");
+                seeded += 1;
+            }
+        }
+    }
+    assert!(seeded >= 9, "the seed lists every kind: {seeded}");
 }
 
 #[tokio::test]

@@ -89,24 +89,41 @@ def test_pages_counts_at_least_one_call() -> None:
 
 
 def test_floor_at_full_size_is_the_lambda_chain() -> None:
-    # Lambda, 250 functions per seeded region: 5 ListFunctions pages + ListTags = 6;
-    # S3: 2 ListBuckets pages + GetBucketTagging = 3; plus DescribeRegions.
+    # Lambda, 250 functions per seeded region: 5 ListFunctions pages; tags: 250 tagged
+    # buckets + 125 tagged functions = 4 GetResources pages; S3: 2 ListBuckets pages; plus
+    # DescribeRegions.
     chains = d.job_chains(FULL, REGIONS)
-    assert chains["s3"] == 3
-    assert chains["lambda us-east-1"] == 6
+    assert chains["s3"] == 2
+    assert chains["lambda us-east-1"] == 5
+    assert chains["tags us-east-1"] == 4
     assert chains["ec2 us-east-1"] == 1
     assert chains["rds us-east-1"] == 1 and chains["rds-clusters us-east-1"] == 1
     assert chains["lambda sa-east-1"] == 1  # an empty region still costs its page
-    assert len(chains) == 1 + 4 * len(REGIONS)
+    assert chains["tags sa-east-1"] == 1
+    assert len(chains) == 1 + 5 * len(REGIONS)
     result = d.floor(FULL, REGIONS, 50)
-    assert result["calls"] == 7 and result["ms"] == 350
+    assert result["calls"] == 6 and result["ms"] == 300
     assert result["critical_jobs"] == sorted(f"lambda {r}" for r in d.SEED_REGIONS)
 
 
+def test_tagged_counts_every_other_bucket_and_function() -> None:
+    assert d.tagged({"buckets": 500, "functions": 250, "instances": 1000}) == 250 + 125
+    assert d.tagged({"buckets": 3, "functions": 1}) == 2 + 1
+    assert d.tagged({"buckets": 3, "tagged": 0}) == 0
+    assert d.tagged({}) == 0
+
+
 def test_floor_counts_get_bucket_location_when_list_buckets_gives_no_region() -> None:
-    assert d.job_chains(FULL, REGIONS, bucket_region_listed=False)["s3"] == 4
+    assert d.job_chains(FULL, REGIONS, bucket_region_listed=False)["s3"] == 3
+    big = {"us-east-1": {"buckets": 5000, "tagged": 0}}
+    assert d.floor(big, ["us-east-1"], 50, bucket_region_listed=False)["calls"] == 1 + 5 + 1
+
+
+def test_floor_counts_the_tag_pages_of_a_region() -> None:
+    # 2,500 tagged buckets in one region: 25 GetResources pages, longer than ListBuckets.
     big = {"us-east-1": {"buckets": 5000}}
-    assert d.floor(big, ["us-east-1"], 50, bucket_region_listed=False)["calls"] == 1 + 5 + 1 + 1
+    result = d.floor(big, ["us-east-1"], 50)
+    assert (result["calls"], result["critical_jobs"]) == (1 + 25, ["tags us-east-1"])
 
 
 def test_floor_of_an_empty_account() -> None:
@@ -121,8 +138,8 @@ def test_floor_of_an_empty_account() -> None:
 
 def test_floor_grows_with_pages_not_items() -> None:
     small = d.per_region(d.scaled_totals(0.05))  # 12-13 functions per region: 1 page
-    assert d.floor(small, REGIONS, 50)["calls"] == 3
-    assert d.floor(d.per_region(d.scaled_totals(0.5)), REGIONS, 50)["calls"] == 1 + 3 + 1
+    assert d.floor(small, REGIONS, 50)["calls"] == 2
+    assert d.floor(d.per_region(d.scaled_totals(0.5)), REGIONS, 50)["calls"] == 1 + 3
 
 
 def test_expected_calls_at_full_size() -> None:
@@ -130,14 +147,13 @@ def test_expected_calls_at_full_size() -> None:
     assert calls == {
         "ec2:DescribeRegions": 1,
         "s3:ListBuckets": 2,
-        "s3:GetBucketTagging": 2000,
+        "tagging:GetResources": 4 * 4 + 20,
         "ec2:DescribeInstances": 24,
         "lambda:ListFunctions": 4 * 5 + 20,
-        "lambda:ListTags": 1000,
         "rds:DescribeDBInstances": 24,
         "rds:DescribeDBClusters": 24,
     }
-    assert sum(calls.values()) == 3115
+    assert sum(calls.values()) == 151
     located = d.expected_calls(FULL, REGIONS, bucket_region_listed=False)
     assert located["s3:GetBucketLocation"] == 2000
 
@@ -160,12 +176,11 @@ def test_model_one_call_at_a_time_is_every_call() -> None:
 
 
 def test_model_of_the_defaults_at_full_size() -> None:
-    # S3: 2 pages + ceil(2000 / 32) = 63 waves of GetBucketTagging; + DescribeRegions.
-    assert d.model_calls(FULL, REGIONS, 24, 32) == 1 + 2 + 63
-    # With every job at once, 334 tag calls in flight keep S3 at 2 + 6 = 8 <= 1.3 x 7 - 1.
-    assert d.items_needed(FULL, REGIONS, 97, 1.3) == 334
-    # 24 job slots for 97 jobs: jobs queue behind the long Lambda jobs of the seeded
-    # regions (in region order), too long whatever the items.
+    # 256 job slots hold all 121 jobs: the floor, with no per-item call to wait for.
+    assert d.model_calls(FULL, REGIONS, 256, 32) == 6
+    assert d.items_needed(FULL, REGIONS, 256, 1.3) == 1
+    # 24 job slots for 121 jobs: jobs queue behind the long jobs of the seeded regions.
+    assert d.model_calls(FULL, REGIONS, 24, 32) > 1.3 * 6
     assert d.items_needed(FULL, REGIONS, 24, 1.3) is None
 
 
@@ -175,7 +190,7 @@ def test_default_concurrency_is_read_from_the_rust_source(tmp_path: Path) -> Non
         "pub const JOB_CONCURRENCY: usize = 48;\npub const ITEM_CONCURRENCY: usize = 128;\n"
     )
     assert d.default_concurrency(source) == (48, 128)
-    assert d.default_concurrency(tmp_path / "missing.rs") == (24, 32)
+    assert d.default_concurrency(tmp_path / "missing.rs") == (256, 32)
 
 
 def test_strategies() -> None:
@@ -316,6 +331,20 @@ def test_chart_is_valid_svg_with_three_series() -> None:
     assert "log scale" in texts  # 0.35 s to 190 s
     assert "one call at a time" in texts and "floor" in texts  # the legend
     assert "resources discovered" in texts
+
+
+def test_chart_draws_the_per_item_tag_runs_first_when_given() -> None:
+    now = section(point(1.0, xacct=strategy_result(400), sequential=strategy_result(8000)))
+    before = section(point(1.0, xacct=strategy_result(15700)), point(0.5, sequential=strategy_result(1)))
+    root = ET.fromstring(d.chart(now, before).encode())
+    lines = root.findall(f".//{SVG}polyline")
+    assert [line.get("data-series") for line in lines] == [
+        "xacct before: tags read per bucket and function",
+        "xacct (defaults)",
+        "one call at a time",
+        "floor (longest chain x delay)",
+    ]
+    assert len(lines[0].get("points", "").split()) == 1  # only points with an xacct run
 
 
 def test_render_svg_linear_when_close_and_escapes_labels() -> None:

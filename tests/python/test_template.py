@@ -717,11 +717,15 @@ def test_fn_if_only_adds_human_requestor_statements_and_novalue_drops_nothing_el
 
 def test_list_resources_role_allows_exactly_the_discovery_actions():
     role = execution_role_logical_id("list-resources")
-    no_resource_level = {"ec2:DescribeRegions", "ec2:DescribeInstances", "s3:ListAllMyBuckets", "lambda:ListFunctions"}
+    no_resource_level = {
+        "ec2:DescribeRegions",
+        "ec2:DescribeInstances",
+        "s3:ListAllMyBuckets",
+        "lambda:ListFunctions",
+        "tag:GetResources",
+    }
     expected_resources = {
         "s3:GetBucketLocation": {ALL_BUCKETS},
-        "s3:GetBucketTagging": {ALL_BUCKETS},
-        "lambda:ListTags": {FUNCTIONS_OF_THIS_ACCOUNT},
         "rds:DescribeDBInstances": DATABASES_OF_THIS_ACCOUNT,
         "rds:DescribeDBClusters": DATABASES_OF_THIS_ACCOUNT,
         "rds:ListTagsForResource": DATABASES_OF_THIS_ACCOUNT,

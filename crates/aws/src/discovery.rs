@@ -1,10 +1,15 @@
 //! Discovery of the owner account's resources: S3 buckets (with their region), EC2 instances
 //! (not terminated), Lambda functions, RDS DB instances and Aurora DB clusters, tagged or
-//! not, in every enabled region. Regions and services are queried concurrently, every API is
+//! not, in every enabled region. Every (service, region) listing runs at once, every API is
 //! paginated to the end, and a failing region or service becomes a partial failure instead of
 //! failing the whole discovery.
+//!
+//! Tags: EC2 and RDS listings carry them. S3 and Lambda listings don't, and reading them per
+//! bucket and per function would cost one call per resource; instead each region's tags are
+//! read in pages through the Resource Groups Tagging API (`GetResources`, which returns the
+//! resources that are or were tagged), alongside the listings, and joined by ARN.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -16,17 +21,21 @@ use xacct_policy::Partition;
 use crate::config::{in_region, region as default_region};
 use crate::error::AwsError;
 
-/// Calls in flight at once by default: (service, region) jobs, and per-item calls within a
-/// job.
-pub const JOB_CONCURRENCY: usize = 24;
+/// Calls in flight at once by default: jobs (a listing of one service in one region, or one
+/// region's tags), enough for every job of every AWS region at once, and per-item calls
+/// within a job (a bucket's location when ListBuckets gives none).
+pub const JOB_CONCURRENCY: usize = 256;
 pub const ITEM_CONCURRENCY: usize = 32;
+
+/// Resources per `GetResources` page: the API's largest.
+const TAGS_PAGE: i32 = 100;
 
 /// How many calls discovery keeps in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Concurrency {
-    /// (service, region) jobs at once.
+    /// Jobs at once: listings of one service in one region, and regions' tag reads.
     pub jobs: usize,
-    /// Per-item calls (a bucket's tags, a function's tags) at once within a job.
+    /// Per-item calls (a bucket's location) at once within a job.
     pub items: usize,
 }
 
@@ -146,7 +155,54 @@ pub struct Discoverer {
     concurrency: Concurrency,
 }
 
-type JobResult = Result<(Vec<DiscoveredResource>, Vec<PartialFailure>), PartialFailure>;
+/// One unit of discovery work: a listing of one service in one region (S3: of the account),
+/// or one region's S3 and Lambda tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Job {
+    Buckets,
+    Instances(String),
+    Functions(String),
+    DbInstances(String),
+    DbClusters(String),
+    Tags(String),
+}
+
+/// Tags by resource ARN.
+type TagsByArn = HashMap<String, BTreeMap<String, String>>;
+
+/// What a job brought back.
+#[derive(Debug, Default)]
+struct Harvest {
+    resources: Vec<DiscoveredResource>,
+    tags: TagsByArn,
+    failures: Vec<PartialFailure>,
+}
+
+impl Harvest {
+    fn listed(result: Result<Vec<DiscoveredResource>, PartialFailure>) -> Self {
+        match result {
+            Ok(resources) => Self {
+                resources,
+                ..Self::default()
+            },
+            Err(f) => Self {
+                failures: vec![f],
+                ..Self::default()
+            },
+        }
+    }
+}
+
+/// The Tagging API's resource types for the services whose listings have no tags.
+fn tag_types(services: &BTreeSet<ServiceKind>) -> Vec<(ServiceKind, &'static str)> {
+    [
+        (ServiceKind::S3, "s3:bucket"),
+        (ServiceKind::Lambda, "lambda:function"),
+    ]
+    .into_iter()
+    .filter(|(service, _)| services.contains(service))
+    .collect()
+}
 
 /// Per-item results split into what was found and what failed.
 fn split<T>(results: Vec<Result<T, PartialFailure>>) -> (Vec<T>, Vec<PartialFailure>) {
@@ -238,61 +294,46 @@ impl Discoverer {
         } else {
             query.services.iter().copied().collect()
         };
-        let mut jobs: Vec<(ServiceKind, Option<String>, u8)> = Vec::new();
+        let types = tag_types(&services);
+        let mut jobs = Vec::new();
         if services.contains(&ServiceKind::S3) {
-            jobs.push((ServiceKind::S3, None, 0));
+            jobs.push(Job::Buckets);
         }
         for region in &regions {
-            for service in [ServiceKind::Ec2, ServiceKind::Lambda] {
-                if services.contains(&service) {
-                    jobs.push((service, Some(region.clone()), 0));
-                }
+            if !types.is_empty() {
+                jobs.push(Job::Tags(region.clone()));
+            }
+            if services.contains(&ServiceKind::Lambda) {
+                jobs.push(Job::Functions(region.clone()));
+            }
+            if services.contains(&ServiceKind::Ec2) {
+                jobs.push(Job::Instances(region.clone()));
             }
             if services.contains(&ServiceKind::Rds) {
-                jobs.push((ServiceKind::Rds, Some(region.clone()), 0));
-                jobs.push((ServiceKind::Rds, Some(region.clone()), 1));
+                jobs.push(Job::DbInstances(region.clone()));
+                jobs.push(Job::DbClusters(region.clone()));
             }
         }
         let region_set: BTreeSet<String> = regions.iter().cloned().collect();
-        let results: Vec<JobResult> = stream::iter(jobs)
-            .map(|(service, region, variant)| {
-                let region_set = &region_set;
-                async move {
-                    match (service, region) {
-                        (ServiceKind::S3, _) => self.s3(region_set).await,
-                        (ServiceKind::Ec2, Some(r)) => self
-                            .ec2(&r)
-                            .await
-                            .map(|v| (v, Vec::new()))
-                            .map_err(|e| failure(service, &r, &e)),
-                        (ServiceKind::Lambda, Some(r)) => {
-                            self.lambda(&r).await.map_err(|e| failure(service, &r, &e))
-                        }
-                        (ServiceKind::Rds, Some(r)) if variant == 0 => self
-                            .rds_instances(&r)
-                            .await
-                            .map(|v| (v, Vec::new()))
-                            .map_err(|e| failure(service, &r, &e)),
-                        (ServiceKind::Rds, Some(r)) => self
-                            .rds_clusters(&r)
-                            .await
-                            .map(|v| (v, Vec::new()))
-                            .map_err(|e| failure(service, &r, &e)),
-                        (_, None) => Ok((Vec::new(), Vec::new())),
-                    }
-                }
-            })
+        let harvests: Vec<Harvest> = stream::iter(jobs)
+            .map(|job| self.run(job, &region_set, &types))
             .buffer_unordered(self.concurrency.jobs)
             .collect()
             .await;
         let mut out = Discovery::default();
-        for result in results {
-            match result {
-                Ok((resources, failures)) => {
-                    out.resources.extend(resources);
-                    out.partial_failures.extend(failures);
-                }
-                Err(f) => out.partial_failures.push(f),
+        let mut tags = TagsByArn::new();
+        for harvest in harvests {
+            out.resources.extend(harvest.resources);
+            out.partial_failures.extend(harvest.failures);
+            // The Tagging API is regional; a resource it lists in several regions has the
+            // same tags in each.
+            tags.extend(harvest.tags);
+        }
+        for resource in &mut out.resources {
+            if matches!(resource.service, ServiceKind::S3 | ServiceKind::Lambda)
+                && let Some(found) = tags.remove(&resource.arn)
+            {
+                resource.tags = found;
             }
         }
         out.resources.sort_by(|a, b| {
@@ -304,7 +345,70 @@ impl Discoverer {
         Ok(out)
     }
 
-    async fn s3(&self, regions: &BTreeSet<String>) -> JobResult {
+    async fn run(
+        &self,
+        job: Job,
+        regions: &BTreeSet<String>,
+        types: &[(ServiceKind, &'static str)],
+    ) -> Harvest {
+        let listed = |service: ServiceKind, region: &str, r: Result<_, AwsError>| {
+            Harvest::listed(r.map_err(|e| failure(service, region, &e)))
+        };
+        match job {
+            Job::Buckets => self.s3(regions).await,
+            Job::Instances(r) => listed(ServiceKind::Ec2, &r, self.ec2(&r).await),
+            Job::Functions(r) => listed(ServiceKind::Lambda, &r, self.lambda(&r).await),
+            Job::DbInstances(r) => listed(ServiceKind::Rds, &r, self.rds_instances(&r).await),
+            Job::DbClusters(r) => listed(ServiceKind::Rds, &r, self.rds_clusters(&r).await),
+            Job::Tags(r) => match self.tags(&r, types).await {
+                Ok(tags) => Harvest {
+                    tags,
+                    ..Harvest::default()
+                },
+                // The resources are still listed, without their tags.
+                Err(e) => Harvest {
+                    failures: types
+                        .iter()
+                        .map(|(service, _)| failure(*service, &r, &e))
+                        .collect(),
+                    ..Harvest::default()
+                },
+            },
+        }
+    }
+
+    /// One region's tags of the given resource types, every page, by ARN.
+    async fn tags(
+        &self,
+        region: &str,
+        types: &[(ServiceKind, &'static str)],
+    ) -> Result<TagsByArn, AwsError> {
+        let client = aws_sdk_resourcegroupstagging::Client::new(&in_region(&self.config, region));
+        let mut found = TagsByArn::new();
+        let mut pages = client
+            .get_resources()
+            .set_resource_type_filters(Some(types.iter().map(|(_, t)| (*t).to_owned()).collect()))
+            .resources_per_page(TAGS_PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("GetResources", e))?;
+            for mapping in page.resource_tag_mapping_list() {
+                let Some(arn) = mapping.resource_arn() else {
+                    continue;
+                };
+                let tags = mapping
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                found.insert(arn.to_owned(), tags);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn s3(&self, regions: &BTreeSet<String>) -> Harvest {
         let home = default_region(&self.config);
         let client = aws_sdk_s3::Client::new(&self.config);
         let mut buckets: Vec<(String, Option<String>)> = Vec::new();
@@ -314,13 +418,16 @@ impl Discoverer {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                failure(
-                    ServiceKind::S3,
-                    &home,
-                    &AwsError::from_sdk("ListBuckets", e),
-                )
-            })?;
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    return Harvest::listed(Err(failure(
+                        ServiceKind::S3,
+                        &home,
+                        &AwsError::from_sdk("ListBuckets", e),
+                    )));
+                }
+            };
             buckets.extend(page.buckets().iter().filter_map(|b| {
                 b.name()
                     .map(|n| (n.to_owned(), b.bucket_region().map(str::to_owned)))
@@ -367,42 +474,13 @@ impl Discoverer {
             .buffer_unordered(self.concurrency.items)
             .collect()
             .await;
-        let (mut resources, mut failures) = split(found);
+        let (mut resources, failures) = split(found);
         resources.retain(|b| regions.contains(&b.region));
-        // Tags come from the bucket's own region.
-        let tagged: Vec<Result<DiscoveredResource, PartialFailure>> = stream::iter(resources)
-            .map(|mut bucket| async move {
-                let client = aws_sdk_s3::Client::new(&in_region(&self.config, &bucket.region));
-                match client
-                    .get_bucket_tagging()
-                    .bucket(&bucket.name)
-                    .send()
-                    .await
-                {
-                    Ok(out) => {
-                        bucket.tags = out
-                            .tag_set()
-                            .iter()
-                            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                            .collect();
-                        Ok(bucket)
-                    }
-                    Err(e) => {
-                        let e = AwsError::from_sdk("GetBucketTagging", e);
-                        if e.code == "NoSuchTagSet" || e.is_not_found() {
-                            Ok(bucket)
-                        } else {
-                            Err(failure(ServiceKind::S3, &bucket.region, &e))
-                        }
-                    }
-                }
-            })
-            .buffer_unordered(self.concurrency.items)
-            .collect()
-            .await;
-        let (out, tag_failures) = split(tagged);
-        failures.extend(tag_failures);
-        Ok((out, failures))
+        Harvest {
+            resources,
+            tags: TagsByArn::new(),
+            failures,
+        }
     }
 
     async fn ec2(&self, region: &str) -> Result<Vec<DiscoveredResource>, AwsError> {
@@ -457,12 +535,9 @@ impl Discoverer {
         Ok(out)
     }
 
-    async fn lambda(
-        &self,
-        region: &str,
-    ) -> Result<(Vec<DiscoveredResource>, Vec<PartialFailure>), AwsError> {
+    async fn lambda(&self, region: &str) -> Result<Vec<DiscoveredResource>, AwsError> {
         let client = aws_sdk_lambda::Client::new(&in_region(&self.config, region));
-        let mut functions = Vec::new();
+        let mut out = Vec::new();
         let mut pages = client
             .list_functions()
             .max_items(50)
@@ -472,43 +547,18 @@ impl Discoverer {
             let page = page.map_err(|e| AwsError::from_sdk("ListFunctions", e))?;
             for f in page.functions() {
                 if let (Some(name), Some(arn)) = (f.function_name(), f.function_arn()) {
-                    functions.push((name.to_owned(), arn.to_owned()));
+                    out.push(DiscoveredResource {
+                        arn: arn.to_owned(),
+                        service: ServiceKind::Lambda,
+                        resource_type: "function",
+                        name: name.to_owned(),
+                        region: region.to_owned(),
+                        tags: BTreeMap::new(),
+                    });
                 }
             }
         }
-        let results: Vec<Result<DiscoveredResource, PartialFailure>> = stream::iter(functions)
-            .map(|(name, arn)| {
-                let client = &client;
-                async move {
-                    let tags = client
-                        .list_tags()
-                        .resource(&arn)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            failure(
-                                ServiceKind::Lambda,
-                                region,
-                                &AwsError::from_sdk("ListTags", e),
-                            )
-                        })?
-                        .tags()
-                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default();
-                    Ok(DiscoveredResource {
-                        arn,
-                        service: ServiceKind::Lambda,
-                        resource_type: "function",
-                        name,
-                        region: region.to_owned(),
-                        tags,
-                    })
-                }
-            })
-            .buffer_unordered(self.concurrency.items)
-            .collect()
-            .await;
-        Ok(split(results))
+        Ok(out)
     }
 
     async fn rds_instances(&self, region: &str) -> Result<Vec<DiscoveredResource>, AwsError> {

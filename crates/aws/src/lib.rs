@@ -11,7 +11,13 @@ pub mod roles;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
 
-#[cfg(all(feature = "s3", feature = "ec2", feature = "lambda", feature = "rds"))]
+#[cfg(all(
+    feature = "s3",
+    feature = "ec2",
+    feature = "lambda",
+    feature = "rds",
+    feature = "tagging"
+))]
 pub mod discovery;
 #[cfg(feature = "iam")]
 pub mod iam;
