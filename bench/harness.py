@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cold start, warm latency and peak memory of xacct's four functions, measured against a
+"""Cold start, warm latency and peak memory of xacct's nine functions, measured against a
 minimal Lambda Runtime API served here, with moto (started here, on a free loopback port)
 as AWS.
 
@@ -31,6 +31,18 @@ The results are merged into `--out` (key `functions`, one entry per function; ot
 of an existing file are kept) and printed as a Markdown table on stdout; progress goes
 to stderr. Each function's own output (its JSON logs) goes to a temporary directory (or
 `--log-dir`) and is shown when it fails.
+
+Seeding: the owner account gets the bucket, EC2 instances and Lambda functions the
+selected functions need. The lifecycle functions need grants xacct wrote: before anything
+is measured, the real `create-owner-role` and `create-requestor-resources` binaries (from
+the same directory; one process each, not measured, output in `seed-<name>.log`) write
+`xacct-bench-grant` (listed by `list-grants`, checked by `check-owner-role`),
+`xacct-bench-revoke` (revoked by `revoke-grant`), and in the requestor account
+`xacct-bench-req-check` (checked by `check-requestor-role`) and `xacct-bench-req-revoke`
+(revoked by `revoke-requestor-resources`), with a fixed External ID the events name. A
+revoke really deletes its role on the cold invocation (`changed: true`); the warm ones
+(and any further `--cold-runs`) find it gone and answer 200 `changed: false`: their
+latency is the no-op path (GetRoles that find nothing), which the result's `note` says.
 
 moto is pre-warmed before the first function starts (every read API the functions use is
 called once in each account and region): moto loads a service's backend on its first
@@ -93,6 +105,16 @@ ACCOUNT_ROLES = {
 }
 ACCOUNTS = {"owner": OWNER_ACCOUNT, "requestor": REQUESTOR_ACCOUNT}
 BENCH_BUCKET = "xacct-bench-bucket"
+BENCH_BUCKET_ARN = f"arn:aws:s3:::{BENCH_BUCKET}"
+# The External ID of the seeded grants (not a secret: moto's roles, named in the events).
+BENCH_EXTERNAL_ID = "xacct-bench-external-id-0001"
+GRANT_ACTIONS = ("s3:GetObject", "s3:ListBucket")
+XACCT_ROLE_PATH = "/xacct/"  # where xacct puts every role it writes
+OWNER_POLICY_NAME = "xacct-grant"  # the inline policy of an owner role
+REQUESTOR_POLICY_NAME = "xacct-assume-owner-role"  # the inline policy of a requestor role
+SEED_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
+# What seed_owner writes with boto3; the other needs are SEED_ROLES.
+OWNER_RESOURCE_NEEDS = frozenset({"bucket", "instances", "functions"})
 
 MOTO_READY_SECONDS = 60.0
 AWS_CALL_TIMEOUT = 30  # seconds, per call of the seeding clients
@@ -106,8 +128,19 @@ class FunctionSpec:
     side: str  # whose credentials it runs with
     memory_mb: int  # template.yaml's MemorySize; lambda_runtime only reads it
     logical_id: str  # template.yaml's resource, the directory `sam build` writes
-    seed: tuple[str, ...]  # what the owner account needs for it to have work
+    seed: tuple[str, ...]  # what it needs to have work: OWNER_RESOURCE_NEEDS or SEED_ROLES
     uses_aws: bool = True  # list-permissions builds no AWS client at all
+    note: str | None = None  # what the numbers measure, when it is not obvious (in results)
+
+
+# A revoke deletes its seeded role on the cold invocation; every later invocation finds it
+# gone. Nothing is re-created between invocations: the warm numbers are the no-op path.
+REVOKE_NOTE = (
+    "the cold invocation (the first process's first) really revokes the seeded role {role} "
+    "(200, changed: true; deletes its inline policy {policy} and the role); the warm "
+    "invocations and any further cold runs find it gone (200, changed: false; their only IAM "
+    "calls are GetRoles that find nothing): warm_ms measures the already-revoked path"
+)
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {
@@ -121,12 +154,122 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             ("bucket", "instances", "functions"),
         ),
         FunctionSpec("list-permissions", "owner", 128, "ListPermissionsFunction", (), False),
-        FunctionSpec("create-owner-role", "owner", 256, "CreateOwnerRoleFunction", ("bucket",)),
+        FunctionSpec("create-owner-role", "owner", 128, "CreateOwnerRoleFunction", ("bucket",)),
+        FunctionSpec("list-grants", "owner", 128, "ListGrantsFunction", ("grant",)),
+        FunctionSpec("check-owner-role", "owner", 128, "CheckOwnerRoleFunction", ("grant",)),
+        FunctionSpec(
+            "revoke-grant",
+            "owner",
+            128,
+            "RevokeGrantFunction",
+            ("grant-to-revoke",),
+            note=REVOKE_NOTE.format(role="xacct-bench-revoke", policy=OWNER_POLICY_NAME),
+        ),
         FunctionSpec(
             "create-requestor-resources", "requestor", 128, "CreateRequestorResourcesFunction", ()
         ),
+        FunctionSpec(
+            "check-requestor-role",
+            "requestor",
+            128,
+            "CheckRequestorRoleFunction",
+            ("requestor-role",),
+        ),
+        FunctionSpec(
+            "revoke-requestor-resources",
+            "requestor",
+            128,
+            "RevokeRequestorResourcesFunction",
+            ("requestor-role-to-revoke",),
+            note=REVOKE_NOTE.format(role="xacct-bench-req-revoke", policy=REQUESTOR_POLICY_NAME),
+        ),
     )
 }
+
+
+def xacct_role_arn(side: str, name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNTS[side]}:role{XACCT_ROLE_PATH}{name}"
+
+
+@dataclass(frozen=True, eq=False)
+class SeedRole:
+    """A role xacct's own create function writes before anything is measured, so that a
+    lifecycle function has a real grant to list, check or revoke: tags, path, trust and
+    inline policy exactly as xacct writes them, because xacct writes them."""
+
+    need: str  # the name a FunctionSpec's `seed` uses
+    side: str  # the account it is in
+    creator: str  # the function that writes it
+    body: Mapping[str, Any]  # the creator's request (names the role)
+    requires: tuple[str, ...] = ()  # OWNER_RESOURCE_NEEDS the creator needs
+
+    @property
+    def name(self) -> str:
+        return str(self.body["role_name"])
+
+    @property
+    def arn(self) -> str:
+        return xacct_role_arn(self.side, self.name)
+
+
+def _owner_grant(need: str, role_name: str) -> SeedRole:
+    return SeedRole(
+        need,
+        "owner",
+        "create-owner-role",
+        {
+            "resource_arn": BENCH_BUCKET_ARN,
+            "actions": list(GRANT_ACTIONS),
+            "requestor_account_id": REQUESTOR_ACCOUNT,
+            "external_id": BENCH_EXTERNAL_ID,
+            "role_name": role_name,
+        },
+        requires=("bucket",),  # create-owner-role refuses a resource that does not exist
+    )
+
+
+def _requestor_role(need: str, role_name: str) -> SeedRole:
+    return SeedRole(
+        need,
+        "requestor",
+        "create-requestor-resources",
+        {
+            "owner_role_arn": xacct_role_arn("owner", "xacct-bench-grant"),
+            "service_principal": SEED_SERVICE_PRINCIPAL,
+            "external_id": BENCH_EXTERNAL_ID,
+            "role_name": role_name,
+        },
+    )
+
+
+# In the order they are written. The names differ from those of the create events
+# (xacct-bench, xacct-bench-req), so that create-owner-role's and
+# create-requestor-resources' first invocations still create (changed: true).
+SEED_ROLES: dict[str, SeedRole] = {
+    seed.need: seed
+    for seed in (
+        _owner_grant("grant", "xacct-bench-grant"),
+        _owner_grant("grant-to-revoke", "xacct-bench-revoke"),
+        _requestor_role("requestor-role", "xacct-bench-req-check"),
+        _requestor_role("requestor-role-to-revoke", "xacct-bench-req-revoke"),
+    )
+}
+GRANT = SEED_ROLES["grant"]
+GRANT_TO_REVOKE = SEED_ROLES["grant-to-revoke"]
+REQUESTOR_ROLE = SEED_ROLES["requestor-role"]
+REQUESTOR_ROLE_TO_REVOKE = SEED_ROLES["requestor-role-to-revoke"]
+
+
+def seed_plan(specs: list[FunctionSpec]) -> tuple[set[str], list[SeedRole]]:
+    """What the selected functions need: the owner resources seed_owner writes (with those
+    the seeded roles' creators need), and the roles to seed, in SEED_ROLES' order."""
+    needs = {need for spec in specs for need in spec.seed}
+    unknown = needs - OWNER_RESOURCE_NEEDS - set(SEED_ROLES)
+    if unknown:
+        raise BenchError(f"unknown seed needs {sorted(unknown)}")
+    roles = [seed for need, seed in SEED_ROLES.items() if need in needs]
+    resources = (needs & OWNER_RESOURCE_NEEDS) | {r for seed in roles for r in seed.requires}
+    return resources, roles
 
 
 class BenchError(Exception):
@@ -327,6 +470,18 @@ def assume_account(side: str, endpoint: str) -> Credentials:
     return credentials
 
 
+def aws_environment(credentials: Credentials, endpoint: str) -> dict[str, str]:
+    """The AWS_* variables a function (or a seeding creator) runs with."""
+    return {
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": credentials.session_token,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+
+
 def aws_session(credentials: Credentials) -> Any:
     import boto3
 
@@ -444,6 +599,9 @@ def prewarm_moto(credentials: Mapping[str, Credentials], endpoint: str) -> float
             lambda: iam.get_role(RoleName="xacct-bench-prewarm"),
             lambda: iam.list_role_policies(RoleName="xacct-bench-prewarm"),
             lambda: iam.get_instance_profile(InstanceProfileName="xacct-bench-prewarm"),
+            lambda: iam.list_roles(PathPrefix=XACCT_ROLE_PATH),
+            lambda: iam.list_attached_role_policies(RoleName="xacct-bench-prewarm"),
+            lambda: iam.list_instance_profiles_for_role(RoleName="xacct-bench-prewarm"),
         ]
         for region in (REGION, OTHER_REGION):
             ec2, lam, rds = client("ec2", region), client("lambda", region), client("rds", region)
@@ -724,6 +882,17 @@ def event_payload(event: dict[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 
 
+def with_body(event: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a POST event with another JSON body (compact, as the recorded events have
+    it) and its content-length."""
+    out = json.loads(json.dumps(event))  # a deep copy, JSON only
+    out["body"] = json.dumps(body, separators=(",", ":"))
+    out["isBase64Encoded"] = False
+    headers = out.setdefault("headers", {})
+    headers["content-length"] = str(len(out["body"].encode()))
+    return out
+
+
 def http_response(outcome: Outcome, what: str) -> tuple[int, Any]:
     """The Function URL response's status and JSON body; fails loudly on anything but 200."""
     text = outcome.body.decode("utf-8", errors="replace")
@@ -777,12 +946,111 @@ def check_for(name: str, seeded: Mapping[str, int]) -> Check:
             return f"changed={body.get('changed')} on invocation {i} (a repeat must change nothing)"
         return None
 
+    def list_grants(_i: int, body: Any) -> str | None:
+        grants = body.get("grants")
+        if not isinstance(grants, list) or "next_cursor" not in body:
+            return "not a list-grants answer (grants, next_cursor)"
+        mine = [g for g in grants if isinstance(g, dict) and g.get("role_arn") == GRANT.arn]
+        if len(mine) != 1:
+            return f"the seeded grant {GRANT.arn} is listed {len(mine)} times"
+        expected = {
+            "role_name": GRANT.name,
+            "resource_arn": BENCH_BUCKET_ARN,
+            "requestor_account_id": REQUESTOR_ACCOUNT,
+            "requestor_role_arn": None,
+            "actions": sorted(GRANT_ACTIONS),
+            "external_id": BENCH_EXTERNAL_ID,
+            "require_mfa": False,
+        }
+        wrong = {k: mine[0].get(k) for k, v in expected.items() if mine[0].get(k) != v}
+        if wrong:
+            return f"the seeded grant is listed with {wrong}, expected {expected}"
+        # The event filters on the bucket and the requestor account.
+        strays = [
+            g.get("role_arn")
+            for g in grants
+            if g.get("resource_arn") != BENCH_BUCKET_ARN
+            or g.get("requestor_account_id") != REQUESTOR_ACCOUNT
+        ]
+        return f"grants outside the filter: {strays}" if strays else None
+
+    def check_owner_role(_i: int, body: Any) -> str | None:
+        if body.get("role_arn") != GRANT.arn:
+            return f"a verdict on {body.get('role_arn')}, not on {GRANT.arn}"
+        if body.get("can_assume") is not True:
+            return f"can_assume={body.get('can_assume')}: {body.get('reason')}"
+        # As given (with the External ID), without one, with a wrong one.
+        decisions = [c.get("decision") for c in body.get("assume_checks") or []]
+        if decisions != ["allow", "implicit_deny", "implicit_deny"]:
+            return f"assume_checks decide {decisions}"
+        allowed = body.get("allowed_actions")
+        if not isinstance(allowed, list) or sorted(set(allowed)) != sorted(GRANT_ACTIONS):
+            return f"allowed_actions {allowed}, granted {list(GRANT_ACTIONS)}"
+        if not body.get("actions"):
+            return "no action checks"
+        if body.get("drift") != []:
+            return f"drift on a role xacct wrote and nobody edited: {body.get('drift')}"
+        if OWNER_POLICY_NAME not in (body.get("permissions_policies") or {}):
+            return f"permissions_policies lack {OWNER_POLICY_NAME}"
+        return None
+
+    def check_requestor_role(_i: int, body: Any) -> str | None:
+        if body.get("principal_arn") != REQUESTOR_ROLE.arn:
+            return f"a verdict on {body.get('principal_arn')}, not on {REQUESTOR_ROLE.arn}"
+        if body.get("owner_role_arn") != GRANT.arn:
+            return f"owner_role_arn {body.get('owner_role_arn')}, expected {GRANT.arn}"
+        if body.get("ok") is not True or body.get("problems") != []:
+            return f"ok={body.get('ok')}, problems {body.get('problems')}"
+        if REQUESTOR_POLICY_NAME not in (body.get("policies") or {}):
+            return f"policies lack {REQUESTOR_POLICY_NAME}"
+        if not isinstance(body.get("trust_policy"), dict):
+            return "no trust_policy"
+        return None
+
+    def revokes(seed: SeedRole, policy: str) -> Check:
+        """The cold invocation deletes the seeded role; every later one (warm, or a later
+        cold run) finds it gone: 200 with nothing removed."""
+        first = [f"inline policy `{policy}`", f"role `{seed.arn}`"]
+
+        def check(i: int, body: Any) -> str | None:
+            got = {"removed": body.get("removed"), "changed": body.get("changed")}
+            if not isinstance(got["removed"], list) or not isinstance(got["changed"], bool):
+                return "not a revoke answer (removed, changed)"
+            want: dict[str, Any] = {"removed": first, "changed": True}
+            if i != 0:
+                want = {"removed": [], "changed": False}
+            if got != want:
+                return f"invocation {i} answered {got}, expected {want}"
+            return None
+
+        return check
+
     return {
         "list-resources": list_resources,
         "list-permissions": list_permissions,
         "create-owner-role": creates,
         "create-requestor-resources": creates,
+        "list-grants": list_grants,
+        "check-owner-role": check_owner_role,
+        "revoke-grant": revokes(GRANT_TO_REVOKE, OWNER_POLICY_NAME),
+        "check-requestor-role": check_requestor_role,
+        "revoke-requestor-resources": revokes(REQUESTOR_ROLE_TO_REVOKE, REQUESTOR_POLICY_NAME),
     }[name]
+
+
+def seed_check(seed: SeedRole) -> Check:
+    """The creator's answer for a seeded role: created now, under the expected ARN."""
+
+    def check(_i: int, body: Any) -> str | None:
+        if body.get("role_arn") != seed.arn:
+            return f"role_arn {body.get('role_arn')}, expected {seed.arn}"
+        if body.get("changed") is not True:
+            return f"changed={body.get('changed')}: the role existed before the seeding"
+        if body.get("external_id") != BENCH_EXTERNAL_ID:
+            return f"external_id {body.get('external_id')}, expected {BENCH_EXTERNAL_ID}"
+        return None
+
+    return check
 
 
 # --------------------------------------------------------------------------------------
@@ -858,14 +1126,16 @@ class Launch:
 
 @contextlib.contextmanager
 def cold_started(
-    launch: Launch, run: int
+    launch: Launch, run: int, label: str | None = None
 ) -> Iterator[tuple[RuntimeApi, subprocess.Popen[bytes], dict[str, float]]]:
     """A fresh process whose first invocation is measured; stopped on exit. A BenchError
-    raised inside gets the process's output appended."""
+    raised inside gets the process's output appended. `label` (default: the function's
+    name) names its log file and its errors."""
     spec = launch.spec
+    label = label or spec.name
     arn = f"arn:aws:lambda:{REGION}:{ACCOUNTS[spec.side]}:function:{spec.name}"
-    log_path = launch.log_dir / (f"{spec.name}.log" if run == 0 else f"{spec.name}.cold{run}.log")
-    what = f"{spec.name} (cold{'' if run == 0 else f' run {run + 1}'})"
+    log_path = launch.log_dir / (f"{label}.log" if run == 0 else f"{label}.cold{run}.log")
+    what = f"{label} (cold{'' if run == 0 else f' run {run + 1}'})"
     with RuntimeApi(arn, launch.timeout_s) as api:
         env = function_environment(
             spec, launch.base_env, api.address, launch.aws_env, launch.rust_log
@@ -900,10 +1170,10 @@ def cold_started(
                 yield api, process, cold
             except BenchError as error:
                 raise BenchError(
-                    f"{error}\n  {spec.name}'s output ({log_path}):\n{log_tail(log_path)}"
+                    f"{error}\n  {label}'s output ({log_path}):\n{log_tail(log_path)}"
                 ) from None
         finally:
-            stop_child(process, spec.name)
+            stop_child(process, label)
 
 
 def bench_function(launch: Launch, warm: int, cold_runs: int, profile: str) -> dict[str, Any]:
@@ -943,6 +1213,8 @@ def bench_function(launch: Launch, warm: int, cold_runs: int, profile: str) -> d
         "memory_size_mb": launch.spec.memory_mb,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if launch.spec.note:
+        result["note"] = launch.spec.note
     if cold_runs > 1:
         result["cold_runs"] = [{k: round(v, 3) for k, v in r.items()} for r in runs]
         result["cold_median_ms"] = {
@@ -950,6 +1222,49 @@ def bench_function(launch: Launch, warm: int, cold_runs: int, profile: str) -> d
             for key in ("cold_start_ms", "init_ms", "first_request_ms")
         }
     return result
+
+
+def seed_roles(
+    seeds: list[SeedRole],
+    binaries: Mapping[str, Path],
+    base_env: Mapping[str, str],
+    aws_envs: Mapping[str, Mapping[str, str]],
+    events_dir: Path,
+    log_dir: Path,
+    rust_log: str,
+    timeout_s: float,
+) -> dict[str, str]:
+    """Writes the seeded roles with xacct's own create functions (one process per creator,
+    under the same Runtime API and environment as a measured function; nothing here is
+    measured) and returns their ARNs by need. Each answer must be a 200 that created the
+    role under the expected ARN."""
+    by_creator: dict[str, list[SeedRole]] = {}
+    for seed in seeds:
+        by_creator.setdefault(seed.creator, []).append(seed)
+    written: dict[str, str] = {}
+    for creator, roles in by_creator.items():
+        spec = FUNCTIONS[creator]
+        template = load_event(creator, events_dir)
+        launches = [
+            Launch(
+                spec=spec,
+                binary=binaries[creator],
+                base_env=base_env,
+                aws_env=aws_envs[spec.side],
+                rust_log=rust_log,
+                timeout_s=timeout_s,
+                check=seed_check(seed),
+                log_dir=log_dir,
+                event=with_body(template, seed.body),
+            )
+            for seed in roles
+        ]
+        label = f"seed-{creator}"
+        with cold_started(launches[0], 0, label) as (api, process, _cold):
+            for index, launch in enumerate(launches[1:], 1):
+                launch.invoke(api, process, 0, f"{label} ({roles[index].name})")
+        written.update({seed.need: seed.arn for seed in roles})
+    return written
 
 
 # --------------------------------------------------------------------------------------
@@ -1062,6 +1377,9 @@ def markdown_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     ]
     for name, r in results.items():
         lines.append("| " + " | ".join(cell(c, name, r) for c in columns) + " |")
+    notes = [f"- {name}: {r['note']}" for name, r in results.items() if r.get("note")]
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines)
 
 
@@ -1087,7 +1405,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--functions",
         default=",".join(FUNCTIONS),
-        help="comma-separated (default: all four, in this order: " + ", ".join(FUNCTIONS) + ")",
+        help="comma-separated (default: all nine, in this order: " + ", ".join(FUNCTIONS) + ")",
     )
     parser.add_argument(
         "--cold-runs",
@@ -1152,6 +1470,9 @@ def run(args: argparse.Namespace) -> int:
     bin_dir = (args.bin_dir or default_bin_dir(args.profile)).resolve()
     specs = [FUNCTIONS[name] for name in args.names]
     binaries = {spec.name: find_binary(bin_dir, spec) for spec in specs}
+    resource_needs, seeds = seed_plan(specs)
+    creators = {seed.creator: FUNCTIONS[seed.creator] for seed in seeds}
+    seed_binaries = {name: find_binary(bin_dir, spec) for name, spec in creators.items()}
     machine = machine_info()
     with tempfile.TemporaryDirectory(prefix="xacct-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -1168,24 +1489,34 @@ def run(args: argparse.Namespace) -> int:
             log_dir = args.log_dir.resolve()
             log_dir.mkdir(parents=True, exist_ok=True)
         with moto_server(base_env, log_dir / "moto.log") as endpoint:
-            sides = {spec.side for spec in specs}
+            sides = {spec.side for spec in specs} | {seed.side for seed in seeds}
             credentials = {side: assume_account(side, endpoint) for side in sorted(sides)}
-            needs = {need for spec in specs for need in spec.seed}
-            seeded = seed_owner(credentials["owner"], endpoint, needs) if needs else {}
+            aws_envs = {
+                side: aws_environment(creds, endpoint) for side, creds in credentials.items()
+            }
+            seeded = (
+                seed_owner(credentials["owner"], endpoint, resource_needs)
+                if resource_needs
+                else {}
+            )
             log(f"seeded the owner account: {seeded or 'nothing needed'}")
+            if seeds:
+                written = seed_roles(
+                    seeds,
+                    seed_binaries,
+                    base_env,
+                    aws_envs,
+                    args.events_dir,
+                    log_dir,
+                    args.rust_log,
+                    args.timeout,
+                )
+                log(f"seeded xacct roles with {', '.join(creators)}: {written}")
             if any(spec.uses_aws for spec in specs):
                 log(f"moto pre-warmed in {prewarm_moto(credentials, endpoint):.1f} s")
             results: dict[str, Any] = {}
             for spec in specs:
-                creds = credentials[spec.side]
-                aws_env = {
-                    "AWS_ACCESS_KEY_ID": creds.access_key_id,
-                    "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-                    "AWS_SESSION_TOKEN": creds.session_token,
-                    "AWS_REGION": REGION,
-                    "AWS_DEFAULT_REGION": REGION,
-                    "AWS_ENDPOINT_URL": endpoint,
-                }
+                aws_env = aws_envs[spec.side]
                 want = {k: v for k, v in seeded.items() if v}
                 if spec.name != "list-resources":
                     want = {}

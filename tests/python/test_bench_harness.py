@@ -1,6 +1,8 @@
 """bench/harness.py end to end: its own moto and Runtime API, the debug `list-permissions`
 binary, 5 warm invocations; checks the results file's shape, the merge into an existing
 file and the Markdown table, and that a non-200 answer fails the run with the body shown.
+Then `revoke-grant` on a role the debug `create-owner-role` seeds: revoked by the cold
+invocation only, the note in the results. (The pure parts: test_bench_harness_pure.py.)
 
 Skipped when the debug binary has not been built (`cargo build` writes it to
 $CARGO_TARGET_DIR/debug, by default ~/.cache/xacct-target/debug). Takes a few seconds.
@@ -126,3 +128,34 @@ def test_a_non_200_answer_fails_the_run(bin_dir: Path, tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "HTTP 400" in result.stderr and "InvalidArn" in result.stderr, result.stderr
     assert not out.exists()  # nothing written for a failed run
+
+
+def test_a_revoke_revokes_its_seeded_role_once(bin_dir: Path, tmp_path: Path) -> None:
+    for name in ("revoke-grant", "create-owner-role"):
+        if not os.access(bin_dir / name, os.X_OK):
+            pytest.skip(f"{bin_dir / name} is not built")
+    out, logs = tmp_path / "results.json", tmp_path / "logs"
+
+    result = run_harness(
+        "--functions", "revoke-grant", "--warm", "2", "--cold-runs", "2",
+        "--bin-dir", str(bin_dir), "--out", str(out), "--log-dir", str(logs),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+    entry = json.loads(out.read_text())["functions"]["revoke-grant"]
+    assert entry["warm_ms"]["n"] == 2 and len(entry["cold_runs"]) == 2
+    assert "xacct-bench-revoke" in entry["note"] and "changed: false" in entry["note"]
+    assert "- revoke-grant: " in result.stdout  # the note under the table
+
+    def revokes(log: Path) -> list[bool]:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        return [
+            line["fields"]["changed"]
+            for line in lines
+            if line.get("fields", {}).get("message") == "revoke-grant"
+        ]
+
+    # Seeded by create-owner-role; revoked on the cold invocation; gone for the rest.
+    assert (logs / "seed-create-owner-role.log").is_file()
+    assert revokes(logs / "revoke-grant.log") == [True, False, False]
+    assert revokes(logs / "revoke-grant.cold1.log") == [False]
