@@ -32,10 +32,11 @@ other bucket, function and DB instance and every other batch of instances is tag
 moto's describe_regions reports 38 regions, 24 of them enabled (`opt-in-not-required`):
 discovery walks all 24, so 20 empty regions still cost their calls.
 
-Per scale and strategy, a fresh process: one untimed warm-up invocation
+Per scale and strategy, `--runs` times (3) a fresh process: one untimed warm-up invocation
 (`?service=rds&region=us-east-1`: SDK set-up, credentials, first connections), then the
 measured one, a Function URL GET with `limit=1000` and no filter: one full discovery
-(discovery has no cache). Recorded:
+(discovery has no cache). The run of median wall time is reported, with every run's wall
+time in `runs_wall_ms`. Recorded:
 
     wall_ms         the event handed out on /next -> its /response read (Runtime API side)
     discovery_ms    the function's own `ms` in its "listed resources" log line
@@ -347,20 +348,18 @@ def job_durations(
     bucket_region_listed: bool = True,
 ) -> list[int]:
     """Each discovery job's length in calls one after another when per-item calls run
-    `items` at a time, in the order discovery starts the jobs (S3, then per region in the
-    order given: tags, Lambda, EC2, RDS instances, RDS clusters)."""
+    `items` at a time, in the order discovery starts the jobs: smallest pages first, each
+    kind over the regions in the order given (Lambda, tags, RDS instances, RDS clusters),
+    then S3, then EC2."""
     buckets = sum(c.get("buckets", 0) for c in counts.values())
     waves = math.ceil(buckets / items)
-    durations = [pages(buckets, LIST_BUCKETS_PAGE) + (0 if bucket_region_listed else waves)]
-    for region in enabled_regions:
-        c = counts.get(region, {})
-        durations += [
-            pages(tagged(c), TAGS_PAGE),
-            pages(c.get("functions", 0), LIST_FUNCTIONS_PAGE),
-            pages(c.get("instances", 0), DESCRIBE_INSTANCES_PAGE),
-            pages(c.get("db_instances", 0), RDS_PAGE),
-            pages(c.get("db_clusters", 0), RDS_PAGE),
-        ]
+    region_counts = [counts.get(region, {}) for region in enabled_regions]
+    durations = [pages(c.get("functions", 0), LIST_FUNCTIONS_PAGE) for c in region_counts]
+    durations += [pages(tagged(c), TAGS_PAGE) for c in region_counts]
+    durations += [pages(c.get("db_instances", 0), RDS_PAGE) for c in region_counts]
+    durations += [pages(c.get("db_clusters", 0), RDS_PAGE) for c in region_counts]
+    durations.append(pages(buckets, LIST_BUCKETS_PAGE) + (0 if bucket_region_listed else waves))
+    durations += [pages(c.get("instances", 0), DESCRIBE_INSTANCES_PAGE) for c in region_counts]
     return durations
 
 
@@ -1444,6 +1443,15 @@ class Context:
     runs: int = 0
 
 
+def median_run(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The run of median wall time (the lower middle one of an even number), with every
+    run's wall time in `runs_wall_ms`, in the order they ran."""
+    if not runs:
+        raise ValueError("no runs")
+    middle = sorted(runs, key=lambda r: r["wall_ms"])[(len(runs) - 1) // 2]
+    return {**copy.deepcopy(dict(middle)), "runs_wall_ms": [r["wall_ms"] for r in runs]}
+
+
 def measure(
     ctx: Context, strategy: Strategy, total: int, expected: Mapping[str, int]
 ) -> dict[str, Any]:
@@ -1579,6 +1587,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--delay-ms", type=int, default=DEFAULT_DELAY_MS)
     parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="measured runs per strategy and scale, each in a fresh process; the run of "
+        "median wall time is reported, every wall time kept (default 3)",
+    )
+    parser.add_argument(
         "--no-baseline",
         action="store_true",
         help="skip the run of xacct's defaults without delay (the emulator's own cost)",
@@ -1624,6 +1639,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--strategies: none, or one named twice")
     if not 0 <= args.delay_ms <= 10_000:
         parser.error("--delay-ms must be between 0 and 10000")
+    if not 1 <= args.runs <= 20:
+        parser.error("--runs must be between 1 and 20")
     if not 1 <= args.seed_workers <= 64:
         parser.error("--seed-workers must be between 1 and 64")
     if args.svg is None:
@@ -1817,7 +1834,9 @@ def run(args: argparse.Namespace) -> int:
                     + ", ".join(f"{k}: {v}" for k, v in point["model_items_needed"].items())
                 )
                 for strategy in args.strategy_list:
-                    result = measure(ctx, strategy, total, expected)
+                    result = median_run(
+                        [measure(ctx, strategy, total, expected) for _ in range(args.runs)]
+                    )
                     model = model_calls(counts, regions, strategy.jobs, strategy.items)
                     result["model_calls"] = model
                     result["model_ms"] = model * args.delay_ms

@@ -184,6 +184,15 @@ def test_model_of_the_defaults_at_full_size() -> None:
     assert d.items_needed(FULL, REGIONS, 24, 1.3) is None
 
 
+def test_median_run_keeps_every_wall_time() -> None:
+    runs = [{"wall_ms": 430.0, "calls": 1}, {"wall_ms": 382.0, "calls": 2}, {"wall_ms": 400.0, "calls": 3}]
+    assert d.median_run(runs) == {"wall_ms": 400.0, "calls": 3, "runs_wall_ms": [430.0, 382.0, 400.0]}
+    assert d.median_run(runs[:2])["wall_ms"] == 382.0  # the lower middle
+    assert d.median_run(runs[:1])["runs_wall_ms"] == [430.0]
+    with pytest.raises(ValueError):
+        d.median_run([])
+
+
 def test_default_concurrency_is_read_from_the_rust_source(tmp_path: Path) -> None:
     source = tmp_path / "discovery.rs"
     source.write_text(

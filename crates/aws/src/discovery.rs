@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use futures::stream::{self, StreamExt};
@@ -167,6 +168,29 @@ enum Job {
     Tags(String),
 }
 
+impl Job {
+    /// The service and region a failure of this job is reported under.
+    fn scope(&self, config: &SdkConfig) -> (ServiceKind, String) {
+        match self {
+            Self::Buckets => (ServiceKind::S3, default_region(config)),
+            Self::Instances(r) => (ServiceKind::Ec2, r.clone()),
+            Self::Functions(r) | Self::Tags(r) => (ServiceKind::Lambda, r.clone()),
+            Self::DbInstances(r) | Self::DbClusters(r) => (ServiceKind::Rds, r.clone()),
+        }
+    }
+}
+
+/// A job of one region, given the region.
+type RegionJob = fn(String) -> Job;
+
+/// What every job reads.
+#[derive(Debug)]
+struct JobContext {
+    discoverer: Discoverer,
+    regions: BTreeSet<String>,
+    types: Vec<(ServiceKind, &'static str)>,
+}
+
 /// Tags by resource ARN.
 type TagsByArn = HashMap<String, BTreeMap<String, String>>;
 
@@ -295,28 +319,58 @@ impl Discoverer {
             query.services.iter().copied().collect()
         };
         let types = tag_types(&services);
+        // Jobs start in the order of their listings' page sizes, smallest first: those
+        // have the longest chains of pages for their number of resources (ListFunctions
+        // pages 50 at a time; GetResources, DescribeDBInstances and DescribeDBClusters 100;
+        // ListBuckets and DescribeInstances 1,000), so they should not wait for the others.
+        let per_region: [(bool, RegionJob); 4] = [
+            (services.contains(&ServiceKind::Lambda), Job::Functions),
+            (!types.is_empty(), Job::Tags),
+            (services.contains(&ServiceKind::Rds), Job::DbInstances),
+            (services.contains(&ServiceKind::Rds), Job::DbClusters),
+        ];
         let mut jobs = Vec::new();
+        for (wanted, job) in per_region {
+            if wanted {
+                jobs.extend(regions.iter().cloned().map(job));
+            }
+        }
         if services.contains(&ServiceKind::S3) {
             jobs.push(Job::Buckets);
         }
-        for region in &regions {
-            if !types.is_empty() {
-                jobs.push(Job::Tags(region.clone()));
-            }
-            if services.contains(&ServiceKind::Lambda) {
-                jobs.push(Job::Functions(region.clone()));
-            }
-            if services.contains(&ServiceKind::Ec2) {
-                jobs.push(Job::Instances(region.clone()));
-            }
-            if services.contains(&ServiceKind::Rds) {
-                jobs.push(Job::DbInstances(region.clone()));
-                jobs.push(Job::DbClusters(region.clone()));
-            }
+        if services.contains(&ServiceKind::Ec2) {
+            jobs.extend(regions.iter().cloned().map(Job::Instances));
         }
-        let region_set: BTreeSet<String> = regions.iter().cloned().collect();
+        // Each job is a task of its own, so that parsing the answers (thousands of
+        // instances of XML) spreads over the runtime's threads instead of delaying, in one
+        // task, the next page of every other listing.
+        let context = Arc::new(JobContext {
+            discoverer: self.clone(),
+            regions: regions.iter().cloned().collect(),
+            types,
+        });
         let harvests: Vec<Harvest> = stream::iter(jobs)
-            .map(|job| self.run(job, &region_set, &types))
+            .map(|job| {
+                let context = Arc::clone(&context);
+                let (service, region) = job.scope(&context.discoverer.config);
+                async move {
+                    let task = tokio::spawn(async move {
+                        context
+                            .discoverer
+                            .run(job, &context.regions, &context.types)
+                            .await
+                    });
+                    task.await.unwrap_or_else(|e| {
+                        tracing::error!(%service, region, error = %e, "discovery job failed");
+                        Harvest::listed(Err(PartialFailure {
+                            service,
+                            region,
+                            code: "InternalError".to_owned(),
+                            message: "the listing stopped unexpectedly".to_owned(),
+                        }))
+                    })
+                }
+            })
             .buffer_unordered(self.concurrency.jobs)
             .collect()
             .await;
