@@ -730,7 +730,9 @@ def chart_series(
             if "xacct" in p.get("strategies", {})
         )
         if data:
-            series.append(Series("xacct before: tags read per bucket and function", "#999999", data))
+            profile = earlier.get("profile", "?")
+            label = f"xacct before: tags read per bucket and function ({profile} build)"
+            series.append(Series(label, "#999999", data))
     for i, name in enumerate(strategy_order(section)):
         label = section.get("strategies", {}).get(name, {}).get("label", name)
         data = tuple(

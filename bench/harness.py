@@ -24,6 +24,8 @@ threads that see the runtime's requests):
                       between closest ranks), min, max, mean
     peak_rss_mb       VmHWM of /proc/<pid>/status after the last response (MiB)
     binary_mb         the binary's size on disk (MiB)
+    zipped_mb         the deployment package's size: the binary as `bootstrap` in a zip
+                      (deflate, level 9), what `sam build` uploads for provided.al2023
 
 Every response must be a Function URL response with `statusCode` 200 (plus a few checks of
 the body per function); anything else stops the run with the body printed, exit status 1.
@@ -149,7 +151,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec(
             "list-resources",
             "owner",
-            256,
+            1769,
             "ListResourcesFunction",
             ("bucket", "instances", "functions"),
         ),
@@ -1208,6 +1210,7 @@ def bench_function(launch: Launch, warm: int, cold_runs: int, profile: str) -> d
         },
         "peak_rss_mb": round(hwm_kb / 1024, 1),
         "binary_mb": round(launch.binary.stat().st_size / (1024 * 1024), 1),
+        "zipped_mb": round(zipped_size(launch.binary) / (1024 * 1024), 1),
         "profile": profile,
         "binary": str(launch.binary),
         "memory_size_mb": launch.spec.memory_mb,
@@ -1293,6 +1296,17 @@ def find_binary(bin_dir: Path, spec: FunctionSpec) -> Path:
     )
 
 
+def zipped_size(binary: Path) -> int:
+    """Bytes of a zip holding `binary` as `bootstrap` (deflate, level 9)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.write(binary, "bootstrap")
+    return len(buffer.getvalue())
+
+
 def machine_info() -> dict[str, Any]:
     model = None
     with contextlib.suppress(OSError):
@@ -1355,6 +1369,7 @@ def markdown_table(results: Mapping[str, Mapping[str, Any]]) -> str:
         ("function", lambda name, r: name),
         ("profile", lambda name, r: r["profile"]),
         ("binary MB", lambda name, r: r["binary_mb"], 1),
+        ("zipped MB", lambda name, r: r.get("zipped_mb"), 1),
         ("cold start ms", lambda name, r: r["cold_start_ms"], 1),
         ("init ms", lambda name, r: r["init_ms"], 1),
         ("first request ms", lambda name, r: r["first_request_ms"], 1),

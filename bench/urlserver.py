@@ -163,7 +163,7 @@ SIDE_OF = {name: side for side, names in localstack.SIDE_FUNCTIONS.items() for n
 
 # (name, MemorySize, Timeout, logical id) as template.yaml has them (a test compares).
 _TABLE = (
-    ("list-resources", 256, 60, "ListResourcesFunction"),
+    ("list-resources", 1769, 60, "ListResourcesFunction"),
     ("list-permissions", 128, 10, "ListPermissionsFunction"),
     ("create-owner-role", 128, 30, "CreateOwnerRoleFunction"),
     ("list-grants", 128, 30, "ListGrantsFunction"),

@@ -348,7 +348,7 @@ def test_chart_draws_the_per_item_tag_runs_first_when_given() -> None:
     root = ET.fromstring(d.chart(now, before).encode())
     lines = root.findall(f".//{SVG}polyline")
     assert [line.get("data-series") for line in lines] == [
-        "xacct before: tags read per bucket and function",
+        "xacct before: tags read per bucket and function (release build)",
         "xacct (defaults)",
         "one call at a time",
         "floor (longest chain x delay)",

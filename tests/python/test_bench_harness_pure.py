@@ -88,7 +88,7 @@ def test_the_original_four_are_unchanged() -> None:
         spec(
             "list-resources",
             "owner",
-            256,
+            1769,
             "ListResourcesFunction",
             ("bucket", "instances", "functions"),
         ),
@@ -513,3 +513,17 @@ def test_markdown_notes_follow_the_table() -> None:
     assert noted[:3] == plain
     assert noted[3].startswith("| revoke-grant | debug |")
     assert noted[4:] == ["", "- revoke-grant: cold revokes; warm find it gone"]
+
+
+def test_zipped_size_is_a_zip_of_the_binary_as_bootstrap(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    binary = tmp_path / "fn"
+    binary.write_bytes(b"\x7fELF" + b"a" * 100_000)
+    size = harness.zipped_size(binary)
+    assert 0 < size < 10_000  # repetitive bytes compress
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.write(binary, "bootstrap")
+    assert size == len(buffer.getvalue())

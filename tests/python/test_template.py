@@ -36,7 +36,7 @@ SAM_VENV_BIN = ROOT / ".venv-sam" / "bin"
 
 # The functions, the side that deploys each, and their sizing (to be revised from measurements).
 FUNCTIONS = {
-    "list-resources": {"side": "owner", "memory": 256, "timeout": 60},
+    "list-resources": {"side": "owner", "memory": 1769, "timeout": 60},
     "list-permissions": {"side": "owner", "memory": 128, "timeout": 10},
     "create-owner-role": {"side": "owner", "memory": 128, "timeout": 30},
     "list-grants": {"side": "owner", "memory": 128, "timeout": 30},
