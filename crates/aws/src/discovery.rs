@@ -169,7 +169,8 @@ enum Job {
 }
 
 impl Job {
-    /// The service and region a failure of this job is reported under.
+    /// The service and region a failure of this job is reported under (a failed tag read
+    /// itself is reported under each service whose tags it reads).
     fn scope(&self, config: &SdkConfig) -> (ServiceKind, String) {
         match self {
             Self::Buckets => (ServiceKind::S3, default_region(config)),
@@ -405,30 +406,31 @@ impl Discoverer {
         regions: &BTreeSet<String>,
         types: &[(ServiceKind, &'static str)],
     ) -> Harvest {
-        let listed = |service: ServiceKind, region: &str, r: Result<_, AwsError>| {
-            Harvest::listed(r.map_err(|e| failure(service, region, &e)))
+        let (service, region) = job.scope(&self.config);
+        let listed = match job {
+            Job::Buckets => return self.s3(regions).await,
+            Job::Tags(r) => {
+                return match self.tags(&r, types).await {
+                    Ok(tags) => Harvest {
+                        tags,
+                        ..Harvest::default()
+                    },
+                    // The resources are still listed, without their tags.
+                    Err(e) => Harvest {
+                        failures: types
+                            .iter()
+                            .map(|(service, _)| failure(*service, &r, &e))
+                            .collect(),
+                        ..Harvest::default()
+                    },
+                };
+            }
+            Job::Instances(r) => self.ec2(&r).await,
+            Job::Functions(r) => self.lambda(&r).await,
+            Job::DbInstances(r) => self.rds_instances(&r).await,
+            Job::DbClusters(r) => self.rds_clusters(&r).await,
         };
-        match job {
-            Job::Buckets => self.s3(regions).await,
-            Job::Instances(r) => listed(ServiceKind::Ec2, &r, self.ec2(&r).await),
-            Job::Functions(r) => listed(ServiceKind::Lambda, &r, self.lambda(&r).await),
-            Job::DbInstances(r) => listed(ServiceKind::Rds, &r, self.rds_instances(&r).await),
-            Job::DbClusters(r) => listed(ServiceKind::Rds, &r, self.rds_clusters(&r).await),
-            Job::Tags(r) => match self.tags(&r, types).await {
-                Ok(tags) => Harvest {
-                    tags,
-                    ..Harvest::default()
-                },
-                // The resources are still listed, without their tags.
-                Err(e) => Harvest {
-                    failures: types
-                        .iter()
-                        .map(|(service, _)| failure(*service, &r, &e))
-                        .collect(),
-                    ..Harvest::default()
-                },
-            },
-        }
+        Harvest::listed(listed.map_err(|e| failure(service, &region, &e)))
     }
 
     /// One region's tags of the given resource types, every page, by ARN.
