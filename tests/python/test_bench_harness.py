@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "bench" / "harness.py"
 EVENTS = ROOT / "bench" / "events"
 FUNCTION = "list-permissions"
-# Each run must finish well inside the 15 s budget of the whole file.
-RUN_SECONDS = 12.0
+# A guard against a hung harness, not a time goal: a run takes 2-10 s on a quiet 2-core
+# machine (each process the harness stops gets up to 3 s to exit), more on a busy one.
+RUN_SECONDS = 60.0
 
 
 def debug_dir() -> Path:
