@@ -96,18 +96,18 @@ test-python: venv
 # npm packages). The first failure ends the recipe with its exit status. Everything is
 # compiled before the stack starts: `cargo lambda watch` starts each new function instance
 # with `cargo run`, which would otherwise wait on cargo's lock behind a test build and time
-# out requests.
+# out requests; the browser test's npm packages are installed before it too.
 test-e2e: venv
 	@set -eu; \
 	$(CARGO) build --workspace --bins; \
 	$(CARGO) test -p xacct-e2e --no-run; \
 	$(CARGO) test -p xacct-cli --test local_stack --no-run; \
+	tests/browser/setup.sh; \
 	XACCT_FAULT_PROXY=1 XACCT_NO_RELOAD=1 $(LOCALSTACK) up --background; \
 	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-e2e -- --test-threads=4; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) .venv/bin/pytest -q -p no:cacheprovider tests/python/stack; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-cli --test local_stack -- --ignored; \
-	tests/browser/setup.sh; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) XACCT_CONSOLE_BIN=$(CARGO_TARGET_DIR)/debug/xacct tests/browser/run.sh
 
 # Benchmarks, release builds, not run in CI: the policy crate (catalog load, lookups,

@@ -22,7 +22,12 @@ Environment:
     XACCT_REQUESTOR_PORT   requestor function's port (default 9001)
     XACCT_STACK_TIMEOUT    seconds `up` waits for every function to answer (default 1500;
                            a fresh target directory compiles on the first request)
-    XACCT_INVOKE_TIMEOUT   cargo lambda's --timeout per request, seconds (default 60)
+    XACCT_INVOKE_TIMEOUT   cargo lambda's --timeout, seconds (default 3600). It also
+                           bounds a function instance's wait for its next event: an
+                           instance idle that long gets an answer without a request id,
+                           its runtime panics, and with XACCT_NO_RELOAD=1 cargo lambda
+                           starts no new one, so every later request to it hangs (seen
+                           with 60: every instance of both sides gone ~100 s after `up`)
     XACCT_NO_FUNCTIONS     1: start moto, seed it and write the env files only
     XACCT_FAULT_PROXY      1: put tests/faultproxy.py between the functions and moto (the
                            env files' AWS_ENDPOINT_URL points at it; seeding still talks
@@ -207,7 +212,7 @@ class Settings:
             owner_port=_env_int("XACCT_OWNER_PORT", 9000, 1, 65535),
             requestor_port=_env_int("XACCT_REQUESTOR_PORT", 9001, 1, 65535),
             stack_timeout=_env_int("XACCT_STACK_TIMEOUT", 1500, 1, 86400),
-            invoke_timeout=_env_int("XACCT_INVOKE_TIMEOUT", 60, 1, 3600),
+            invoke_timeout=_env_int("XACCT_INVOKE_TIMEOUT", 3600, 1, 86400),
             functions_enabled=not (no_functions_flag or _env_flag("XACCT_NO_FUNCTIONS")),
             rust_log=os.environ.get("XACCT_RUST_LOG", "").strip() or "info",
             target_dir=Path(target) if target else Path.home() / ".cache" / "xacct-target",
