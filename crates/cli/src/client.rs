@@ -155,8 +155,32 @@ impl Client {
         Ok(())
     }
 
-    /// Sends a request to a function and returns its answer unchanged.
+    /// Sends a request to a function and returns its answer unchanged. A 5xx that is not
+    /// xacct's JSON error comes from in front of the function (the Function URL service, or
+    /// `cargo lambda watch` locally, which now and then answers 500 without running the
+    /// function): it is sent again, freshly signed, at most twice more with a short backoff.
+    /// Every xacct operation is idempotent, so a repeat is safe.
     pub async fn forward(
+        &self,
+        function: &str,
+        method: &str,
+        query: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Forwarded, CallError> {
+        let mut attempt: u32 = 1;
+        loop {
+            let answer = self
+                .forward_once(function, method, query, body.clone())
+                .await?;
+            if attempt >= FORWARD_ATTEMPTS || !not_from_xacct(&answer) {
+                return Ok(answer);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250 * u64::from(attempt))).await;
+            attempt += 1;
+        }
+    }
+
+    async fn forward_once(
         &self,
         function: &str,
         method: &str,
@@ -242,6 +266,16 @@ impl Client {
     }
 }
 
+/// Tries of one request, the first included (see `Client::forward`).
+const FORWARD_ATTEMPTS: u32 = 3;
+
+/// A 5xx whose body is not xacct's JSON error: an answer from in front of the function.
+fn not_from_xacct(answer: &Forwarded) -> bool {
+    (500..600).contains(&answer.status)
+        && serde_json::from_slice::<Value>(&answer.body)
+            .map_or(true, |json| !json["error"]["code"].is_string())
+}
+
 /// `a=1&b=2`, percent-encoded.
 fn serde_urlencoded_pairs(pairs: &[(&str, String)]) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
@@ -254,6 +288,25 @@ fn serde_urlencoded_pairs(pairs: &[(&str, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_5xx_without_xacct_error_is_sent_again() {
+        let answer = |status: u16, body: &str| Forwarded {
+            status,
+            body: body.as_bytes().to_vec(),
+        };
+        assert!(not_from_xacct(&answer(500, "Internal Server Error")));
+        assert!(not_from_xacct(&answer(
+            502,
+            r#"{"message":"Internal Server Error"}"#
+        )));
+        assert!(!not_from_xacct(&answer(
+            502,
+            r#"{"error":{"code":"Throttling","message":"m"}}"#
+        )));
+        assert!(!not_from_xacct(&answer(400, "not json")));
+        assert!(!not_from_xacct(&answer(200, "{}")));
+    }
 
     #[test]
     fn region_from_function_url_host() {
