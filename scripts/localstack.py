@@ -1169,6 +1169,10 @@ def verify_seed(owner: Side, requestor: Side, inventory: Mapping[str, Any]) -> N
 # --------------------------------------------------------------------------------------
 
 
+# The CloudFormation stack name the local functions act as (XACCT_STACK_NAME).
+LOCAL_STACK_NAME = "xacct-local"
+
+
 def env_file_path(side: str) -> Path:
     return LOCAL_DIR / f"{side}.env"
 
@@ -1189,6 +1193,9 @@ def function_environment(side: Side, settings: Settings) -> dict[str, str]:
         "no_proxy": _no_proxy_value(None),
         "RUST_LOG": settings.rust_log,
         "XACCT_SIDE": side.name,
+        # As template.yaml sets it: the functions never grant the deployment's own
+        # resources, named after the stack.
+        "XACCT_STACK_NAME": LOCAL_STACK_NAME,
     }
     return env
 
@@ -1530,6 +1537,7 @@ def new_stack(settings: Settings, mode: str) -> dict[str, Any]:
         "regions": list(SEED_REGIONS),
         "owner_account": OWNER_ACCOUNT,
         "requestor_account": REQUESTOR_ACCOUNT,
+        "stack_name": LOCAL_STACK_NAME,
         "owner_url_base": bases["owner"],
         "requestor_url_base": bases["requestor"],
         "functions": functions,

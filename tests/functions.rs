@@ -525,18 +525,21 @@ async fn role_not_managed_by_xacct_is_a_conflict_and_untouched() {
 }
 
 #[tokio::test]
-async fn create_requestor_resources_for_each_service_principal() {
+async fn requestor_roles_for_services_carry_source_account_where_the_service_sets_it() {
     let stack = Stack::load();
     let iam = stack.iam("requestor").await;
     let owner_role = format!(
         "arn:aws:iam::111111111111:role/xacct/{}",
         unique("e2e-owner")
     );
-    for principal in [
-        "lambda.amazonaws.com",
-        "ecs-tasks.amazonaws.com",
-        "ec2.amazonaws.com",
-        "s3.amazonaws.com",
+    // ECS tasks and Step Functions set aws:SourceAccount when they assume a role (the
+    // confused-deputy guard); Lambda execution roles and EC2 instance profiles do not, so
+    // requiring it there would break the role.
+    for (principal, guarded) in [
+        ("lambda.amazonaws.com", false),
+        ("ecs-tasks.amazonaws.com", true),
+        ("ec2.amazonaws.com", false),
+        ("states.amazonaws.com", true),
     ] {
         let body = json!({"owner_role_arn": owner_role, "service_principal": principal});
         let a = stack.post("create-requestor-resources", &body).await;
@@ -549,6 +552,16 @@ async fn create_requestor_resources_for_each_service_principal() {
             a.body["trust_policy"]["Statement"][0]["Principal"]["Service"],
             principal
         );
+        let condition = &a.body["trust_policy"]["Statement"][0]["Condition"];
+        if guarded {
+            assert_eq!(
+                condition,
+                &json!({"StringEquals": {"aws:SourceAccount": "222222222222"}}),
+                "{principal}"
+            );
+        } else {
+            assert!(condition.is_null(), "{principal}: {condition}");
+        }
         let name = a.body["role_name"].as_str().unwrap();
         let role = iam
             .get_role()
@@ -590,6 +603,10 @@ async fn create_requestor_resources_refuses_bad_input() {
     };
     let owner = "arn:aws:iam::111111111111:role/xacct/x";
     post(json!({"owner_role_arn": owner, "service_principal": "iam.amazonaws.com"}))
+        .await
+        .assert_error(400, "ServicePrincipalNotAllowed", Some("service_principal"));
+    // S3 never chains into another account's role: not a requestor principal.
+    post(json!({"owner_role_arn": owner, "service_principal": "s3.amazonaws.com"}))
         .await
         .assert_error(400, "ServicePrincipalNotAllowed", Some("service_principal"));
     post(json!({"owner_role_arn": owner, "service_principal": "lambda"}))

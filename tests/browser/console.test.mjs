@@ -17,6 +17,8 @@ import { chromium } from 'playwright-core';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = join(HERE, 'screenshots');
 const BASE = (process.env.XACCT_CONSOLE_URL || '').replace(/\/+$/, '');
+// `xacct console` prints its URL with a per-run token; opening it sets the session cookie.
+const TOKEN = process.env.XACCT_CONSOLE_TOKEN || '';
 const CHROMIUM = process.env.XACCT_CHROMIUM || '/usr/bin/chromium';
 const BUCKET = 'xacct-demo-reports';
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
@@ -64,7 +66,7 @@ async function openConsole() {
     const u = new URL(r.url());
     if (u.origin !== new URL(BASE).origin && u.protocol !== 'data:') problems.push(`request outside the console: ${r.url()}`);
   });
-  await page.goto(`${BASE}/`);
+  await page.goto(TOKEN ? `${BASE}/?token=${TOKEN}` : `${BASE}/`);
   await page.waitForSelector('html[data-ready="true"]');
   return { page, problems };
 }

@@ -35,7 +35,10 @@ if [ -z "${XACCT_CONSOLE_URL:-}" ] && [ -n "${XACCT_CONSOLE_BIN:-}" ]; then
   done
   url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/console.log" | head -n 1)
   [ -n "$url" ] || { cat "$tmp/console.log" >&2; echo "xacct console did not start" >&2; exit 1; }
-  export XACCT_CONSOLE_URL="$url"
+  # The per-run token the console printed in its URL: the test opens the page with it.
+  token=$(grep -o 'token=[A-Za-z0-9]*' "$tmp/console.log" | head -n 1 | cut -d= -f2)
+  [ -n "$token" ] || { cat "$tmp/console.log" >&2; echo "xacct console printed no token" >&2; exit 1; }
+  export XACCT_CONSOLE_URL="$url" XACCT_CONSOLE_TOKEN="$token"
   echo "tests/browser: xacct console at $XACCT_CONSOLE_URL" >&2
 fi
 

@@ -58,7 +58,14 @@ INVOKER_SLOTS = ("AllowedInvokerArn1", "AllowedInvokerArn2", "AllowedInvokerArn3
 BOUNDARY = "PermissionsBoundaryPolicy"
 BOUNDARY_REF = {"Ref": BOUNDARY}
 HUMANS_CONDITION = "IsRequestorAndAllowsHumans"
-MANAGED_TAG_ON_ROLE = {"StringEquals": {"iam:ResourceTag/xacct:managed": "true"}}
+# Revokes need both: the tag alone could be written on a role that is not xacct's (IAM cannot
+# tell TagRole from CreateRole's tags), the boundary cannot.
+MANAGED_TAG_ON_ROLE = {
+    "StringEquals": {
+        "iam:ResourceTag/xacct:managed": "true",
+        "iam:PermissionsBoundary": {"Ref": "PermissionsBoundaryPolicy"},
+    }
+}
 # iam:ResourceTag exists for users and roles only; instance profiles have aws:ResourceTag.
 MANAGED_TAG_ON_INSTANCE_PROFILE = {"StringEquals": {"aws:ResourceTag/xacct:managed": "true"}}
 
@@ -748,7 +755,10 @@ def test_create_owner_role_role_allows_exactly_role_writes_and_existence_checks(
     existence_checks = {
         "s3:ListBucket": {ALL_BUCKETS},
         "ec2:DescribeInstances": {"*"},
-        "lambda:GetFunction": {FUNCTIONS_OF_THIS_ACCOUNT},
+        # Regions are checked before any call to them; it has no resource-level permission.
+        "ec2:DescribeRegions": {"*"},
+        # Not lambda:GetFunction: it returns the function's environment variables.
+        "lambda:ListTags": {FUNCTIONS_OF_THIS_ACCOUNT},
         "rds:DescribeDBInstances": DATABASES_OF_THIS_ACCOUNT,
         "rds:DescribeDBClusters": DATABASES_OF_THIS_ACCOUNT,
     }
@@ -874,7 +884,7 @@ def test_revokers_delete_only_roles_and_instance_profiles_tagged_as_xacct_manage
         assert not {a for a in allowed_actions(role) if a.startswith(verbs)}, package
 
 
-def test_every_role_deletion_is_conditioned_on_the_boundary_or_the_managed_tag():
+def test_every_role_deletion_is_conditioned_on_the_boundary():
     for role in resources_of_type("AWS::IAM::Role"):
         for statement in allows(role):
             if actions(statement) & {"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"}:

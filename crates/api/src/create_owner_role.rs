@@ -7,18 +7,19 @@ use serde::{Deserialize, Serialize};
 use xacct_aws::identity::AccountLookup;
 use xacct_aws::resources::{Existence, ResourceDirectory};
 use xacct_aws::roles::{RoleSpec, RoleStore, description, ensure_role_converging};
-use xacct_policy::grant::{GrantOptions, least_privilege_policy};
+use xacct_policy::deployment::Deployment;
+use xacct_policy::grant::{GrantError, GrantOptions, least_privilege_policy};
 use xacct_policy::handoff::{Access, HandOff, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, owner_role_name};
 use xacct_policy::permissions::permissions_for;
-use xacct_policy::trust::{CrossAccountTrust, TrustError, require_role_arn};
+use xacct_policy::trust::{CrossAccountTrust, TrustError, Widening, require_role_arn, widening};
 use xacct_policy::validate::{self, Finding, Severity};
 use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, RoleName};
 
 use crate::error::ApiError;
 use crate::handoff::{hand_off, role_code};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
-use crate::lifecycle::{OwnerGrant, same_partition, tags};
+use crate::lifecycle::{OwnerGrant, caller_tag, same_partition, tags};
 
 /// Inline policy name on every owner role.
 pub const POLICY_NAME: &str = crate::lifecycle::OWNER_POLICY_NAME;
@@ -48,6 +49,10 @@ pub struct CreateOwnerRoleRequest {
     pub allow_permissions_management: bool,
     #[serde(default)]
     pub principal_org_id: Option<String>,
+    /// Permit a repeat that trusts more principals than the grant does now (drops or
+    /// changes `requestor_role_arn`, `require_mfa` or `principal_org_id`).
+    #[serde(default)]
+    pub widen_trust: bool,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -90,6 +95,8 @@ pub struct Deps<R, D> {
     /// The permissions boundary every created role gets (`PERMISSIONS_BOUNDARY_ARN`).
     pub permissions_boundary: Option<String>,
     pub external_ids: ExternalIdSource,
+    /// xacct's own deployment, whose resources are never granted.
+    pub deployment: Deployment,
 }
 
 impl<R, D> std::fmt::Debug for Deps<R, D> {
@@ -117,6 +124,9 @@ fn check(body: &CreateOwnerRoleRequest) -> Result<Input, ApiError> {
         .trim()
         .parse()
         .map_err(|e| ApiError::arn("resource_arn", &e))?;
+    if resource.is_pattern() {
+        return Err(GrantError::PatternResource(resource.to_string()).into());
+    }
     let requestor: AccountId = body
         .requestor_account_id
         .parse()
@@ -169,13 +179,61 @@ fn check(body: &CreateOwnerRoleRequest) -> Result<Input, ApiError> {
     })
 }
 
+/// The 409 for a repeat that would trust more principals than the grant does, naming the
+/// request field behind each widening.
+fn refuse_widening(widened: &[Widening]) -> Result<(), ApiError> {
+    let Some(first) = widened.first() else {
+        return Ok(());
+    };
+    let field = |w: &Widening| match w.condition_key {
+        "aws:PrincipalArn" => "requestor_role_arn",
+        "aws:MultiFactorAuthPresent" => "require_mfa",
+        _ => "principal_org_id",
+    };
+    let what: Vec<String> = widened
+        .iter()
+        .map(|w| {
+            format!(
+                "{} (`{}` from `{}` to `{}`)",
+                field(w),
+                w.condition_key,
+                w.before.join(", "),
+                if w.after.is_empty() {
+                    "none".to_owned()
+                } else {
+                    w.after.join(", ")
+                }
+            )
+        })
+        .collect();
+    Err(ApiError::conflict(
+        field(first),
+        "TrustWouldWiden",
+        format!(
+            "this grant's role would trust more principals than it does now: {}; repeat with the narrowing fields, or set widen_trust to true to widen it",
+            what.join("; ")
+        ),
+    ))
+}
+
 async fn run<R: RoleStore, D: ResourceDirectory>(
     deps: &Deps<R, D>,
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
     require_method(&req, Methods::Post)?;
+    let caller = caller_arn(&req);
     let body: CreateOwnerRoleRequest = json_body(&req)?;
     let input = check(&body)?;
+    if let Some(what) = deps.deployment.owns(&input.resource) {
+        return Err(ApiError::invalid(
+            "resource_arn",
+            "OwnResource",
+            format!(
+                "resource_arn `{}` is {what}; xacct never grants access to itself",
+                input.resource
+            ),
+        ));
+    }
     let permissions =
         permissions_for(&input.resource).map_err(|e| ApiError::from(e).on("resource_arn"))?;
     let options = GrantOptions {
@@ -202,6 +260,24 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
     }
     if input.requestor == owner {
         return Err(TrustError::SameAccount(owner.to_string()).into());
+    }
+    // Before any call to the resource's region: one that does not exist or is not enabled
+    // would otherwise wait on an endpoint that is not there.
+    if !input.resource.region().is_empty()
+        && !deps
+            .resources
+            .region_enabled(input.resource.region())
+            .await?
+    {
+        return Err(ApiError::invalid(
+            "resource_arn",
+            "RegionNotEnabled",
+            format!(
+                "resource_arn `{}` is in region `{}`, which does not exist or is not enabled in account `{owner}`",
+                input.resource,
+                input.resource.region()
+            ),
+        ));
     }
     let mut findings = Vec::new();
     match deps
@@ -263,7 +339,13 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
             principal_org_id: input.org.clone(),
         };
         trust.check(&owner)?;
-        let tags = OwnerGrant {
+        let trust_policy = trust.document();
+        if let Some(before) = existing.and_then(|r| r.trust_policy.as_ref())
+            && !body.widen_trust
+        {
+            refuse_widening(&widening(before, &trust_policy))?;
+        }
+        let mut tags = OwnerGrant {
             resource: input.resource.clone(),
             requestor: input.requestor.clone(),
             requestor_role: input.requestor_role.clone(),
@@ -271,6 +353,12 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
             org: input.org.clone(),
         }
         .tags();
+        // Who created the grant stays as first written, so a repeat by someone else is
+        // still no write.
+        let created_by = existing
+            .and_then(|r| r.tags.get(tags::CREATED_BY).cloned())
+            .unwrap_or_else(|| caller_tag(&caller));
+        tags.insert(tags::CREATED_BY.to_owned(), created_by);
         Ok(RoleSpec {
             name: role_name.to_string(),
             path: ROLE_PATH.to_owned(),
@@ -279,7 +367,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
                 "xacct grant on {} for account {}",
                 input.resource, input.requestor
             )),
-            trust_policy: trust.document(),
+            trust_policy,
             policy_name: POLICY_NAME.to_owned(),
             policy: policy.clone(),
             max_session_duration: input.max_session,
@@ -300,7 +388,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
 
     findings.extend(validate::permissions_policy(&spec.policy));
     findings.extend(validate::trust_policy(&spec.trust_policy));
-    tracing::info!(caller = %caller_arn(&req), role = %outcome.arn, resource = %input.resource, requestor = %input.requestor, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-owner-role");
+    tracing::info!(caller = %caller, role = %outcome.arn, resource = %input.resource, requestor = %input.requestor, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-owner-role");
     let external_id = xacct_policy::trust::external_id(&spec.trust_policy)
         .unwrap_or_default()
         .to_owned();
@@ -360,5 +448,6 @@ pub async fn handle<R: RoleStore, D: ResourceDirectory>(
     deps: &Deps<R, D>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(run(deps, req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(&caller, "create-owner-role", run(deps, req).await))
 }

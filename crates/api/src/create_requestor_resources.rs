@@ -18,7 +18,7 @@ use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument, RoleName, Service
 use crate::error::ApiError;
 use crate::handoff::{hand_off, role_code};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
-use crate::lifecycle::{IamDeps, role_arn, same_partition, tags};
+use crate::lifecycle::{IamDeps, require_xacct_role, role_arn, same_partition, tags};
 use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
 
 /// Inline policy name on every requestor role.
@@ -97,8 +97,7 @@ fn who(body: &CreateRequestorRequest) -> Result<Who, ApiError> {
                     "ServicePrincipalNotAllowed",
                     format!(
                         "service_principal `{principal}` is not allowed; use one of {}",
-                        ServicePrincipal::ALLOWED
-                            .iter()
+                        ServicePrincipal::allowed()
                             .map(|p| format!("`{p}`"))
                             .collect::<Vec<_>>()
                             .join(", ")
@@ -163,6 +162,7 @@ async fn run<R: RoleStore + HumanStore>(
     require_method(&req, Methods::Post)?;
     let body: CreateRequestorRequest = json_body(&req)?;
     let owner_role = role_arn("owner_role_arn", &body.owner_role_arn)?;
+    require_xacct_role("owner_role_arn", &owner_role)?;
     let who = who(&body)?;
     let external_id =
         ApiError::optional_id::<ExternalId>("external_id", body.external_id.as_deref())?;
@@ -217,7 +217,7 @@ async fn service_side<R: RoleStore>(
     let role_name = role_name.unwrap_or_else(|| requestor_role_name(owner_role, &principal));
     let policy = assume_owner_role_policy(owner_role)
         .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
-    let trust = service_trust(&principal);
+    let trust = service_trust(&principal, account);
     let planned_arn = format!(
         "arn:{}:iam::{account}:role{ROLE_PATH}{role_name}",
         owner_role.partition()
@@ -411,5 +411,10 @@ pub async fn handle<R: RoleStore + HumanStore>(
     deps: &Deps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(run(deps, req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(
+        &caller,
+        "create-requestor-resources",
+        run(deps, req).await,
+    ))
 }

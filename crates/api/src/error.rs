@@ -50,6 +50,11 @@ impl ApiError {
         Self::new(400, code, message).on(field)
     }
 
+    /// A 409: the request conflicts with what exists, about one input field.
+    pub fn conflict(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::new(409, code, message).on(field)
+    }
+
     pub fn on(mut self, field: &str) -> Self {
         self.field = Some(field.to_owned());
         self
@@ -157,6 +162,9 @@ impl From<GrantError> for ApiError {
             GrantError::NoActions => "NoActions",
             GrantError::SensitiveService { .. } => {
                 return Self::invalid("resource_arn", "SensitiveService", e.to_string());
+            }
+            GrantError::PatternResource(_) => {
+                return Self::invalid("resource_arn", "PatternResource", e.to_string());
             }
             GrantError::InvalidAction(_) => "InvalidAction",
             GrantError::Wildcard(_) => "WildcardAction",

@@ -198,14 +198,20 @@ pub fn ok<T: Serialize>(body: &T) -> Response<Body> {
 }
 
 /// Turns a handler's result into a response, logging failures.
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+pub fn respond(
+    caller: &str,
+    operation: &str,
+    result: Result<Response<Body>, ApiError>,
+) -> Response<Body> {
     match result {
         Ok(r) => r,
         Err(e) => {
+            // The caller is logged on every refused or failed request, writes included, so
+            // the log says who tried what even when nothing was written.
             if e.status >= 500 {
-                tracing::warn!(status = e.status, code = %e.code, "request failed");
+                tracing::warn!(caller, operation, status = e.status, code = %e.code, "request failed");
             } else {
-                tracing::info!(status = e.status, code = %e.code, field = ?e.field, "request refused");
+                tracing::info!(caller, operation, status = e.status, code = %e.code, field = ?e.field, "request refused");
             }
             e.into_response()
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use xacct_aws::identity::AccountLookup;
 use xacct_aws::roles::{MANAGED_TAG, RoleState, tag_value};
-use xacct_policy::naming::ROLE_PATH;
+use xacct_policy::naming::{ROLE_PATH, ROLE_RESOURCE_PREFIX};
 use xacct_policy::trust::{CrossAccountTrust, require_role_arn};
 use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, Partition};
 
@@ -25,6 +25,25 @@ pub mod tags {
     /// On a requestor role: the owner role it may assume, and the service that assumes it.
     pub const OWNER_ROLE: &str = "xacct:owner-role";
     pub const SERVICE_PRINCIPAL: &str = "xacct:service-principal";
+    /// The caller (as the Function URL's IAM authorizer saw it) that created the role.
+    pub const CREATED_BY: &str = "xacct:created-by";
+}
+
+/// A caller ARN as an IAM tag value: tag values allow letters, digits, spaces and
+/// `_.:/=+-@`; anything else (a `,` in a session name) becomes `_`.
+pub fn caller_tag(caller: &str) -> String {
+    tag_value(
+        &caller
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || " _.:/=+-@".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>(),
+    )
 }
 
 /// What the IAM-only handlers need, built once at start-up.
@@ -65,6 +84,23 @@ pub fn role_arn(field: &str, raw: &str) -> Result<Arn, ApiError> {
     require_role_arn(&arn)
         .map_err(|e| ApiError::invalid(field, "InvalidRoleArn", e.to_string()))?;
     Ok(arn)
+}
+
+/// Refuses a role outside xacct's path (`role/xacct/...`): a requestor (a service, a group
+/// or a user) may be pointed only at roles xacct made, never at an account's other roles
+/// such as `OrganizationAccountAccessRole`.
+pub fn require_xacct_role(field: &str, arn: &Arn) -> Result<(), ApiError> {
+    if arn.resource().starts_with(ROLE_RESOURCE_PREFIX) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "NotAnXacctRole",
+            format!(
+                "{field} `{arn}` is not under xacct's path; it must look like `arn:aws:iam::111111111111:role{ROLE_PATH}NAME`"
+            ),
+        ))
+    }
 }
 
 /// A role ARN from the request that must name a role in this account; returns its name.

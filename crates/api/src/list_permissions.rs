@@ -8,7 +8,7 @@ use xacct_policy::catalog::AccessLevel;
 use xacct_policy::permissions::{ActionPermission, ResourcePermissions, permissions_for};
 
 use crate::error::ApiError;
-use crate::http::{Methods, json_body, ok, query, require_method, respond};
+use crate::http::{Methods, caller_arn, json_body, ok, query, require_method, respond};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,5 +119,6 @@ async fn run(req: Request) -> Result<Response<Body>, ApiError> {
 
 /// The Lambda handler.
 pub async fn handle(req: Request) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(run(req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(&caller, "list-permissions", run(req).await))
 }

@@ -11,7 +11,7 @@ use xacct_aws::discovery::{
 };
 
 use crate::error::{ApiError, shorten};
-use crate::http::{Methods, ok, query, require_method, respond};
+use crate::http::{Methods, caller_arn, ok, query, require_method, respond};
 
 pub const DEFAULT_LIMIT: usize = 500;
 pub const MAX_LIMIT: usize = 1000;
@@ -241,7 +241,8 @@ async fn run(deps: &Deps, req: Request) -> Result<Response<Body>, ApiError> {
 
 /// The Lambda handler.
 pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(run(deps, req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(&caller, "list-resources", run(deps, req).await))
 }
 
 #[cfg(test)]

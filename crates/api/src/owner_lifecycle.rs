@@ -154,7 +154,8 @@ pub async fn list_grants<R: RoleStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(list_run(deps, req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(&caller, "list-grants", list_run(deps, req).await))
 }
 
 /// The `check-owner-role` request.
@@ -413,7 +414,12 @@ pub async fn check_owner_role<R: RoleStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(check_run(deps, req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(
+        &caller,
+        "check-owner-role",
+        check_run(deps, req).await,
+    ))
 }
 
 /// The `revoke-grant` and `revoke-requestor-resources` request for a role.
@@ -477,5 +483,10 @@ pub async fn revoke_grant<R: RoleStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(revoke_run(deps, req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(
+        &caller,
+        "revoke-grant",
+        revoke_run(deps, req).await,
+    ))
 }

@@ -351,7 +351,12 @@ pub async fn check_requestor_role<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(check_run(deps, req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(
+        &caller,
+        "check-requestor-role",
+        check_run(deps, req).await,
+    ))
 }
 
 /// Whether a person's policy is one xacct writes for this owner role.
@@ -409,5 +414,10 @@ pub async fn revoke_requestor_resources<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(respond(revoke_run(deps, req).await))
+    let caller = caller_arn(&req);
+    Ok(respond(
+        &caller,
+        "revoke-requestor-resources",
+        revoke_run(deps, req).await,
+    ))
 }

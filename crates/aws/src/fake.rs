@@ -269,6 +269,17 @@ impl RoleStore for FakeIam {
         })
     }
 
+    async fn untag_role(&self, role: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.call("UntagRole", true, |s| {
+            let (r, _) = s
+                .roles
+                .get_mut(role)
+                .ok_or_else(|| no_such("UntagRole", role))?;
+            r.tags.retain(|k, _| !keys.contains(k));
+            Ok(())
+        })
+    }
+
     async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), AwsError> {
         self.call("DeleteRolePolicy", true, |s| {
             let (_, p) = s

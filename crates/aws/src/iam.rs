@@ -218,6 +218,17 @@ impl RoleStore for IamRoleStore {
             .map_err(|e| AwsError::from_sdk("TagRole", e))
     }
 
+    async fn untag_role(&self, role: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.client
+            .untag_role()
+            .role_name(role)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("UntagRole", e))
+    }
+
     async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), AwsError> {
         self.client
             .delete_role_policy()

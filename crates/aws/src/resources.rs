@@ -7,6 +7,8 @@ use std::future::Future;
 use aws_config::SdkConfig;
 use xacct_policy::{AccountId, Arn};
 
+use tokio::sync::OnceCell;
+
 use crate::config::in_region;
 use crate::error::AwsError;
 
@@ -27,17 +29,26 @@ pub trait ResourceDirectory: Sync {
         resource_type: &str,
         owner: &AccountId,
     ) -> impl Future<Output = Result<Existence, AwsError>> + Send;
+
+    /// Whether `region` exists and is enabled for this account: resources elsewhere are
+    /// refused before any call is sent to a region that is not there.
+    fn region_enabled(&self, region: &str) -> impl Future<Output = Result<bool, AwsError>> + Send;
 }
 
 /// The SDK-backed directory.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SdkResourceDirectory {
     config: SdkConfig,
+    /// The account's enabled regions, read once (`ec2:DescribeRegions` in the home region).
+    regions: OnceCell<Vec<String>>,
 }
 
 impl SdkResourceDirectory {
     pub fn new(config: SdkConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            regions: OnceCell::new(),
+        }
     }
 }
 
@@ -103,13 +114,15 @@ impl ResourceDirectory for SdkResourceDirectory {
                 })
             }
             ("lambda", "function") => {
+                // ListTags, not GetFunction: GetFunction returns the function's environment
+                // variables (often secrets) and a link to its code.
                 let client = aws_sdk_lambda::Client::new(&in_region(&self.config, region));
                 let out = client
-                    .get_function()
-                    .function_name(arn.to_string())
+                    .list_tags()
+                    .resource(arn.to_string())
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk("GetFunction", e));
+                    .map_err(|e| AwsError::from_sdk("ListTags", e));
                 found(out, |_| true)
             }
             ("rds", "db") => {
@@ -134,5 +147,28 @@ impl ResourceDirectory for SdkResourceDirectory {
             }
             _ => Ok(Existence::NotChecked),
         }
+    }
+
+    async fn region_enabled(&self, region: &str) -> Result<bool, AwsError> {
+        let regions = self
+            .regions
+            .get_or_try_init(|| async {
+                let out = aws_sdk_ec2::Client::new(&self.config)
+                    .describe_regions()
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("DescribeRegions", e))?;
+                // Without AllRegions AWS lists only enabled regions; emulators list every
+                // region, so the opt-in status decides.
+                Ok::<_, AwsError>(
+                    out.regions()
+                        .iter()
+                        .filter(|r| r.opt_in_status() != Some("not-opted-in"))
+                        .filter_map(|r| r.region_name().map(str::to_owned))
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(regions.iter().any(|r| r == region))
     }
 }

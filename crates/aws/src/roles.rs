@@ -130,6 +130,11 @@ pub trait RoleStore: Sync {
         role: &str,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn untag_role(
+        &self,
+        role: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn delete_role_policy(
         &self,
         role: &str,
@@ -296,8 +301,26 @@ fn differs(spec: &RoleSpec, state: &RoleState) -> Vec<&'static str> {
     if spec.tags.iter().any(|(k, v)| state.tags.get(k) != Some(v)) {
         out.push("tags");
     }
+    if !stale_tags(spec, state).is_empty() {
+        out.push("stale tags");
+    }
     out
 }
+
+/// xacct's tags on the role that the spec no longer has (a `xacct:requestor-role` after the
+/// grant was widened to the whole account): left in place they would describe a trust the
+/// role no longer has. Tags outside `xacct:` belong to others and are kept.
+fn stale_tags(spec: &RoleSpec, state: &RoleState) -> Vec<String> {
+    state
+        .tags
+        .keys()
+        .filter(|k| k.starts_with(XACCT_TAG_PREFIX) && !spec.tags.contains_key(*k))
+        .cloned()
+        .collect()
+}
+
+/// The prefix of every tag xacct writes.
+pub const XACCT_TAG_PREFIX: &str = "xacct:";
 
 async fn rollback<S: RoleStore>(
     store: &S,
@@ -478,6 +501,7 @@ pub async fn ensure_role<S: RoleStore>(
         outcome.changes.push(match *d {
             "trust" => "update trust policy".to_owned(),
             "settings" => "update description and maximum session duration".to_owned(),
+            "stale tags" => format!("remove tags {}", stale_tags(spec, &state).join(", ")),
             _ => "update tags".to_owned(),
         });
     }
@@ -528,6 +552,12 @@ pub async fn ensure_role<S: RoleStore>(
     if diffs.contains(&"tags") {
         store.tag_role(&spec.name, &spec.tags).await?;
         outcome.writes.push("TagRole");
+    }
+    if diffs.contains(&"stale tags") {
+        store
+            .untag_role(&spec.name, &stale_tags(spec, &state))
+            .await?;
+        outcome.writes.push("UntagRole");
     }
     if profile_missing {
         let created = store

@@ -17,7 +17,7 @@ Examples:
   xacct grants --resource arn:aws:s3:::reports
   xacct revoke arn:aws:iam::111111111111:role/xacct/NAME --requestor-role arn:aws:iam::222222222222:role/xacct/APP --yes
   xacct wizard
-  xacct console --port 8765
+  xacct console
 
 Configuration comes from flags, then XACCT_* environment variables, then the config file
 (~/.config/xacct/config.toml, named setups). `xacct config` shows what is in effect.
@@ -203,8 +203,8 @@ pub struct RequestorArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ConsoleArgs {
-    /// Port on 127.0.0.1.
-    #[arg(long, default_value_t = 8765, env = "XACCT_CONSOLE_PORT")]
+    /// Port on 127.0.0.1; 0 (the default) picks a free one.
+    #[arg(long, default_value_t = 0, env = "XACCT_CONSOLE_PORT")]
     pub port: u16,
 }
 

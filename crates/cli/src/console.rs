@@ -1,15 +1,17 @@
 //! `xacct console`: the web console on 127.0.0.1. It serves the single-page app compiled into
 //! the binary and forwards `/api/<function>` to the Function URLs, signing on the way, so the
 //! browser never sees AWS credentials. Only loopback `Host`s are answered (no DNS
-//! rebinding) and writes need a JSON body from the console's own origin (no cross-site
-//! form posts).
+//! rebinding); every API call needs the per-run secret token (printed in the URL the console
+//! opens, as Jupyter does, then kept in an HttpOnly cookie), so another program on the
+//! machine cannot use the console's credentials; writes also need a JSON body from the
+//! console's own origin (no cross-site form posts), and no page may frame the console.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -37,6 +39,26 @@ const FUNCTIONS: &[(&str, &str)] = &[
 struct Console {
     client: Client,
     port: u16,
+    /// The per-run secret every API call must carry.
+    token: String,
+}
+
+/// The header a script may send the token in instead of the cookie.
+pub const TOKEN_HEADER: &str = "x-xacct-console-token";
+
+/// A fresh secret for one run of the console: 40 characters from the OS-seeded RNG.
+pub fn new_token() -> String {
+    xacct_policy::ExternalId::generate(&mut rand::rng()).to_string()
+}
+
+/// Compares without stopping at the first difference, so the time taken says nothing about
+/// how much of a guess was right.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -77,6 +99,30 @@ impl Console {
             .is_some_and(|h| h == format!("127.0.0.1:{port}") || h == format!("localhost:{port}"))
     }
 
+    /// The cookie's name: one per port, so two consoles on one machine do not overwrite
+    /// each other's (cookies are not kept apart by port).
+    fn cookie_name(&self) -> String {
+        format!("xacct_console_{}", self.port)
+    }
+
+    /// The request carries this run's token, in the cookie or the header.
+    fn token_ok(&self, headers: &HeaderMap) -> bool {
+        let from_header = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok());
+        let name = self.cookie_name();
+        let from_cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v);
+        [from_header, from_cookie]
+            .into_iter()
+            .flatten()
+            .any(|given| same_secret(given, &self.token))
+    }
+
     fn origin_ok(&self, headers: &HeaderMap) -> bool {
         let port = self.port;
         match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
@@ -103,16 +149,57 @@ async fn page(
     }
 }
 
-async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
+fn forbidden_token() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "MissingToken",
+        "open the console with the URL `xacct console` printed: it carries this run's token",
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct IndexQuery {
+    token: Option<String>,
+}
+
+/// The page. Opened with the run's token (`/?token=...`), it keeps the token in an HttpOnly,
+/// SameSite=Strict cookie and sends the browser to `/`, so the token leaves the address bar.
+async fn index(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Query(query): Query<IndexQuery>,
+) -> Response {
     if !c.host_ok(&headers) {
         return forbidden_host();
     }
-    asset("text/html; charset=utf-8", INDEX)
+    match query.token {
+        Some(given) if same_secret(&given, &c.token) => {
+            let cookie = format!(
+                "{}={}; Path=/; HttpOnly; SameSite=Strict",
+                c.cookie_name(),
+                c.token
+            );
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, "/".to_owned()),
+                    (header::SET_COOKIE, cookie),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+            )
+                .into_response()
+        }
+        Some(_) => forbidden_token(),
+        None => asset("text/html; charset=utf-8", INDEX),
+    }
 }
 
 async fn setup(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
     if !c.host_ok(&headers) {
         return forbidden_host();
+    }
+    if !c.token_ok(&headers) {
+        return forbidden_token();
     }
     let s = &c.client.settings;
     let sides = json!({
@@ -137,6 +224,9 @@ async fn forward(
 ) -> Response {
     if !c.host_ok(&headers) {
         return forbidden_host();
+    }
+    if !c.token_ok(&headers) {
+        return forbidden_token();
     }
     let Some((name, allowed)) = FUNCTIONS.iter().find(|(f, _)| *f == function) else {
         return error(StatusCode::NOT_FOUND, "UnknownFunction", "no such function");
@@ -184,14 +274,30 @@ async fn forward(
     }
 }
 
+/// No page of another origin may frame the console (clickjacking of its write buttons).
+async fn no_framing(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
 /// The console's routes.
-pub fn router(client: Client, port: u16) -> Router {
-    let state = Arc::new(Console { client, port });
+pub fn router(client: Client, port: u16, token: String) -> Router {
+    let state = Arc::new(Console {
+        client,
+        port,
+        token,
+    });
     Router::new()
         .route("/", get(index))
         .route("/api/setup", get(setup))
         .route("/api/{function}", get(forward).post(forward))
         .route("/{file}", get(page))
+        .layer(axum::middleware::map_response(no_framing))
         .with_state(state)
 }
 
@@ -201,13 +307,124 @@ pub async fn serve(client: Client, port: u16) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let port = listener.local_addr()?.port();
+    let token = new_token();
     print(&format!(
-        "xacct console: http://127.0.0.1:{port}/  (Ctrl-C stops it)"
+        "xacct console: http://127.0.0.1:{port}/?token={token}  (open this URL; Ctrl-C stops it)"
     ));
-    axum::serve(listener, router(client, port))
+    axum::serve(listener, router(client, port, token))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    /// A console on a free loopback port with no Function URLs configured; its base URL
+    /// and token.
+    async fn console() -> (String, String) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let token = new_token();
+        let client = Client::new(Settings::default()).unwrap();
+        let app = router(client, port, token.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://127.0.0.1:{port}"), token)
+    }
+
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn console_write_without_token_is_forbidden() {
+        let (base, _) = console().await;
+        let answer = http()
+            .post(format!("{base}/api/create-owner-role"))
+            .header("content-type", "application/json")
+            .header("origin", &base)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 403);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "MissingToken");
+        // A wrong token, and a signed read, are refused the same way.
+        for request in [
+            http()
+                .post(format!("{base}/api/revoke-grant"))
+                .header("content-type", "application/json")
+                .header(TOKEN_HEADER, "not-the-token")
+                .body("{}"),
+            http().get(format!("{base}/api/list-resources")),
+            http().get(format!("{base}/api/setup")),
+        ] {
+            assert_eq!(request.send().await.unwrap().status(), 403);
+        }
+    }
+
+    #[tokio::test]
+    async fn console_url_with_token_sets_an_http_only_cookie_that_admits_api_calls() {
+        let (base, token) = console().await;
+        let opened = http()
+            .get(format!("{base}/?token={token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(opened.status(), 303);
+        let cookie = opened.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        let setup = http()
+            .get(format!("{base}/api/setup"))
+            .header("cookie", pair)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(setup.status(), 200);
+        let by_header = http()
+            .get(format!("{base}/api/setup"))
+            .header(TOKEN_HEADER, &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(by_header.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn console_pages_forbid_framing() {
+        let (base, _) = console().await;
+        for path in ["/", "/app.js", "/api/setup"] {
+            let answer = http().get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(
+                answer.headers()["content-security-policy"],
+                "frame-ancestors 'none'",
+                "{path}"
+            );
+            assert_eq!(answer.headers()["x-frame-options"], "DENY", "{path}");
+        }
+    }
+
+    #[test]
+    fn tokens_differ_per_run_and_compare_exactly() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert!(a.len() >= 32);
+        assert!(same_secret(&a, &a.clone()));
+        assert!(!same_secret(&a, &b));
+        assert!(!same_secret(&a, &a[..a.len() - 1]));
+    }
 }

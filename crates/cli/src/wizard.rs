@@ -16,7 +16,7 @@ const PRINCIPALS: &[&str] = &[
     "lambda.amazonaws.com",
     "ec2.amazonaws.com",
     "ecs-tasks.amazonaws.com",
-    "s3.amazonaws.com",
+    "states.amazonaws.com",
 ];
 
 fn prompt_err(e: dialoguer::Error) -> anyhow::Error {

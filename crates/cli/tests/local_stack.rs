@@ -271,15 +271,34 @@ fn console_forwards_and_guards() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let base = line
+    let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap()
-        .trim_end_matches('/')
         .to_owned();
+    let (base, token) = url.split_once("/?token=").unwrap();
+    let (base, token) = (base.to_owned(), token.to_owned());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let http = reqwest::Client::new();
+        // Without the run's token even a read is refused: it would be signed with the
+        // console's credentials.
+        let anonymous = reqwest::Client::new()
+            .get(format!(
+                "{base}/api/list-permissions?arn=arn:aws:s3:::xacct-demo-reports"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 403);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-xacct-console-token",
+            reqwest::header::HeaderValue::from_str(&token).unwrap(),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap();
         let index = http.get(format!("{base}/")).send().await.unwrap();
         assert_eq!(index.status(), 200);
         assert!(index.text().await.unwrap().contains("<html"));

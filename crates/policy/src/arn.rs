@@ -121,6 +121,13 @@ impl Arn {
             .unwrap_or(&self.resource)
     }
 
+    /// Whether the ARN is a pattern rather than a name: IAM reads `*` and `?` anywhere in a
+    /// policy's `Resource` as wildcards, so an ARN holding one stands for every resource it
+    /// matches (`arn:aws:s3:::*/*` is every object of every bucket).
+    pub fn is_pattern(&self) -> bool {
+        self.to_string().contains(['*', '?'])
+    }
+
     /// The same ARN with `suffix` appended to the resource, such as `/*` for a bucket's
     /// objects or `:*` for a function's versions and aliases.
     pub fn with_resource_suffix(&self, suffix: &str) -> Self {

@@ -18,6 +18,10 @@ pub enum GrantError {
         "xacct does not grant access to `{service}` resources: a grant there could change who has access to the account"
     )]
     SensitiveService { service: String },
+    #[error(
+        "`{0}` is a pattern (`*` or `?`), not one resource; a grant names exactly one resource"
+    )]
+    PatternResource(String),
     #[error("`{0}` is not an action; actions look like `s3:GetObject`")]
     InvalidAction(String),
     #[error("`{0}` is a wildcard; choose the actions one by one")]
@@ -51,7 +55,10 @@ impl GrantError {
             | Self::PermissionsManagement(a)
             | Self::OtherService { action: a, .. }
             | Self::NotApplicable { action: a, .. } => Some(a),
-            Self::NoActions | Self::TooLarge { .. } | Self::SensitiveService { .. } => None,
+            Self::NoActions
+            | Self::TooLarge { .. }
+            | Self::SensitiveService { .. }
+            | Self::PatternResource(_) => None,
         }
     }
 }
@@ -83,6 +90,11 @@ pub fn select_actions<'p, S: AsRef<str>>(
     requested: &[S],
     options: GrantOptions,
 ) -> Result<Vec<&'p ActionPermission>, GrantError> {
+    // Only xacct widens a resource to what AWS requires (`bucket/*` for objects), from the
+    // catalog; a pattern given as the resource would grant everything it matches.
+    if permissions.arn.is_pattern() {
+        return Err(GrantError::PatternResource(permissions.arn.to_string()));
+    }
     let service = permissions.service.prefix();
     if SENSITIVE_SERVICES.contains(&service) {
         return Err(GrantError::SensitiveService {

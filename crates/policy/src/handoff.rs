@@ -470,8 +470,8 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("source_profile"));
-        let s3: ServicePrincipal = "s3.amazonaws.com".parse().unwrap();
-        assert_eq!(SourceCredentials::for_service(&s3), None);
+        let states: ServicePrincipal = "states.amazonaws.com".parse().unwrap();
+        assert_eq!(SourceCredentials::for_service(&states), None);
         assert_eq!(aws_config("p", &access(None, None)), None);
     }
 

@@ -221,21 +221,15 @@ string_newtype!(ServicePrincipal, |s| {
 
 impl ServicePrincipal {
     /// Service principals xacct lets a requestor role trust: compute services that run code
-    /// which then assumes the owner role.
-    pub const ALLOWED: &'static [&'static str] = &[
-        "lambda.amazonaws.com",
-        "ec2.amazonaws.com",
-        "ecs-tasks.amazonaws.com",
-        "s3.amazonaws.com",
-        "states.amazonaws.com",
-        "codebuild.amazonaws.com",
-        "glue.amazonaws.com",
-        "batch.amazonaws.com",
-    ];
+    /// which then assumes the owner role. How each one's trust is built (and the AWS page
+    /// that decides it) is [`crate::trust::SERVICE_TRUST`].
+    pub fn allowed() -> impl Iterator<Item = &'static str> {
+        crate::trust::SERVICE_TRUST.iter().map(|s| s.principal)
+    }
 
     /// Whether xacct's allow-list contains this principal.
     pub fn is_allowed(&self) -> bool {
-        Self::ALLOWED.contains(&self.0.as_str())
+        crate::trust::service_trust_rule(self).is_some()
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod arn;
 pub mod catalog;
 pub mod check;
+pub mod deployment;
 pub mod document;
 pub mod drift;
 pub mod eval;

@@ -6,6 +6,8 @@ use crate::ids::{AccountId, RoleName, ServicePrincipal};
 
 /// The IAM path every role xacct creates lives under.
 pub const ROLE_PATH: &str = "/xacct/";
+/// The start of the resource part of every role ARN xacct makes: `role` and [`ROLE_PATH`].
+pub const ROLE_RESOURCE_PREFIX: &str = "role/xacct/";
 
 /// FNV-1a, 64 bits: stable across platforms and releases (unlike `std`'s hasher).
 fn fnv1a(parts: &[&str]) -> u64 {
@@ -113,6 +115,11 @@ pub fn human_policy_name(owner_role: &Arn) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_resource_prefix_is_role_and_the_path() {
+        assert_eq!(ROLE_RESOURCE_PREFIX, format!("role{ROLE_PATH}"));
+    }
 
     #[test]
     fn owner_role_name_is_readable_deterministic_and_short() {

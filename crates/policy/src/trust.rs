@@ -139,14 +139,131 @@ pub fn external_id(trust: &PolicyDocument) -> Option<&str> {
     })
 }
 
-/// A trust policy that lets one AWS service assume the role.
-pub fn service_trust(principal: &ServicePrincipal) -> PolicyDocument {
-    PolicyDocument::new(vec![Statement {
+/// How xacct builds the trust for one service principal, and the AWS page that decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceTrustRule {
+    pub principal: &'static str,
+    /// The service sets `aws:SourceAccount` when it assumes the role, so the trust can
+    /// require it to be this account (the confused-deputy guard). Where the service does
+    /// not set it, requiring it would make the role unusable.
+    pub sets_source_account: bool,
+    /// The AWS documentation page that says so.
+    pub documented_at: &'static str,
+}
+
+/// Every service principal a requestor role may trust. `s3.amazonaws.com` is not here: S3
+/// assumes customer roles only for replication and Batch Operations, which act with that
+/// role's own permissions and never chain into another account's role.
+pub const SERVICE_TRUST: &[ServiceTrustRule] = &[
+    ServiceTrustRule {
+        principal: "lambda.amazonaws.com",
+        sets_source_account: false,
+        documented_at: "https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html",
+    },
+    ServiceTrustRule {
+        principal: "ec2.amazonaws.com",
+        sets_source_account: false,
+        documented_at: "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html",
+    },
+    ServiceTrustRule {
+        principal: "ecs-tasks.amazonaws.com",
+        sets_source_account: true,
+        documented_at: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html",
+    },
+    ServiceTrustRule {
+        principal: "states.amazonaws.com",
+        sets_source_account: true,
+        documented_at: "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html",
+    },
+    ServiceTrustRule {
+        principal: "codebuild.amazonaws.com",
+        sets_source_account: true,
+        documented_at: "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html",
+    },
+    ServiceTrustRule {
+        principal: "glue.amazonaws.com",
+        sets_source_account: false,
+        documented_at: "https://docs.aws.amazon.com/glue/latest/dg/create-an-iam-role.html",
+    },
+    ServiceTrustRule {
+        principal: "batch.amazonaws.com",
+        sets_source_account: true,
+        documented_at: "https://docs.aws.amazon.com/batch/latest/userguide/cross-service-confused-deputy-prevention.html",
+    },
+];
+
+/// The rule for a service principal, `None` for one xacct does not allow.
+pub fn service_trust_rule(principal: &ServicePrincipal) -> Option<&'static ServiceTrustRule> {
+    SERVICE_TRUST
+        .iter()
+        .find(|r| r.principal == principal.as_str())
+}
+
+/// A trust policy that lets one AWS service assume the role, acting for `account` only
+/// where the service says which account it acts for (see [`SERVICE_TRUST`]).
+pub fn service_trust(principal: &ServicePrincipal, account: &AccountId) -> PolicyDocument {
+    let mut statement = Statement {
         sid: Some("TrustService".to_owned()),
         principal: Some(Principal::service(principal.to_string())),
         action: Some(vec!["sts:AssumeRole".to_owned()]),
         ..Statement::default()
-    }])
+    };
+    if service_trust_rule(principal).is_some_and(|r| r.sets_source_account) {
+        statement.condition.insert(
+            "StringEquals",
+            "aws:SourceAccount",
+            vec![account.to_string()],
+        );
+    }
+    PolicyDocument::new(vec![statement])
+}
+
+/// Who a cross-account trust policy admits beyond what it admitted before: each entry
+/// names the narrowing condition the new policy drops or changes (`aws:PrincipalArn`,
+/// `aws:MultiFactorAuthPresent`, `aws:PrincipalOrgID`), with the old and new values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widening {
+    pub condition_key: &'static str,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+/// The narrowing conditions of xacct's owner trust, with the operator each is written with.
+const NARROWING: &[(&str, &str)] = &[
+    ("ArnLike", "aws:PrincipalArn"),
+    ("Bool", "aws:MultiFactorAuthPresent"),
+    ("StringEquals", "aws:PrincipalOrgID"),
+];
+
+fn narrowing_values(doc: &PolicyDocument, operator: &str, key: &str) -> Vec<String> {
+    let mut values: Vec<String> = doc
+        .statements
+        .iter()
+        .filter_map(|st| st.condition.get(operator, key))
+        .flatten()
+        .cloned()
+        .collect();
+    values.sort();
+    values.dedup();
+    values
+}
+
+/// How `after` admits more principals than `before`: a narrowing condition that `before`
+/// had and `after` drops or changes. Changing the External ID or the actions is not a
+/// widening of who is trusted; the requestor account itself is part of the grant's identity.
+pub fn widening(before: &PolicyDocument, after: &PolicyDocument) -> Vec<Widening> {
+    NARROWING
+        .iter()
+        .filter_map(|(operator, key)| {
+            let old = narrowing_values(before, operator, key);
+            let new = narrowing_values(after, operator, key);
+            (!old.is_empty() && old != new).then_some(Widening {
+                condition_key: key,
+                before: old,
+                after: new,
+            })
+        })
+        .collect()
 }
 
 /// The requestor role's permissions: `sts:AssumeRole` on the owner role and nothing else.
@@ -264,8 +381,9 @@ mod tests {
     #[test]
     fn requestor_side_documents() {
         let sp: ServicePrincipal = "lambda.amazonaws.com".parse().unwrap();
+        let account: AccountId = "222222222222".parse().unwrap();
         assert_eq!(
-            service_trust(&sp).to_json(),
+            service_trust(&sp, &account).to_json(),
             r#"{"Version":"2012-10-17","Statement":[{"Sid":"TrustService","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
         );
         let owner: Arn = "arn:aws:iam::111111111111:role/xacct/r".parse().unwrap();
@@ -274,5 +392,61 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Sid":"AssumeOwnerRole","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/xacct/r"}]}"#
         );
         assert!(assume_owner_role_policy(&"arn:aws:s3:::b".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn services_that_set_source_account_get_the_confused_deputy_guard() {
+        let account: AccountId = "222222222222".parse().unwrap();
+        for (principal, guarded) in [
+            ("ecs-tasks.amazonaws.com", true),
+            ("states.amazonaws.com", true),
+            ("codebuild.amazonaws.com", true),
+            ("batch.amazonaws.com", true),
+            ("lambda.amazonaws.com", false),
+            ("ec2.amazonaws.com", false),
+            ("glue.amazonaws.com", false),
+        ] {
+            let sp: ServicePrincipal = principal.parse().unwrap();
+            let doc = service_trust(&sp, &account);
+            assert_eq!(
+                doc.statements[0]
+                    .condition
+                    .get("StringEquals", "aws:SourceAccount"),
+                guarded.then_some(&["222222222222".to_owned()][..]),
+                "{principal}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_allowed_service_cites_its_aws_page_and_s3_is_not_allowed() {
+        for rule in SERVICE_TRUST {
+            assert!(
+                rule.documented_at
+                    .starts_with("https://docs.aws.amazon.com/"),
+                "{}",
+                rule.principal
+            );
+        }
+        let s3: ServicePrincipal = "s3.amazonaws.com".parse().unwrap();
+        assert!(service_trust_rule(&s3).is_none());
+    }
+
+    #[test]
+    fn dropping_or_changing_a_narrowing_condition_is_a_widening() {
+        let narrow = trust(Some("arn:aws:iam::222222222222:role/app"), true).document();
+        let wide = trust(None, false).document();
+        let keys: Vec<&str> = widening(&narrow, &wide)
+            .iter()
+            .map(|w| w.condition_key)
+            .collect();
+        assert_eq!(keys, ["aws:PrincipalArn", "aws:MultiFactorAuthPresent"]);
+        let other_role = trust(Some("arn:aws:iam::222222222222:role/other"), true).document();
+        assert_eq!(widening(&narrow, &other_role).len(), 1);
+        // Narrowing, or the same trust with a new External ID, is no widening.
+        assert!(widening(&wide, &narrow).is_empty());
+        let mut new_id = trust(Some("arn:aws:iam::222222222222:role/app"), true);
+        new_id.external_id = "ext-999999".parse().unwrap();
+        assert!(widening(&narrow, &new_id.document()).is_empty());
     }
 }

@@ -7,6 +7,7 @@ use xacct_api::runtime::env;
 use xacct_aws::iam::IamRoleStore;
 use xacct_aws::identity::AccountLookup;
 use xacct_aws::resources::SdkResourceDirectory;
+use xacct_policy::deployment::Deployment;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,6 +19,7 @@ async fn main() -> Result<(), Error> {
         account: AccountLookup::new(&config),
         permissions_boundary: env("PERMISSIONS_BOUNDARY_ARN"),
         external_ids: random_external_ids(),
+        deployment: Deployment::new(env("XACCT_STACK_NAME")),
     };
     lambda_http::run(service_fn(|req| handle(&deps, req))).await
 }
