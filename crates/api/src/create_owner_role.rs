@@ -340,7 +340,11 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         };
         trust.check(&owner)?;
         let trust_policy = trust.document();
-        if let Some(before) = existing.and_then(|r| r.trust_policy.as_ref())
+        // Only a grant xacct manages has a trust to keep; another role is refused as
+        // not xacct's by the role writer.
+        if let Some(before) = existing
+            .filter(|r| r.is_managed())
+            .and_then(|r| r.trust_policy.as_ref())
             && !body.widen_trust
         {
             refuse_widening(&widening(before, &trust_policy))?;
