@@ -16,7 +16,7 @@ use xacct_policy::trust::{CrossAccountTrust, TrustError, Widening, require_role_
 use xacct_policy::validate::{self, Finding, Severity};
 use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, RoleName};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Failure};
 use crate::handoff::{hand_off, role_code};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
 use crate::lifecycle::{OwnerGrant, caller_tag, same_partition, tags};
@@ -288,7 +288,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         Existence::Exists => {}
         Existence::Missing => {
             return Err(ApiError::new(
-                404,
+                Failure::NotFound,
                 "ResourceNotFound",
                 format!(
                     "resource_arn `{}` does not exist in account `{owner}`",

@@ -15,12 +15,47 @@ use xacct_policy::permissions::PermissionsError;
 use xacct_policy::trust::TrustError;
 use xacct_policy::{ArnError, IdError};
 
+/// What went wrong, in the caller's terms. [`Failure::status`] is the one place that knows
+/// HTTP statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The input breaks a rule; nothing was done.
+    Invalid,
+    /// What the input names does not exist.
+    NotFound,
+    /// The input conflicts with what exists (or with a concurrent change).
+    Conflict,
+    /// The endpoint takes other methods: these, as the `Allow` header lists them.
+    MethodNotAllowed(&'static str),
+    /// The body is over the limit.
+    TooLarge,
+    /// AWS refused or failed.
+    Upstream,
+    /// xacct itself failed; details stay in the logs.
+    Internal,
+}
+
+impl Failure {
+    /// The HTTP status of an answer with this failure.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Invalid => 400,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed(_) => 405,
+            Self::Conflict => 409,
+            Self::TooLarge => 413,
+            Self::Internal => 500,
+            Self::Upstream => 502,
+        }
+    }
+}
+
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     #[serde(skip)]
-    pub status: u16,
+    pub failure: Failure,
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,31 +63,32 @@ pub struct ApiError {
     /// Whether the same request may succeed later.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retryable: bool,
-    /// The methods a 405 answer names in its `Allow` header.
-    #[serde(skip)]
-    pub allow: Option<&'static str>,
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(failure: Failure, code: &str, message: impl Into<String>) -> Self {
         Self {
-            status,
+            failure,
             code: code.to_owned(),
             message: message.into(),
             field: None,
             retryable: false,
-            allow: None,
         }
+    }
+
+    /// The HTTP status of this answer.
+    pub fn status(&self) -> u16 {
+        self.failure.status()
     }
 
     /// A 400 about one input field.
     pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
-        Self::new(400, code, message).on(field)
+        Self::new(Failure::Invalid, code, message).on(field)
     }
 
     /// A 409: the request conflicts with what exists, about one input field.
     pub fn conflict(field: &str, code: &str, message: impl Into<String>) -> Self {
-        Self::new(409, code, message).on(field)
+        Self::new(Failure::Conflict, code, message).on(field)
     }
 
     pub fn on(mut self, field: &str) -> Self {
@@ -121,9 +157,9 @@ impl ApiError {
 
     pub fn into_response(self) -> Response<Body> {
         let mut builder = Response::builder()
-            .status(self.status)
+            .status(self.status())
             .header("content-type", "application/json");
-        if let Some(allow) = self.allow {
+        if let Failure::MethodNotAllowed(allow) = self.failure {
             builder = builder.header("allow", allow);
         }
         let body = json!({ "error": &self }).to_string();
@@ -152,7 +188,7 @@ impl From<PermissionsError> for ApiError {
             PermissionsError::UnknownService { .. } => "UnknownService",
             PermissionsError::UnknownResourceType { .. } => "UnknownResourceType",
         };
-        Self::new(400, code, e.to_string())
+        Self::new(Failure::Invalid, code, e.to_string())
     }
 }
 
@@ -198,9 +234,11 @@ impl From<AwsError> for ApiError {
             e.operation, e.code
         );
         match e.kind {
-            AwsErrorKind::Unavailable => Self::new(502, &e.code, message).retryable(),
-            AwsErrorKind::AlreadyExists => Self::new(409, &e.code, message).retryable(),
-            _ => Self::new(502, &e.code, message),
+            AwsErrorKind::Unavailable => Self::new(Failure::Upstream, &e.code, message).retryable(),
+            AwsErrorKind::AlreadyExists => {
+                Self::new(Failure::Conflict, &e.code, message).retryable()
+            }
+            _ => Self::new(Failure::Upstream, &e.code, message),
         }
     }
 }
@@ -209,16 +247,18 @@ impl From<RoleError> for ApiError {
     fn from(e: RoleError) -> Self {
         match &e {
             RoleError::NotManaged { .. } => {
-                Self::new(409, "RoleNotManaged", e.to_string()).on("role_name")
+                Self::new(Failure::Conflict, "RoleNotManaged", e.to_string()).on("role_name")
             }
             RoleError::OtherGrant { .. } => {
-                Self::new(409, "RoleInUse", e.to_string()).on("role_name")
+                Self::new(Failure::Conflict, "RoleInUse", e.to_string()).on("role_name")
             }
-            RoleError::BoundaryMismatch { .. } => {
-                Self::new(409, "PermissionsBoundaryMismatch", e.to_string())
-            }
+            RoleError::BoundaryMismatch { .. } => Self::new(
+                Failure::Conflict,
+                "PermissionsBoundaryMismatch",
+                e.to_string(),
+            ),
             RoleError::Concurrent { .. } => {
-                Self::new(409, "ConcurrentModification", e.to_string()).retryable()
+                Self::new(Failure::Conflict, "ConcurrentModification", e.to_string()).retryable()
             }
             RoleError::Aws(aws) => Self::from(aws.clone()),
             RoleError::RolledBack { source, .. } => {
@@ -234,7 +274,7 @@ impl From<RoleError> for ApiError {
             } => {
                 tracing::error!(role = %name, code = %source.code, ?removed, "revoke stopped part-way");
                 Self::new(
-                    502,
+                    Failure::Upstream,
                     &source.code,
                     format!(
                         "aws refused or failed: {} returned `{}` after removing {}; the role has no permissions left; call again to finish",
@@ -251,7 +291,7 @@ impl From<RoleError> for ApiError {
                 rollback,
             } => {
                 tracing::error!(role = %name, code = %source.code, rollback = %rollback.code, "rollback failed");
-                Self::new(502, &source.code, format!("aws refused or failed: {} returned `{}`, and removing the partly created role `{name}` failed too; revoke it", source.operation, source.code)).retryable()
+                Self::new(Failure::Upstream, &source.code, format!("aws refused or failed: {} returned `{}`, and removing the partly created role `{name}` failed too; revoke it", source.operation, source.code)).retryable()
             }
         }
     }
@@ -261,12 +301,54 @@ impl From<HumanError> for ApiError {
     fn from(e: HumanError) -> Self {
         match &e {
             HumanError::NotFound { kind, .. } => {
-                Self::new(404, "PrincipalNotFound", e.to_string()).on(&format!("{kind}_name"))
+                Self::new(Failure::NotFound, "PrincipalNotFound", e.to_string())
+                    .on(&format!("{kind}_name"))
             }
             HumanError::NotManaged { kind, .. } => {
-                Self::new(409, "PolicyNotManaged", e.to_string()).on(&format!("{kind}_name"))
+                Self::new(Failure::Conflict, "PolicyNotManaged", e.to_string())
+                    .on(&format!("{kind}_name"))
             }
             HumanError::Aws(aws) => Self::from(aws.clone()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_maps_to_one_status_and_method_not_allowed_names_the_methods() {
+        let statuses: Vec<u16> = [
+            Failure::Invalid,
+            Failure::NotFound,
+            Failure::MethodNotAllowed("GET"),
+            Failure::Conflict,
+            Failure::TooLarge,
+            Failure::Internal,
+            Failure::Upstream,
+        ]
+        .into_iter()
+        .map(Failure::status)
+        .collect();
+        assert_eq!(statuses, [400, 404, 405, 409, 413, 500, 502]);
+        let response = ApiError::new(
+            Failure::MethodNotAllowed("GET, POST"),
+            "MethodNotAllowed",
+            "no",
+        )
+        .into_response();
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.headers()["allow"], "GET, POST");
+    }
+
+    #[test]
+    fn an_error_body_names_code_message_and_field_but_never_the_status() {
+        let e = ApiError::conflict("require_mfa", "TrustWouldWiden", "wider");
+        assert_eq!(e.status(), 409);
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            json!({"code": "TrustWouldWiden", "message": "wider", "field": "require_mfa"})
+        );
     }
 }

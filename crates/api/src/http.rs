@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Failure};
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -38,16 +38,14 @@ pub fn require_method(req: &Request, allowed: Methods) -> Result<(), ApiError> {
             Methods::Post => ("POST", "POST"),
             Methods::GetOrPost => ("GET or POST", "GET, POST"),
         };
-        let mut err = ApiError::new(
-            405,
+        Err(ApiError::new(
+            Failure::MethodNotAllowed(allow),
             "MethodNotAllowed",
             format!(
                 "this endpoint takes {wanted}, not `{}`",
                 crate::error::shorten(m)
             ),
-        );
-        err.allow = Some(allow);
-        Err(err)
+        ))
     }
 }
 
@@ -65,7 +63,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let bytes = body_bytes(req);
     if bytes.len() > MAX_BODY {
         return Err(ApiError::new(
-            413,
+            Failure::TooLarge,
             "PayloadTooLarge",
             format!(
                 "the request body is {} bytes; the limit is {MAX_BODY}",
@@ -76,7 +74,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => {
             return Err(ApiError::new(
-                400,
+                Failure::Invalid,
                 "MissingBody",
                 "the request needs a JSON object body",
             ));
@@ -85,7 +83,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         Some(b'{') => {}
         Some(_) => {
             return Err(ApiError::new(
-                400,
+                Failure::Invalid,
                 "InvalidType",
                 "the body must be a JSON object",
             ));
@@ -98,7 +96,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         let message = inner.to_string();
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::new(
-                400,
+                Failure::Invalid,
                 "InvalidJson",
                 format!("the body is not valid JSON: {message}"),
             );
@@ -126,13 +124,13 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             None if code == "InvalidType" => "the body must be a JSON object".to_owned(),
             _ => message,
         };
-        let mut err = ApiError::new(400, code, message);
+        let mut err = ApiError::new(Failure::Invalid, code, message);
         err.field = field;
         err
     })?;
     de.end().map_err(|_| {
         ApiError::new(
-            400,
+            Failure::Invalid,
             "InvalidJson",
             "trailing characters after the JSON body",
         )
@@ -191,9 +189,11 @@ pub fn ok<T: Serialize>(body: &T) -> Response<Body> {
             .header("content-type", "application/json")
             .body(Body::Text(text))
             .unwrap_or_else(|_| {
-                ApiError::new(500, "InternalError", "internal error").into_response()
+                ApiError::new(Failure::Internal, "InternalError", "internal error").into_response()
             }),
-        Err(_) => ApiError::new(500, "InternalError", "internal error").into_response(),
+        Err(_) => {
+            ApiError::new(Failure::Internal, "InternalError", "internal error").into_response()
+        }
     }
 }
 
@@ -208,10 +208,10 @@ pub fn respond(
         Err(e) => {
             // The caller is logged on every refused or failed request, writes included, so
             // the log says who tried what even when nothing was written.
-            if e.status >= 500 {
-                tracing::warn!(caller, operation, status = e.status, code = %e.code, "request failed");
+            if matches!(e.failure, Failure::Upstream | Failure::Internal) {
+                tracing::warn!(caller, operation, status = e.status(), code = %e.code, "request failed");
             } else {
-                tracing::info!(caller, operation, status = e.status, code = %e.code, field = ?e.field, "request refused");
+                tracing::info!(caller, operation, status = e.status(), code = %e.code, field = ?e.field, "request refused");
             }
             e.into_response()
         }

@@ -9,7 +9,7 @@ use xacct_policy::naming::{ROLE_PATH, ROLE_RESOURCE_PREFIX};
 use xacct_policy::trust::{CrossAccountTrust, require_role_arn};
 use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, Partition};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Failure};
 
 /// Inline policy name on every owner role.
 pub const OWNER_POLICY_NAME: &str = "xacct-grant";
@@ -129,7 +129,7 @@ pub fn role_here(
 /// The 404 for a role that does not exist.
 pub fn role_not_found(field: &str, arn: &Arn) -> ApiError {
     ApiError::new(
-        404,
+        Failure::NotFound,
         "RoleNotFound",
         format!("{field} `{arn}` does not exist"),
     )
@@ -139,7 +139,7 @@ pub fn role_not_found(field: &str, arn: &Arn) -> ApiError {
 /// The 409 for a role xacct does not manage.
 pub fn not_managed(field: &str, arn: &Arn) -> ApiError {
     ApiError::new(
-        409,
+        Failure::Conflict,
         "RoleNotManaged",
         format!("{field} `{arn}` is not managed by xacct; xacct leaves it untouched"),
     )

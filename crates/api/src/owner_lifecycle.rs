@@ -15,7 +15,7 @@ use xacct_policy::naming::ROLE_PATH;
 use xacct_policy::permissions::permissions_for;
 use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Failure};
 use crate::http::{Methods, caller_arn, json_body, ok, query, require_method, respond};
 use crate::lifecycle::OWNER_POLICY_NAME as POLICY_NAME;
 use crate::lifecycle::{
@@ -402,7 +402,7 @@ async fn check_run<R: RoleStore>(
 
 fn not_a_grant(role: &impl std::fmt::Display) -> ApiError {
     ApiError::new(
-        409,
+        Failure::Conflict,
         "NotAGrant",
         format!("role_arn `{role}` is an xacct role but not an owner grant (it records no resource and requestor)"),
     )

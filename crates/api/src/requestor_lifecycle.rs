@@ -16,7 +16,7 @@ use xacct_policy::naming::human_policy_name;
 use xacct_policy::trust::human_assume_policy;
 use xacct_policy::{Arn, Effect, PolicyDocument};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Failure};
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
 use crate::lifecycle::{IamDeps, is_xacct_role, role_arn, role_here, role_not_found, tags};
 use crate::owner_lifecycle::{RevokeResponse, revoke_role};
@@ -379,7 +379,7 @@ async fn revoke_run<R: RoleStore + HumanStore>(
                     Ok(())
                 } else {
                     Err(ApiError::new(
-                        409,
+                        Failure::Conflict,
                         "NotARequestorRole",
                         format!(
                             "role_arn `{}` is an xacct role but not a requestor role",
