@@ -613,13 +613,15 @@ def test_no_execution_role_allows_an_iam_write_action_on_every_resource():
 
 
 def test_iam_actions_on_every_resource_are_only_those_without_resource_level_permissions():
-    # iam:ListRoles supports no resource ARN; every other IAM action names its resources.
+    # iam:GetAccountAuthorizationDetails supports no resource ARN; every other IAM action
+    # names its resources.
+    unscoped = "iam:GetAccountAuthorizationDetails"
     for role in resources_of_type("AWS::IAM::Role"):
         for statement in allows(role):
             iam_actions = {a for a in actions(statement) if a.startswith("iam:")}
             if iam_actions and "*" in resource_texts(statement):
-                assert iam_actions == {"iam:ListRoles"}, (role, iam_actions)
-    assert {r for r in resources_of_type("AWS::IAM::Role") if "iam:ListRoles" in allowed_actions(r)} == {
+                assert iam_actions == {unscoped}, (role, iam_actions)
+    assert {r for r in resources_of_type("AWS::IAM::Role") if unscoped in allowed_actions(r)} == {
         execution_role_logical_id("list-grants")
     }
 
@@ -803,11 +805,9 @@ def assert_exact_allows(package: str, expected: dict[str, set[str]], parameters:
             assert resource_texts(statement) == expected[action], (package, action)
 
 
-def test_list_grants_role_allows_exactly_listing_and_reading_xacct_roles():
-    assert_exact_allows(
-        "list-grants",
-        {"iam:ListRoles": {"*"}, "iam:GetRole": {XACCT_ROLES}, "iam:GetRolePolicy": {XACCT_ROLES}},
-    )
+def test_list_grants_role_allows_exactly_the_authorization_details_read():
+    # One paged chain instead of a GetRole and a GetRolePolicy per role (no N+1).
+    assert_exact_allows("list-grants", {"iam:GetAccountAuthorizationDetails": {"*"}})
 
 
 # What the check functions read: a role under /xacct/ and every policy that decides what it may do.

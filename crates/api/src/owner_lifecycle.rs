@@ -3,10 +3,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use futures::StreamExt as _;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use xacct_aws::roles::{RolePolicies, RoleState, RoleStore, read_role_policies, remove_role};
+use xacct_aws::roles::{
+    ListedRole, RoleListing, RolePolicies, RoleState, RoleStore, read_role_policies, remove_role,
+};
 use xacct_policy::check::{ActionCheck, AssumeCall, AssumeCase, action_checks, assume_cases};
 use xacct_policy::drift::{Drift, allowed_actions, compare};
 use xacct_policy::eval::{Decision, Labeled};
@@ -45,28 +46,29 @@ pub struct ListGrantsResponse {
     pub next_cursor: Option<String>,
 }
 
-fn grant_view(state: &RoleState, grant: &OwnerGrant, policy: Option<&PolicyDocument>) -> Grant {
+fn grant_view(role: &ListedRole, grant: &OwnerGrant) -> Grant {
     Grant {
-        role_arn: state.arn.clone(),
-        role_name: state.name.clone(),
+        role_arn: role.arn.clone(),
+        role_name: role.name.clone(),
         resource_arn: grant.resource.to_string(),
         requestor_account_id: grant.requestor.to_string(),
         requestor_role_arn: grant.requestor_role.as_ref().map(ToString::to_string),
-        actions: policy.map(allowed_actions).unwrap_or_default(),
-        external_id: state.external_id().map(str::to_owned),
+        actions: role
+            .inline
+            .get(POLICY_NAME)
+            .map(allowed_actions)
+            .unwrap_or_default(),
+        external_id: role.external_id().map(str::to_owned),
         require_mfa: grant.require_mfa,
-        created: state.created.clone(),
-        last_used: state.last_used.clone(),
+        created: role.created.clone(),
+        last_used: role.last_used.clone(),
     }
 }
 
 /// Marks xacct's cursors, so a made-up one is refused before it reaches IAM.
 const CURSOR_PREFIX: &str = "xacct-grants:";
 
-/// How many roles are read at once while listing.
-const READ_CONCURRENCY: usize = 8;
-
-async fn list_run<R: RoleStore>(
+async fn list_run<R: RoleListing>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, ApiError> {
@@ -109,38 +111,22 @@ async fn list_run<R: RoleStore>(
         })
         .transpose()?;
 
-    let (names, next) = deps.roles.list_roles(ROLE_PATH, marker.as_deref()).await?;
-    let reads = futures::stream::iter(names)
-        .map(|name| async move {
-            let Some(state) = deps.roles.get_role(&name).await? else {
-                return Ok(None);
-            };
-            if !is_xacct_role(&state) {
-                return Ok(None);
-            }
-            let Some(grant) = OwnerGrant::from_tags(&state.tags) else {
-                return Ok(None);
-            };
-            let policy = deps.roles.get_role_policy(&name, POLICY_NAME).await?;
-            Ok::<_, ApiError>(Some(grant_view(&state, &grant, policy.as_ref())))
-        })
-        .buffered(READ_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
-    let mut grants = Vec::new();
-    for read in reads {
-        let Some(grant) = read? else { continue };
-        if resource
-            .as_ref()
-            .is_some_and(|r| grant.resource_arn != r.to_string())
-            || requestor
+    // One GetAccountAuthorizationDetails page holds every role of it with tags, inline
+    // policies and last use: no read per role.
+    let (roles, next) = deps.roles.list_role_details(marker.as_deref()).await?;
+    let grants: Vec<Grant> = roles
+        .iter()
+        .filter(|role| role.is_managed() && role.path == ROLE_PATH)
+        .filter_map(|role| Some(grant_view(role, &OwnerGrant::from_tags(&role.tags)?)))
+        .filter(|grant| {
+            resource
                 .as_ref()
-                .is_some_and(|a| grant.requestor_account_id != a.as_str())
-        {
-            continue;
-        }
-        grants.push(grant);
-    }
+                .is_none_or(|r| grant.resource_arn == r.to_string())
+                && requestor
+                    .as_ref()
+                    .is_none_or(|a| grant.requestor_account_id == a.as_str())
+        })
+        .collect();
     tracing::info!(caller = %caller_arn(&req), grants = grants.len(), more = next.is_some(), "list-grants");
     Ok(ok(&ListGrantsResponse {
         grants,
@@ -150,7 +136,7 @@ async fn list_run<R: RoleStore>(
 
 /// `list-grants`: every owner role xacct manages, one IAM page (up to 100 roles) per answer;
 /// an answer may hold fewer grants than roles read, or none, and still have a `next_cursor`.
-pub async fn list_grants<R: RoleStore>(
+pub async fn list_grants<R: RoleListing>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {

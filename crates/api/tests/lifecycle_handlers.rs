@@ -90,6 +90,36 @@ fn json_of(r: lambda_http::Response<Body>) -> (u16, Value) {
 }
 
 #[tokio::test]
+async fn list_grants_reads_each_page_in_one_call_without_a_read_per_role() {
+    let deps = deps();
+    for i in 0..100 {
+        add_grant(&deps.roles, i).await;
+    }
+    let before = deps.roles.calls().len();
+    let mut cursor: Option<String> = None;
+    let mut listed = 0;
+    loop {
+        let q: Vec<(&str, &str)> = cursor.iter().map(|c| ("cursor", c.as_str())).collect();
+        let (_, body) = json_of(list_grants(&deps, get(&q)).await.unwrap());
+        listed += body["grants"].as_array().unwrap().len();
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(listed, 100);
+    let calls = &deps.roles.calls()[before..];
+    // One GetAccountAuthorizationDetails per page (the fake's pages hold 2 roles, AWS's
+    // 1,000) and nothing else: before, each page was a ListRoles plus a GetRole and a
+    // GetRolePolicy per role.
+    assert!(
+        calls.iter().all(|c| *c == "GetAccountAuthorizationDetails"),
+        "{calls:?}"
+    );
+    assert_eq!(calls.len(), 100 / xacct_aws::fake::FAKE_DETAILS_PAGE);
+}
+
+#[tokio::test]
 async fn list_grants_walks_every_page_once_and_filters() {
     let deps = deps();
     let mut arns = BTreeSet::new();

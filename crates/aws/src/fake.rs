@@ -8,7 +8,7 @@ use xacct_policy::PolicyDocument;
 
 use crate::error::{AwsError, AwsErrorKind};
 use crate::humans::{Human, HumanStore};
-use crate::roles::{InstanceProfileState, RoleSpec, RoleState, RoleStore};
+use crate::roles::{InstanceProfileState, ListedRole, RoleListing, RoleSpec, RoleState, RoleStore};
 
 #[derive(Debug, Default)]
 struct State {
@@ -18,6 +18,8 @@ struct State {
     managed: BTreeMap<String, PolicyDocument>,
     humans: BTreeMap<(String, String), BTreeMap<String, PolicyDocument>>,
     writes: Vec<&'static str>,
+    /// Every call, reads included.
+    calls: Vec<&'static str>,
     fail: Vec<(&'static str, String)>,
     next_id: u64,
 }
@@ -49,6 +51,14 @@ impl FakeIam {
         self.state
             .lock()
             .map(|s| s.writes.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every call made so far, reads included (failed ones too).
+    pub fn calls(&self) -> Vec<&'static str> {
+        self.state
+            .lock()
+            .map(|s| s.calls.clone())
             .unwrap_or_default()
     }
 
@@ -136,6 +146,7 @@ impl FakeIam {
             };
             return Err(AwsError::new(operation, &code, "injected failure", kind));
         }
+        s.calls.push(operation);
         let out = f(&mut s)?;
         if write {
             s.writes.push(operation);
@@ -151,6 +162,41 @@ fn no_such(operation: &'static str, what: &str) -> AwsError {
         &format!("{what} not found"),
         AwsErrorKind::NotFound,
     )
+}
+
+/// Roles per page of the fake's `GetAccountAuthorizationDetails` (and `ListRoles`): small, so
+/// tests page.
+pub const FAKE_DETAILS_PAGE: usize = 2;
+
+impl RoleListing for FakeIam {
+    async fn list_role_details(
+        &self,
+        marker: Option<&str>,
+    ) -> Result<(Vec<ListedRole>, Option<String>), AwsError> {
+        self.call("GetAccountAuthorizationDetails", false, |s| {
+            let start: usize = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
+            let page: Vec<ListedRole> = s
+                .roles
+                .values()
+                .skip(start)
+                .take(FAKE_DETAILS_PAGE)
+                .map(|(r, inline)| ListedRole {
+                    name: r.name.clone(),
+                    arn: r.arn.clone(),
+                    path: r.path.clone(),
+                    trust_policy: r.trust_policy.clone(),
+                    tags: r.tags.clone(),
+                    permissions_boundary: r.permissions_boundary.clone(),
+                    created: r.created.clone(),
+                    last_used: r.last_used.clone(),
+                    inline: inline.clone(),
+                })
+                .collect();
+            let end = start + page.len();
+            let next = (end < s.roles.len()).then(|| end.to_string());
+            Ok((page, next))
+        })
+    }
 }
 
 impl RoleStore for FakeIam {
@@ -393,26 +439,6 @@ impl RoleStore for FakeIam {
                 .remove(profile)
                 .map(|_| ())
                 .ok_or_else(|| no_such("DeleteInstanceProfile", profile))
-        })
-    }
-
-    async fn list_roles(
-        &self,
-        path_prefix: &str,
-        marker: Option<&str>,
-    ) -> Result<(Vec<String>, Option<String>), AwsError> {
-        self.call("ListRoles", false, |s| {
-            // Pages of two, so tests see pagination.
-            let names: Vec<String> = s
-                .roles
-                .values()
-                .filter(|(r, _)| r.path.starts_with(path_prefix))
-                .map(|(r, _)| r.name.clone())
-                .filter(|n| marker.is_none_or(|m| n.as_str() > m))
-                .collect();
-            let page: Vec<String> = names.iter().take(2).cloned().collect();
-            let next = (names.len() > 2).then(|| page.last().cloned()).flatten();
-            Ok((page, next))
         })
     }
 

@@ -9,7 +9,7 @@ use xacct_policy::PolicyDocument;
 
 use crate::error::{AwsError, AwsErrorKind};
 use crate::humans::{Human, HumanStore};
-use crate::roles::{InstanceProfileState, RoleSpec, RoleState, RoleStore};
+use crate::roles::{InstanceProfileState, ListedRole, RoleListing, RoleSpec, RoleState, RoleStore};
 
 /// IAM through the SDK.
 #[derive(Debug, Clone)]
@@ -86,6 +86,70 @@ pub fn role_state(role: &aws_sdk_iam::types::Role) -> RoleState {
             .role_last_used()
             .and_then(|u| u.last_used_date())
             .and_then(fmt_time),
+    }
+}
+
+/// Roles per `GetAccountAuthorizationDetails` page: IAM's maximum, so an account of 1,000
+/// roles is one call.
+const DETAILS_PAGE: i32 = 1000;
+
+fn listed_role(role: &aws_sdk_iam::types::RoleDetail) -> Option<ListedRole> {
+    Some(ListedRole {
+        name: role.role_name()?.to_owned(),
+        arn: role.arn()?.to_owned(),
+        path: role.path()?.to_owned(),
+        trust_policy: role.assume_role_policy_document().and_then(decode_policy),
+        tags: role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect(),
+        permissions_boundary: role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_owned),
+        created: role.create_date().and_then(fmt_time),
+        last_used: role
+            .role_last_used()
+            .and_then(|u| u.last_used_date())
+            .and_then(fmt_time),
+        inline: role
+            .role_policy_list()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.policy_name()?.to_owned(),
+                    decode_policy(p.policy_document()?)?,
+                ))
+            })
+            .collect(),
+    })
+}
+
+impl RoleListing for IamRoleStore {
+    async fn list_role_details(
+        &self,
+        marker: Option<&str>,
+    ) -> Result<(Vec<ListedRole>, Option<String>), AwsError> {
+        let out = self
+            .client
+            .get_account_authorization_details()
+            .filter(aws_sdk_iam::types::EntityType::Role)
+            .max_items(DETAILS_PAGE)
+            .set_marker(marker.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetAccountAuthorizationDetails", e))?;
+        let roles = out
+            .role_detail_list()
+            .iter()
+            .filter_map(listed_role)
+            .collect();
+        let next = out
+            .is_truncated()
+            .then(|| out.marker().map(str::to_owned))
+            .flatten();
+        Ok((roles, next))
     }
 }
 
@@ -346,33 +410,6 @@ impl RoleStore for IamRoleStore {
             .await
             .map(|_| ())
             .map_err(|e| AwsError::from_sdk("DeleteInstanceProfile", e))
-    }
-
-    async fn list_roles(
-        &self,
-        path_prefix: &str,
-        marker: Option<&str>,
-    ) -> Result<(Vec<String>, Option<String>), AwsError> {
-        let out = self
-            .client
-            .list_roles()
-            .path_prefix(path_prefix)
-            .set_marker(marker.map(str::to_owned))
-            .max_items(100)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListRoles", e))?;
-        let names = out
-            .roles()
-            .iter()
-            .map(|r| r.role_name().to_owned())
-            .collect();
-        let next = if out.is_truncated() {
-            out.marker().map(str::to_owned)
-        } else {
-            None
-        };
-        Ok((names, next))
     }
 
     async fn list_instance_profiles_for_role(

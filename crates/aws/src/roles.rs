@@ -80,6 +80,43 @@ impl RoleState {
     }
 }
 
+/// A role as one page of `GetAccountAuthorizationDetails` lists it, with its inline
+/// policies: everything `list-grants` shows, without a read per role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRole {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    pub trust_policy: Option<PolicyDocument>,
+    pub tags: BTreeMap<String, String>,
+    pub permissions_boundary: Option<String>,
+    pub created: Option<String>,
+    pub last_used: Option<String>,
+    /// Inline policies by name.
+    pub inline: BTreeMap<String, PolicyDocument>,
+}
+
+impl ListedRole {
+    pub fn is_managed(&self) -> bool {
+        self.tags.get(MANAGED_TAG).map(String::as_str) == Some("true")
+    }
+
+    /// The External ID the trust policy requires, if any.
+    pub fn external_id(&self) -> Option<&str> {
+        xacct_policy::trust::external_id(self.trust_policy.as_ref()?)
+    }
+}
+
+/// Lists the account's roles with their tags, inline policies and last use, a page at a
+/// time: one paged chain instead of a `GetRole` and a `GetRolePolicy` per role.
+pub trait RoleListing: Sync {
+    /// One page of roles and the marker of the next page.
+    fn list_role_details(
+        &self,
+        marker: Option<&str>,
+    ) -> impl Future<Output = Result<(Vec<ListedRole>, Option<String>), AwsError>> + Send;
+}
+
 /// An instance profile as IAM has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceProfileState {
@@ -165,12 +202,6 @@ pub trait RoleStore: Sync {
         &self,
         profile: &str,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
-    /// One page of role names under `path_prefix`, and the marker of the next page.
-    fn list_roles(
-        &self,
-        path_prefix: &str,
-        marker: Option<&str>,
-    ) -> impl Future<Output = Result<(Vec<String>, Option<String>), AwsError>> + Send;
     /// The instance profiles that hold the role (read through the role, which IAM authorizes
     /// by its real ARN, unlike a by-name read of a profile that may not exist).
     fn list_instance_profiles_for_role(
