@@ -9,7 +9,7 @@ use xacct_aws::resources::{Existence, ResourceDirectory};
 use xacct_aws::roles::{RoleSpec, RoleStore, description, ensure_role_converging};
 use xacct_policy::deployment::Deployment;
 use xacct_policy::grant::{GrantError, GrantOptions, least_privilege_policy};
-use xacct_policy::handoff::{Access, HandOff, SourceCredentials};
+use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, owner_role_name};
 use xacct_policy::permissions::permissions_for;
 use xacct_policy::trust::{CrossAccountTrust, TrustError, Widening, require_role_arn, widening};
@@ -17,7 +17,7 @@ use xacct_policy::validate::{self, Finding, Severity};
 use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, RoleName};
 
 use crate::error::{ApiError, Failure};
-use crate::handoff::{hand_off, role_code};
+use crate::handoff::hand_off;
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
 use crate::lifecycle::{OwnerGrant, caller_tag, same_partition, tags};
 
@@ -93,7 +93,7 @@ pub struct Deps<R, D> {
     pub resources: D,
     pub account: AccountLookup,
     /// The permissions boundary every created role gets (`PERMISSIONS_BOUNDARY_ARN`).
-    pub permissions_boundary: Option<String>,
+    pub permissions_boundary: Option<Arn>,
     pub external_ids: ExternalIdSource,
     /// xacct's own deployment, whose resources are never granted.
     pub deployment: Deployment,
@@ -312,10 +312,15 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         .role_name
         .clone()
         .unwrap_or_else(|| owner_role_name(&input.resource, &input.requestor));
-    let planned_arn = format!(
-        "arn:{}:iam::{owner}:role{ROLE_PATH}{role_name}",
-        input.resource.partition()
-    );
+    let planned_arn = Arn::iam(
+        input.resource.partition(),
+        &owner,
+        "role",
+        ROLE_PATH,
+        role_name.as_str(),
+    )
+    .map_err(|e| ApiError::arn("role_name", &e))?
+    .to_string();
     let generated = std::sync::OnceLock::new();
     let build = |existing: Option<&xacct_aws::roles::RoleState>| -> Result<RoleSpec, ApiError> {
         // Keep the External ID a role already has unless the caller names a new one, so a
@@ -364,7 +369,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
             .unwrap_or_else(|| caller_tag(&caller));
         tags.insert(tags::CREATED_BY.to_owned(), created_by);
         Ok(RoleSpec {
-            name: role_name.to_string(),
+            name: role_name.clone(),
             path: ROLE_PATH.to_owned(),
             // Nothing here depends on the actions, so changing them is a single write.
             description: description(&format!(
@@ -418,7 +423,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         },
         true,
         &spec.description,
-        &[role_code(&spec)],
+        &[IamResource::Role(Box::new(spec.clone()))],
         if body.require_mfa {
             vec![
                 "add mfa_serial (your MFA device's ARN) to the profile: the role requires MFA"

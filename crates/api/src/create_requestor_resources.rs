@@ -16,7 +16,7 @@ use xacct_policy::validate::{self, Finding};
 use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument, RoleName, ServicePrincipal};
 
 use crate::error::ApiError;
-use crate::handoff::{hand_off, role_code};
+use crate::handoff::hand_off;
 use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
 use crate::lifecycle::{IamDeps, require_xacct_role, role_arn, same_partition, tags};
 use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
@@ -218,14 +218,14 @@ async fn service_side<R: RoleStore>(
     let policy = assume_owner_role_policy(owner_role)
         .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
     let trust = service_trust(&principal, account);
-    let planned_arn = format!(
-        "arn:{}:iam::{account}:role{ROLE_PATH}{role_name}",
-        owner_role.partition()
-    );
+    let partition = owner_role.partition();
+    let planned_arn = Arn::iam(partition, account, "role", ROLE_PATH, role_name.as_str())
+        .map_err(|e| ApiError::arn("role_name", &e))?
+        .to_string();
     let ec2 = principal.as_str() == "ec2.amazonaws.com";
     let build = |_: Option<&xacct_aws::roles::RoleState>| -> Result<RoleSpec, ApiError> {
         Ok(RoleSpec {
-            name: role_name.to_string(),
+            name: role_name.clone(),
             path: ROLE_PATH.to_owned(),
             description: description(&format!(
                 "xacct requestor role: {principal} may assume {owner_role}"
@@ -262,10 +262,11 @@ async fn service_side<R: RoleStore>(
     findings.extend(validate::trust_policy(&spec.trust_policy));
     tracing::info!(caller = %caller_arn(req), role = %outcome.arn, owner_role = %owner_role, principal = %principal, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-requestor-resources");
     let instance_profile_arn = if ec2 && outcome.instance_profile_arn.is_none() {
-        Some(format!(
-            "arn:{}:iam::{account}:instance-profile{ROLE_PATH}{role_name}",
-            owner_role.partition()
-        ))
+        Some(
+            spec.instance_profile_arn(partition, account)
+                .map_err(|e| ApiError::arn("role_name", &e))?
+                .to_string(),
+        )
     } else {
         outcome.instance_profile_arn
     };
@@ -284,7 +285,7 @@ async fn service_side<R: RoleStore>(
         ),
         false,
         &format!("xacct requestor role: {principal} may assume {owner_role}"),
-        &[role_code(&spec)],
+        &[IamResource::Role(Box::new(spec.clone()))],
         notes,
     );
     Ok(ok(&CreateRequestorResponse {
@@ -340,10 +341,11 @@ async fn person_side<R: HumanStore>(
         );
     }
     let mfa_serial = match (&human, body.require_mfa) {
-        (Human::User(name), true) => Some(format!(
-            "arn:{}:iam::{account}:mfa/{name}",
-            owner_role.partition()
-        )),
+        (Human::User(name), true) => Some(
+            Arn::iam(owner_role.partition(), account, "mfa", "/", name)
+                .map_err(|e| ApiError::arn("user_name", &e))?
+                .to_string(),
+        ),
         (Human::Group(_), true) => {
             notes.push("set mfa_serial in the profile to your own MFA device's ARN".to_owned());
             None

@@ -1,28 +1,11 @@
 //! The hand-off every create answer carries: what the requestor needs to use the grant
 //! (profile, command, switch-role link) and the grant as infrastructure code.
 
-use xacct_aws::roles::RoleSpec;
 use xacct_policy::Arn;
 use xacct_policy::handoff::{
-    Access, HandOff, IamResource, RoleCode, assume_role_command, aws_config, cloudformation,
-    profile_name, switch_role_url, terraform,
+    Access, HandOff, IamResource, assume_role_command, aws_config, cloudformation, profile_name,
+    switch_role_url, terraform,
 };
-
-/// A role spec as infrastructure code.
-pub fn role_code(spec: &RoleSpec) -> IamResource {
-    IamResource::Role(RoleCode {
-        name: spec.name.clone(),
-        path: spec.path.clone(),
-        description: spec.description.clone(),
-        trust_policy: spec.trust_policy.clone(),
-        policy_name: spec.policy_name.clone(),
-        policy: spec.policy.clone(),
-        max_session_duration: spec.max_session_duration,
-        permissions_boundary: spec.permissions_boundary.clone(),
-        tags: spec.tags.clone(),
-        instance_profile: spec.instance_profile,
-    })
-}
 
 /// The note every hand-off for a person carries about the console and External IDs.
 pub const CONSOLE_NOTE: &str = "the console's switch-role page has no External ID field: a person uses this role through the profile or the command; the link opens the page filled in";

@@ -51,7 +51,7 @@ pub struct IamDeps<R> {
     pub roles: R,
     pub account: AccountLookup,
     /// The permissions boundary every created role gets (`PERMISSIONS_BOUNDARY_ARN`).
-    pub permissions_boundary: Option<String>,
+    pub permissions_boundary: Option<Arn>,
 }
 
 impl<R> std::fmt::Debug for IamDeps<R> {

@@ -184,7 +184,7 @@ fn owner_drift(
     grant: &OwnerGrant,
     live: &RolePolicies,
     permissions: &xacct_policy::permissions::ResourcePermissions,
-    boundary: Option<&String>,
+    boundary: Option<&Arn>,
 ) -> Vec<Drift> {
     let mut out = Vec::new();
     let empty = PolicyDocument::new(Vec::new());
@@ -255,12 +255,13 @@ fn owner_drift(
             actual: Some(serde_json::Value::String(arn.clone())),
         });
     }
-    if state.permissions_boundary.as_ref() != boundary {
+    let wanted = boundary.map(ToString::to_string);
+    if state.permissions_boundary != wanted {
         out.push(Drift {
             document: "permissions_boundary".to_owned(),
             change: "changed",
             message: "the permissions boundary differs from the one xacct sets".to_owned(),
-            expected: boundary.map(|b| serde_json::Value::String(b.clone())),
+            expected: wanted.map(serde_json::Value::String),
             actual: state
                 .permissions_boundary
                 .as_ref()

@@ -18,3 +18,12 @@ pub fn init_tracing() {
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
+
+/// The permissions boundary every created role gets (`PERMISSIONS_BOUNDARY_ARN`; unset means
+/// none). A value that is not an ARN stops the function at start-up rather than at the first
+/// role it writes.
+pub fn permissions_boundary() -> Result<Option<xacct_policy::Arn>, xacct_policy::ArnError> {
+    env("PERMISSIONS_BOUNDARY_ARN")
+        .map(|raw| raw.trim().parse())
+        .transpose()
+}

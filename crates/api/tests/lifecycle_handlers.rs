@@ -40,7 +40,7 @@ async fn add_grant(iam: &FakeIam, i: usize) -> String {
         org: None,
     };
     let spec = RoleSpec {
-        name: format!("grant-{i}"),
+        name: format!("grant-{i}").parse().unwrap(),
         path: "/xacct/".into(),
         description: "d".into(),
         trust_policy: grant.trust("ext-0123456789".parse().unwrap()).document(),

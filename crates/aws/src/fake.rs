@@ -228,7 +228,7 @@ impl RoleStore for FakeIam {
     async fn create_role(&self, spec: &RoleSpec) -> Result<RoleState, AwsError> {
         let account = self.account.clone();
         self.call("CreateRole", true, |s| {
-            if s.roles.contains_key(&spec.name) {
+            if s.roles.contains_key(spec.name.as_str()) {
                 return Err(AwsError::new(
                     "CreateRole",
                     "EntityAlreadyExists",
@@ -238,7 +238,7 @@ impl RoleStore for FakeIam {
             }
             s.next_id += 1;
             let state = RoleState {
-                name: spec.name.clone(),
+                name: spec.name.to_string(),
                 arn: format!("arn:aws:iam::{account}:role{}{}", spec.path, spec.name),
                 role_id: format!("AROA{:016}", s.next_id),
                 path: spec.path.clone(),
@@ -246,12 +246,12 @@ impl RoleStore for FakeIam {
                 max_session_duration: spec.max_session_duration,
                 trust_policy: Some(spec.trust_policy.clone()),
                 tags: spec.tags.clone(),
-                permissions_boundary: spec.permissions_boundary.clone(),
+                permissions_boundary: spec.permissions_boundary.as_ref().map(ToString::to_string),
                 created: Some("2026-11-22T00:00:00Z".to_owned()),
                 last_used: None,
             };
             s.roles
-                .insert(spec.name.clone(), (state.clone(), BTreeMap::new()));
+                .insert(spec.name.to_string(), (state.clone(), BTreeMap::new()));
             Ok(state)
         })
     }

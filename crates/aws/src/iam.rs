@@ -202,12 +202,12 @@ impl RoleStore for IamRoleStore {
         let out = self
             .client
             .create_role()
-            .role_name(&spec.name)
+            .role_name(spec.name.as_str())
             .path(&spec.path)
             .description(&spec.description)
             .assume_role_policy_document(spec.trust_policy.to_json())
             .max_session_duration(spec.max_session_duration)
-            .set_permissions_boundary(spec.permissions_boundary.clone())
+            .set_permissions_boundary(spec.permissions_boundary.as_ref().map(ToString::to_string))
             .set_tags(Some(tags(&spec.tags)?))
             .send()
             .await

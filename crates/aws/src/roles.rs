@@ -33,25 +33,7 @@ pub fn description(s: &str) -> String {
         .collect()
 }
 
-/// What the role should look like.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleSpec {
-    pub name: String,
-    pub path: String,
-    pub description: String,
-    pub trust_policy: PolicyDocument,
-    pub policy_name: String,
-    pub policy: PolicyDocument,
-    pub max_session_duration: i32,
-    /// Tags to set; `MANAGED_TAG` is always among them.
-    pub tags: BTreeMap<String, String>,
-    /// Tags that identify the grant: an existing role with other values belongs to another
-    /// grant and is not taken over.
-    pub identity_tags: Vec<String>,
-    pub permissions_boundary: Option<String>,
-    /// Also keep an instance profile of the same name holding the role (EC2).
-    pub instance_profile: bool,
-}
+pub use xacct_policy::role::RoleSpec;
 
 /// A role as IAM has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,7 +348,7 @@ async fn rollback<S: RoleStore>(
     if profile_has_role {
         steps.push(
             store
-                .remove_role_from_instance_profile(&spec.name, &spec.name)
+                .remove_role_from_instance_profile(spec.name.as_str(), spec.name.as_str())
                 .await
                 .map(|()| "role from instance profile"),
         );
@@ -374,7 +356,7 @@ async fn rollback<S: RoleStore>(
     if profile_created {
         steps.push(
             store
-                .delete_instance_profile(&spec.name)
+                .delete_instance_profile(spec.name.as_str())
                 .await
                 .map(|()| "instance profile"),
         );
@@ -382,12 +364,12 @@ async fn rollback<S: RoleStore>(
     if policy_put {
         steps.push(
             store
-                .delete_role_policy(&spec.name, &spec.policy_name)
+                .delete_role_policy(spec.name.as_str(), &spec.policy_name)
                 .await
                 .map(|()| "inline policy"),
         );
     }
-    steps.push(store.delete_role(&spec.name).await.map(|()| "role"));
+    steps.push(store.delete_role(spec.name.as_str()).await.map(|()| "role"));
     for step in steps {
         match step {
             Ok(what) => removed.push(what.to_owned()),
@@ -395,7 +377,7 @@ async fn rollback<S: RoleStore>(
             Err(rollback) => {
                 tracing::error!(role = %spec.name, code = %rollback.code, "rollback after a failed create failed");
                 return RoleError::RollbackFailed {
-                    name: spec.name.clone(),
+                    name: spec.name.to_string(),
                     source: Box::new(source),
                     rollback: Box::new(rollback),
                 };
@@ -446,7 +428,7 @@ pub async fn ensure_role<S: RoleStore>(
         outcome.arn = created.arn;
         outcome.role_id = Some(created.role_id);
         if let Err(e) = store
-            .put_role_policy(&spec.name, &spec.policy_name, &spec.policy)
+            .put_role_policy(spec.name.as_str(), &spec.policy_name, &spec.policy)
             .await
         {
             return Err(rollback(store, spec, false, false, false, e).await);
@@ -454,7 +436,7 @@ pub async fn ensure_role<S: RoleStore>(
         outcome.writes.push("PutRolePolicy");
         if spec.instance_profile {
             let profile = match store
-                .create_instance_profile(&spec.name, &spec.path, &spec.tags)
+                .create_instance_profile(spec.name.as_str(), &spec.path, &spec.tags)
                 .await
             {
                 Ok(p) => p,
@@ -462,7 +444,7 @@ pub async fn ensure_role<S: RoleStore>(
             };
             outcome.writes.push("CreateInstanceProfile");
             if let Err(e) = store
-                .add_role_to_instance_profile(&spec.name, &spec.name)
+                .add_role_to_instance_profile(spec.name.as_str(), spec.name.as_str())
                 .await
             {
                 return Err(rollback(store, spec, true, false, true, e).await);
@@ -475,7 +457,7 @@ pub async fn ensure_role<S: RoleStore>(
 
     if !state.is_managed() || state.path != spec.path {
         return Err(RoleError::NotManaged {
-            name: spec.name.clone(),
+            name: spec.name.to_string(),
         });
     }
     for tag in &spec.identity_tags {
@@ -483,41 +465,39 @@ pub async fn ensure_role<S: RoleStore>(
             && existing != wanted
         {
             return Err(RoleError::OtherGrant {
-                name: spec.name.clone(),
+                name: spec.name.to_string(),
                 tag: tag.clone(),
                 existing: existing.clone(),
             });
         }
     }
-    if state.permissions_boundary != spec.permissions_boundary {
+    let wanted_boundary = spec.permissions_boundary.as_ref().map(ToString::to_string);
+    if state.permissions_boundary != wanted_boundary {
         return Err(RoleError::BoundaryMismatch {
-            name: spec.name.clone(),
+            name: spec.name.to_string(),
             existing: state
                 .permissions_boundary
                 .clone()
                 .unwrap_or_else(|| "none".to_owned()),
-            wanted: spec
-                .permissions_boundary
-                .clone()
-                .unwrap_or_else(|| "none".to_owned()),
+            wanted: wanted_boundary.unwrap_or_else(|| "none".to_owned()),
         });
     }
     outcome.arn = state.arn.clone();
     outcome.role_id = Some(state.role_id.clone());
     let diffs = differs(spec, &state);
     let policy_differs = store
-        .get_role_policy(&spec.name, &spec.policy_name)
+        .get_role_policy(spec.name.as_str(), &spec.policy_name)
         .await?
         .as_ref()
         != Some(&spec.policy);
     let stray_policies: Vec<String> = store
-        .list_role_policies(&spec.name)
+        .list_role_policies(spec.name.as_str())
         .await?
         .into_iter()
         .filter(|p| *p != spec.policy_name)
         .collect();
     let profile = if spec.instance_profile {
-        store.get_instance_profile(&spec.name).await?
+        store.get_instance_profile(spec.name.as_str()).await?
     } else {
         None
     };
@@ -525,7 +505,7 @@ pub async fn ensure_role<S: RoleStore>(
     let role_missing_from_profile = spec.instance_profile
         && profile
             .as_ref()
-            .is_some_and(|p| !p.roles.contains(&spec.name));
+            .is_some_and(|p| !p.roles.iter().any(|r| r == spec.name.as_str()));
     outcome.instance_profile_arn = profile.as_ref().map(|p| p.arn.clone());
 
     for d in &diffs {
@@ -560,46 +540,50 @@ pub async fn ensure_role<S: RoleStore>(
     }
     if diffs.contains(&"trust") {
         store
-            .update_assume_role_policy(&spec.name, &spec.trust_policy)
+            .update_assume_role_policy(spec.name.as_str(), &spec.trust_policy)
             .await?;
         outcome.writes.push("UpdateAssumeRolePolicy");
     }
     if policy_differs {
         store
-            .put_role_policy(&spec.name, &spec.policy_name, &spec.policy)
+            .put_role_policy(spec.name.as_str(), &spec.policy_name, &spec.policy)
             .await?;
         outcome.writes.push("PutRolePolicy");
     }
     for p in &stray_policies {
-        store.delete_role_policy(&spec.name, p).await?;
+        store.delete_role_policy(spec.name.as_str(), p).await?;
         outcome.writes.push("DeleteRolePolicy");
     }
     if diffs.contains(&"settings") {
         store
-            .update_role(&spec.name, &spec.description, spec.max_session_duration)
+            .update_role(
+                spec.name.as_str(),
+                &spec.description,
+                spec.max_session_duration,
+            )
             .await?;
         outcome.writes.push("UpdateRole");
     }
     if diffs.contains(&"tags") {
-        store.tag_role(&spec.name, &spec.tags).await?;
+        store.tag_role(spec.name.as_str(), &spec.tags).await?;
         outcome.writes.push("TagRole");
     }
     if diffs.contains(&"stale tags") {
         store
-            .untag_role(&spec.name, &stale_tags(spec, &state))
+            .untag_role(spec.name.as_str(), &stale_tags(spec, &state))
             .await?;
         outcome.writes.push("UntagRole");
     }
     if profile_missing {
         let created = store
-            .create_instance_profile(&spec.name, &spec.path, &spec.tags)
+            .create_instance_profile(spec.name.as_str(), &spec.path, &spec.tags)
             .await?;
         outcome.writes.push("CreateInstanceProfile");
         outcome.instance_profile_arn = Some(created.arn);
     }
     if profile_missing || role_missing_from_profile {
         store
-            .add_role_to_instance_profile(&spec.name, &spec.name)
+            .add_role_to_instance_profile(spec.name.as_str(), spec.name.as_str())
             .await?;
         outcome.writes.push("AddRoleToInstanceProfile");
     }

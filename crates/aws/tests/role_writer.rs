@@ -19,7 +19,7 @@ use xacct_policy::{PolicyDocument, Statement};
 
 fn spec(actions: &[&str]) -> RoleSpec {
     RoleSpec {
-        name: "xacct-s3-222222222222-reports-1a2b3c4d".into(),
+        name: "xacct-s3-222222222222-reports-1a2b3c4d".parse().unwrap(),
         path: "/xacct/".into(),
         description: "xacct grant".into(),
         trust_policy: PolicyDocument::from_json(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}}]}"#).unwrap(),
@@ -28,7 +28,7 @@ fn spec(actions: &[&str]) -> RoleSpec {
         max_session_duration: 3600,
         tags: BTreeMap::from([(MANAGED_TAG.into(), "true".into()), ("xacct:resource".into(), "arn:aws:s3:::reports".into())]),
         identity_tags: vec!["xacct:resource".into()],
-        permissions_boundary: Some("arn:aws:iam::111111111111:policy/xacct-boundary".into()),
+        permissions_boundary: Some("arn:aws:iam::111111111111:policy/xacct-boundary".parse().unwrap()),
         instance_profile: false,
     }
 }
@@ -40,7 +40,7 @@ async fn ensure(
     spec: &RoleSpec,
     dry_run: bool,
 ) -> Result<xacct_aws::roles::RoleOutcome, RoleError> {
-    let existing = iam.get_role(&spec.name).await.unwrap();
+    let existing = iam.get_role(spec.name.as_str()).await.unwrap();
     ensure_role(iam, spec, existing, ARN, dry_run).await
 }
 
@@ -139,7 +139,7 @@ async fn unmanaged_role_is_a_conflict_and_untouched() {
     let s = spec(&["s3:GetObject"]);
     iam.insert_role(
         RoleState {
-            name: s.name.clone(),
+            name: s.name.to_string(),
             arn: ARN.into(),
             role_id: "AROAHANDMADE".into(),
             path: "/xacct/".into(),
@@ -231,7 +231,7 @@ async fn concurrent_identical_creates_make_one_role() {
         let s = s.clone();
         let iam = &iam;
         async move {
-            ensure_role_converging::<_, _, RoleError>(iam, &s.name.clone(), ARN, false, |_| {
+            ensure_role_converging::<_, _, RoleError>(iam, s.name.as_str(), ARN, false, |_| {
                 Ok(s.clone())
             })
             .await
@@ -252,10 +252,10 @@ async fn remove_role_deletes_everything_once() {
     let mut s = spec(&["s3:GetObject"]);
     s.instance_profile = true;
     ensure(&iam, &s, false).await.unwrap();
-    let removal = remove_role(&iam, &s.name).await.unwrap();
+    let removal = remove_role(&iam, s.name.as_str()).await.unwrap();
     assert!(removal.changed);
     assert_eq!(removal.removed.len(), 3, "{:?}", removal.removed);
     assert!(iam.role_names().is_empty() && iam.profile_names().is_empty());
-    let again = remove_role(&iam, &s.name).await.unwrap();
+    let again = remove_role(&iam, s.name.as_str()).await.unwrap();
     assert!(!again.changed && again.removed.is_empty());
 }

@@ -72,6 +72,24 @@ impl Arn {
         arn.to_string().parse()
     }
 
+    /// An IAM entity's ARN from its kind (`role`, `instance-profile`, `user`, ...), path
+    /// (`/` or `/segment/.../`) and name: `arn:<partition>:iam::<account>:<kind><path><name>`.
+    pub fn iam(
+        partition: Partition,
+        account: &AccountId,
+        kind: &str,
+        path: &str,
+        name: &str,
+    ) -> Result<Self, ArnError> {
+        Self::from_parts(
+            partition,
+            "iam",
+            "",
+            Some(account),
+            &[kind, path, name].concat(),
+        )
+    }
+
     /// `arn:<partition>:iam::<account>:root`, the principal that stands for a whole account.
     pub fn account_root(partition: Partition, account: &AccountId) -> Self {
         Self {

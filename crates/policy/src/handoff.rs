@@ -2,7 +2,6 @@
 //! assume-role` command, the console switch-role link, and the grant as infrastructure code
 //! (CloudFormation and Terraform) that creates the same roles and policies.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -11,6 +10,7 @@ use serde_json::{Value, json};
 use crate::arn::Arn;
 use crate::document::PolicyDocument;
 use crate::ids::ServicePrincipal;
+use crate::role::RoleSpec;
 
 /// Where the SDK or CLI gets the credentials it assumes the role with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +167,8 @@ pub fn switch_role_url(role_arn: &Arn, display_name: &str) -> String {
 /// One IAM resource of a grant, as infrastructure code describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IamResource {
-    Role(RoleCode),
+    /// A role with one inline policy (and, for EC2, an instance profile of the same name).
+    Role(Box<RoleSpec>),
     /// An inline policy on an existing group.
     GroupPolicy {
         group: String,
@@ -180,21 +181,6 @@ pub enum IamResource {
         policy_name: String,
         policy: PolicyDocument,
     },
-}
-
-/// A role with one inline policy (and, for EC2, an instance profile of the same name).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleCode {
-    pub name: String,
-    pub path: String,
-    pub description: String,
-    pub trust_policy: PolicyDocument,
-    pub policy_name: String,
-    pub policy: PolicyDocument,
-    pub max_session_duration: i32,
-    pub permissions_boundary: Option<String>,
-    pub tags: BTreeMap<String, String>,
-    pub instance_profile: bool,
 }
 
 fn doc_value(doc: &PolicyDocument) -> Value {
@@ -359,7 +345,11 @@ pub fn terraform(resources: &[IamResource]) -> String {
         match resource {
             IamResource::Role(role) => {
                 let _ = writeln!(out, "resource \"aws_iam_role\" \"{label}\" {{");
-                let _ = writeln!(out, "  name                 = {}", hcl_string(&role.name));
+                let _ = writeln!(
+                    out,
+                    "  name                 = {}",
+                    hcl_string(role.name.as_str())
+                );
                 let _ = writeln!(out, "  path                 = {}", hcl_string(&role.path));
                 let _ = writeln!(
                     out,
@@ -372,7 +362,11 @@ pub fn terraform(resources: &[IamResource]) -> String {
                     role.max_session_duration
                 );
                 if let Some(b) = &role.permissions_boundary {
-                    let _ = writeln!(out, "  permissions_boundary = {}", hcl_string(b));
+                    let _ = writeln!(
+                        out,
+                        "  permissions_boundary = {}",
+                        hcl_string(&b.to_string())
+                    );
                 }
                 let _ = writeln!(
                     out,
@@ -389,7 +383,7 @@ pub fn terraform(resources: &[IamResource]) -> String {
                 let _ = writeln!(out, "  policy = {}\n}}\n", hcl_policy(&role.policy));
                 if role.instance_profile {
                     let _ = writeln!(out, "resource \"aws_iam_instance_profile\" \"{label}\" {{");
-                    let _ = writeln!(out, "  name = {}", hcl_string(&role.name));
+                    let _ = writeln!(out, "  name = {}", hcl_string(role.name.as_str()));
                     let _ = writeln!(out, "  path = {}", hcl_string(&role.path));
                     let _ = writeln!(out, "  role = aws_iam_role.{label}.name\n}}\n");
                 }
@@ -427,6 +421,7 @@ pub fn terraform(resources: &[IamResource]) -> String {
 mod tests {
     use super::*;
     use crate::document::Statement;
+    use std::collections::BTreeMap;
 
     fn access(source: Option<SourceCredentials>, mfa: Option<&str>) -> Access {
         Access {
@@ -502,9 +497,9 @@ mod tests {
         assert!(url.ends_with(&format!("displayName={}", "d".repeat(64))));
     }
 
-    fn role() -> RoleCode {
-        RoleCode {
-            name: "r".into(),
+    fn role() -> RoleSpec {
+        RoleSpec {
+            name: "r".parse().unwrap(),
             path: "/xacct/".into(),
             description: "d".into(),
             trust_policy: PolicyDocument::new(vec![Statement::allow(
@@ -519,15 +514,16 @@ mod tests {
                 vec!["arn:aws:s3:::b/${aws:username}/*".into()],
             )]),
             max_session_duration: 3600,
-            permissions_boundary: Some("arn:aws:iam::111111111111:policy/b".into()),
+            permissions_boundary: Some("arn:aws:iam::111111111111:policy/b".parse().unwrap()),
             tags: BTreeMap::from([("xacct:managed".into(), "true".into())]),
+            identity_tags: Vec::new(),
             instance_profile: true,
         }
     }
 
     #[test]
     fn cloudformation_round_trips_the_documents() {
-        let text = cloudformation("grant", &[IamResource::Role(role())]);
+        let text = cloudformation("grant", &[IamResource::Role(Box::new(role()))]);
         let v: Value = serde_json::from_str(&text).unwrap();
         let props = &v["Resources"]["Role"]["Properties"];
         let policy: PolicyDocument =
@@ -545,7 +541,7 @@ mod tests {
 
     #[test]
     fn terraform_escapes_interpolation() {
-        let text = terraform(&[IamResource::Role(role())]);
+        let text = terraform(&[IamResource::Role(Box::new(role()))]);
         assert!(
             text.contains("\"arn:aws:s3:::b/$${aws:username}/*\""),
             "{text}"

@@ -14,6 +14,7 @@ pub mod handoff;
 pub mod ids;
 pub mod naming;
 pub mod permissions;
+pub mod role;
 pub mod trust;
 pub mod validate;
 

@@ -2,7 +2,6 @@
 
 use lambda_http::{Error, service_fn};
 use xacct_api::lifecycle::IamDeps;
-use xacct_api::runtime::env;
 use xacct_aws::iam::IamRoleStore;
 use xacct_aws::identity::AccountLookup;
 
@@ -13,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let deps = IamDeps {
         roles: IamRoleStore::new(aws_sdk_iam::Client::new(&config)),
         account: AccountLookup::new(&config),
-        permissions_boundary: env("PERMISSIONS_BOUNDARY_ARN"),
+        permissions_boundary: xacct_api::runtime::permissions_boundary()?,
     };
     lambda_http::run(service_fn(|req| {
         xacct_api::requestor_lifecycle::check_requestor_role(&deps, req)

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
         roles: IamRoleStore::new(aws_sdk_iam::Client::new(&config)),
         resources: SdkResourceDirectory::new(config.clone()),
         account: AccountLookup::new(&config),
-        permissions_boundary: env("PERMISSIONS_BOUNDARY_ARN"),
+        permissions_boundary: xacct_api::runtime::permissions_boundary()?,
         external_ids: random_external_ids(),
         deployment: Deployment::new(env("XACCT_STACK_NAME")),
     };

@@ -3,7 +3,6 @@
 
 use lambda_http::{Error, service_fn};
 use xacct_api::create_requestor_resources::{Deps, handle};
-use xacct_api::runtime::env;
 use xacct_aws::iam::IamRoleStore;
 use xacct_aws::identity::AccountLookup;
 
@@ -14,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let deps = Deps {
         roles: IamRoleStore::new(aws_sdk_iam::Client::new(&config)),
         account: AccountLookup::new(&config),
-        permissions_boundary: env("PERMISSIONS_BOUNDARY_ARN"),
+        permissions_boundary: xacct_api::runtime::permissions_boundary()?,
     };
     lambda_http::run(service_fn(|req| handle(&deps, req))).await
 }
