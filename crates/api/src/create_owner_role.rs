@@ -6,7 +6,9 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use xacct_aws::identity::AccountLookup;
 use xacct_aws::resources::{Existence, ResourceDirectory};
-use xacct_aws::roles::{RoleSpec, RoleStore, description, ensure_role_converging};
+use xacct_aws::roles::{
+    RoleOutcome, RoleSpec, RoleState, RoleStore, description, ensure_role_converging,
+};
 use xacct_policy::deployment::Deployment;
 use xacct_policy::grant::{GrantError, GrantOptions, least_privilege_policy};
 use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
@@ -18,7 +20,7 @@ use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, R
 
 use crate::error::{ApiError, Failure};
 use crate::handoff::hand_off;
-use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
+use crate::http::serve_json;
 use crate::lifecycle::{OwnerGrant, caller_tag, same_partition, tags};
 
 /// Inline policy name on every owner role.
@@ -216,13 +218,13 @@ fn refuse_widening(widened: &[Widening]) -> Result<(), ApiError> {
     ))
 }
 
-async fn run<R: RoleStore, D: ResourceDirectory>(
+/// `create-owner-role` as a plain operation: the checked request in, the role as it now is
+/// (or would be, on a dry run) out.
+pub async fn create_owner_role<R: RoleStore, D: ResourceDirectory>(
     deps: &Deps<R, D>,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::Post)?;
-    let caller = caller_arn(&req);
-    let body: CreateOwnerRoleRequest = json_body(&req)?;
+    caller: &str,
+    body: CreateOwnerRoleRequest,
+) -> Result<CreateOwnerRoleResponse, ApiError> {
     let input = check(&body)?;
     if let Some(what) = deps.deployment.owns(&input.resource) {
         return Err(ApiError::invalid(
@@ -240,7 +242,54 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         allow_permissions_management: body.allow_permissions_management,
     };
     let policy = least_privilege_policy(&permissions, &body.actions, options)?;
+    let (owner, mut findings) = locate(deps, &input, permissions.resource_type()).await?;
 
+    let role_name = input
+        .role_name
+        .clone()
+        .unwrap_or_else(|| owner_role_name(&input.resource, &input.requestor));
+    let planned_arn = Arn::iam(
+        input.resource.partition(),
+        &owner,
+        "role",
+        ROLE_PATH,
+        role_name.as_str(),
+    )
+    .map_err(|e| ApiError::arn("role_name", &e))?
+    .to_string();
+    let generated = std::sync::OnceLock::new();
+    let plan = Plan {
+        deps,
+        caller,
+        body: &body,
+        input: &input,
+        owner: &owner,
+        role_name: &role_name,
+        policy: &policy,
+        generated: &generated,
+    };
+    let (spec, outcome) = ensure_role_converging(
+        &deps.roles,
+        role_name.as_str(),
+        &planned_arn,
+        body.dry_run,
+        |existing| plan.spec(existing),
+    )
+    .await?;
+
+    findings.extend(validate::permissions_policy(&spec.policy));
+    findings.extend(validate::trust_policy(&spec.trust_policy));
+    tracing::info!(caller, role = %outcome.arn, resource = %input.resource, requestor = %input.requestor, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-owner-role");
+    answer(&body, input, spec, outcome, findings)
+}
+
+/// Where the grant lands: the owner account, with the resource checked to be in it, in this
+/// partition, in an enabled region, and there. A resource xacct cannot check is a finding.
+async fn locate<R, D: ResourceDirectory>(
+    deps: &Deps<R, D>,
+    input: &Input,
+    resource_type: &str,
+) -> Result<(AccountId, Vec<Finding>), ApiError> {
     let owner = deps.account.account().await?;
     let partition = deps.account.partition().await?;
     same_partition("resource_arn", &input.resource, partition)?;
@@ -263,26 +312,21 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
     }
     // Before any call to the resource's region: one that does not exist or is not enabled
     // would otherwise wait on an endpoint that is not there.
-    if !input.resource.region().is_empty()
-        && !deps
-            .resources
-            .region_enabled(input.resource.region())
-            .await?
-    {
+    let region = input.resource.region();
+    if !region.is_empty() && !deps.resources.region_enabled(region).await? {
         return Err(ApiError::invalid(
             "resource_arn",
             "RegionNotEnabled",
             format!(
-                "resource_arn `{}` is in region `{}`, which does not exist or is not enabled in account `{owner}`",
-                input.resource,
-                input.resource.region()
+                "resource_arn `{}` is in region `{region}`, which does not exist or is not enabled in account `{owner}`",
+                input.resource
             ),
         ));
     }
     let mut findings = Vec::new();
     match deps
         .resources
-        .exists(&input.resource, permissions.resource_type(), &owner)
+        .exists(&input.resource, resource_type, &owner)
         .await?
     {
         Existence::Exists => {}
@@ -307,33 +351,38 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
             statement: None,
         }),
     }
+    Ok((owner, findings))
+}
 
-    let role_name = input
-        .role_name
-        .clone()
-        .unwrap_or_else(|| owner_role_name(&input.resource, &input.requestor));
-    let planned_arn = Arn::iam(
-        input.resource.partition(),
-        &owner,
-        "role",
-        ROLE_PATH,
-        role_name.as_str(),
-    )
-    .map_err(|e| ApiError::arn("role_name", &e))?
-    .to_string();
-    let generated = std::sync::OnceLock::new();
-    let build = |existing: Option<&xacct_aws::roles::RoleState>| -> Result<RoleSpec, ApiError> {
+/// Everything the role's spec is built from; the spec itself depends on the role as it
+/// exists (its External ID, its trust, its creator are kept).
+struct Plan<'a, R, D> {
+    deps: &'a Deps<R, D>,
+    caller: &'a str,
+    body: &'a CreateOwnerRoleRequest,
+    input: &'a Input,
+    owner: &'a AccountId,
+    role_name: &'a RoleName,
+    policy: &'a PolicyDocument,
+    /// The External ID generated for a new role, once per request.
+    generated: &'a std::sync::OnceLock<ExternalId>,
+}
+
+impl<R, D> Plan<'_, R, D> {
+    fn spec(&self, existing: Option<&RoleState>) -> Result<RoleSpec, ApiError> {
+        let (input, body) = (self.input, self.body);
         // Keep the External ID a role already has unless the caller names a new one, so a
         // repeated request changes nothing.
-        let external_id = match (
-            &input.external_id,
-            existing
-                .and_then(|r| r.external_id())
-                .and_then(|e| e.parse::<ExternalId>().ok()),
-        ) {
+        let kept = existing
+            .and_then(|r| r.external_id())
+            .and_then(|e| e.parse::<ExternalId>().ok());
+        let external_id = match (&input.external_id, kept) {
             (Some(given), _) => given.clone(),
             (None, Some(kept)) => kept,
-            (None, None) => generated.get_or_init(|| (deps.external_ids)()).clone(),
+            (None, None) => self
+                .generated
+                .get_or_init(|| (self.deps.external_ids)())
+                .clone(),
         };
         let trust = CrossAccountTrust {
             partition: input.resource.partition(),
@@ -343,7 +392,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
             require_mfa: body.require_mfa,
             principal_org_id: input.org.clone(),
         };
-        trust.check(&owner)?;
+        trust.check(self.owner)?;
         let trust_policy = trust.document();
         // Only a grant xacct manages has a trust to keep; another role is refused as
         // not xacct's by the role writer.
@@ -366,10 +415,10 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         // still no write.
         let created_by = existing
             .and_then(|r| r.tags.get(tags::CREATED_BY).cloned())
-            .unwrap_or_else(|| caller_tag(&caller));
+            .unwrap_or_else(|| caller_tag(self.caller));
         tags.insert(tags::CREATED_BY.to_owned(), created_by);
         Ok(RoleSpec {
-            name: role_name.clone(),
+            name: self.role_name.clone(),
             path: ROLE_PATH.to_owned(),
             // Nothing here depends on the actions, so changing them is a single write.
             description: description(&format!(
@@ -378,26 +427,24 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
             )),
             trust_policy,
             policy_name: POLICY_NAME.to_owned(),
-            policy: policy.clone(),
+            policy: self.policy.clone(),
             max_session_duration: input.max_session,
             tags,
             identity_tags: vec![tags::RESOURCE.to_owned(), tags::REQUESTOR.to_owned()],
-            permissions_boundary: deps.permissions_boundary.clone(),
+            permissions_boundary: self.deps.permissions_boundary.clone(),
             instance_profile: false,
         })
-    };
-    let (spec, outcome) = ensure_role_converging(
-        &deps.roles,
-        role_name.as_str(),
-        &planned_arn,
-        body.dry_run,
-        build,
-    )
-    .await?;
+    }
+}
 
-    findings.extend(validate::permissions_policy(&spec.policy));
-    findings.extend(validate::trust_policy(&spec.trust_policy));
-    tracing::info!(caller = %caller, role = %outcome.arn, resource = %input.resource, requestor = %input.requestor, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-owner-role");
+/// The answer: the role as written, its documents, the findings and the hand-off.
+fn answer(
+    body: &CreateOwnerRoleRequest,
+    input: Input,
+    spec: RoleSpec,
+    outcome: RoleOutcome,
+    findings: Vec<Finding>,
+) -> Result<CreateOwnerRoleResponse, ApiError> {
     let external_id = xacct_policy::trust::external_id(&spec.trust_policy)
         .unwrap_or_default()
         .to_owned();
@@ -413,6 +460,14 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         .arn
         .parse()
         .map_err(|e| ApiError::arn("role_name", &e))?;
+    let notes = if body.require_mfa {
+        vec![
+            "add mfa_serial (your MFA device's ARN) to the profile: the role requires MFA"
+                .to_owned(),
+        ]
+    } else {
+        Vec::new()
+    };
     let handoff = hand_off(
         &Access {
             role_arn,
@@ -424,18 +479,11 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         true,
         &spec.description,
         &[IamResource::Role(Box::new(spec.clone()))],
-        if body.require_mfa {
-            vec![
-                "add mfa_serial (your MFA device's ARN) to the profile: the role requires MFA"
-                    .to_owned(),
-            ]
-        } else {
-            Vec::new()
-        },
+        notes,
     );
-    Ok(ok(&CreateOwnerRoleResponse {
+    Ok(CreateOwnerRoleResponse {
         role_arn: outcome.arn,
-        role_name: role_name.to_string(),
+        role_name: spec.name.to_string(),
         role_id: outcome.role_id,
         external_id,
         resource_arn: input.resource.to_string(),
@@ -449,7 +497,7 @@ async fn run<R: RoleStore, D: ResourceDirectory>(
         dry_run: body.dry_run,
         changes: outcome.changes,
         handoff,
-    }))
+    })
 }
 
 /// The Lambda handler.
@@ -457,6 +505,10 @@ pub async fn handle<R: RoleStore, D: ResourceDirectory>(
     deps: &Deps<R, D>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    let caller = caller_arn(&req);
-    Ok(respond(&caller, "create-owner-role", run(deps, req).await))
+    Ok(
+        serve_json(req, "create-owner-role", |caller, body| async move {
+            create_owner_role(deps, &caller, body).await
+        })
+        .await,
+    )
 }

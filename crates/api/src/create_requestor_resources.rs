@@ -17,7 +17,7 @@ use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument, RoleName, Service
 
 use crate::error::ApiError;
 use crate::handoff::hand_off;
-use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
+use crate::http::serve_json;
 use crate::lifecycle::{IamDeps, require_xacct_role, role_arn, same_partition, tags};
 use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
 
@@ -155,12 +155,13 @@ fn access(
     }
 }
 
-async fn run<R: RoleStore + HumanStore>(
+/// `create-requestor-resources` as a plain operation: the checked request in, the role (or
+/// the person's policy) as it now is out.
+pub async fn create_requestor_resources<R: RoleStore + HumanStore>(
     deps: &Deps<R>,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::Post)?;
-    let body: CreateRequestorRequest = json_body(&req)?;
+    caller: &str,
+    body: CreateRequestorRequest,
+) -> Result<CreateRequestorResponse, ApiError> {
     let owner_role = role_arn("owner_role_arn", &body.owner_role_arn)?;
     require_xacct_role("owner_role_arn", &owner_role)?;
     let who = who(&body)?;
@@ -187,7 +188,7 @@ async fn run<R: RoleStore + HumanStore>(
         Who::Service(principal) => {
             service_side(
                 deps,
-                &req,
+                caller,
                 &body,
                 &owner_role,
                 principal,
@@ -198,7 +199,16 @@ async fn run<R: RoleStore + HumanStore>(
             .await
         }
         Who::Person(human) => {
-            person_side(deps, &req, &body, &owner_role, human, external_id, &account).await
+            person_side(
+                deps,
+                caller,
+                &body,
+                &owner_role,
+                human,
+                external_id,
+                &account,
+            )
+            .await
         }
     }
 }
@@ -206,14 +216,14 @@ async fn run<R: RoleStore + HumanStore>(
 #[allow(clippy::too_many_arguments)]
 async fn service_side<R: RoleStore>(
     deps: &Deps<R>,
-    req: &Request,
+    caller: &str,
     body: &CreateRequestorRequest,
     owner_role: &Arn,
     principal: ServicePrincipal,
     role_name: Option<RoleName>,
     external_id: Option<ExternalId>,
     account: &AccountId,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<CreateRequestorResponse, ApiError> {
     let role_name = role_name.unwrap_or_else(|| requestor_role_name(owner_role, &principal));
     let policy = assume_owner_role_policy(owner_role)
         .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
@@ -260,7 +270,7 @@ async fn service_side<R: RoleStore>(
     .await?;
     let mut findings = validate::permissions_policy(&spec.policy);
     findings.extend(validate::trust_policy(&spec.trust_policy));
-    tracing::info!(caller = %caller_arn(req), role = %outcome.arn, owner_role = %owner_role, principal = %principal, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-requestor-resources");
+    tracing::info!(caller, role = %outcome.arn, owner_role = %owner_role, principal = %principal, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-requestor-resources");
     let instance_profile_arn = if ec2 && outcome.instance_profile_arn.is_none() {
         Some(
             spec.instance_profile_arn(partition, account)
@@ -288,7 +298,7 @@ async fn service_side<R: RoleStore>(
         &[IamResource::Role(Box::new(spec.clone()))],
         notes,
     );
-    Ok(ok(&CreateRequestorResponse {
+    Ok(CreateRequestorResponse {
         principal_type: "service",
         principal_arn: outcome.arn.clone(),
         role_arn: Some(outcome.arn),
@@ -309,18 +319,18 @@ async fn service_side<R: RoleStore>(
         dry_run: body.dry_run,
         changes: outcome.changes,
         handoff,
-    }))
+    })
 }
 
 async fn person_side<R: HumanStore>(
     deps: &Deps<R>,
-    req: &Request,
+    caller: &str,
     body: &CreateRequestorRequest,
     owner_role: &Arn,
     human: Human,
     external_id: Option<ExternalId>,
     account: &AccountId,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<CreateRequestorResponse, ApiError> {
     let policy_name = human_policy_name(owner_role);
     let policy = human_assume_policy(owner_role, body.require_mfa)
         .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
@@ -333,7 +343,7 @@ async fn person_side<R: HumanStore>(
         body.dry_run,
     )
     .await?;
-    tracing::info!(caller = %caller_arn(req), principal = %outcome.arn, owner_role = %owner_role, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-requestor-resources");
+    tracing::info!(caller, principal = %outcome.arn, owner_role = %owner_role, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-requestor-resources");
     let mut notes = Vec::new();
     if external_id.is_none() {
         notes.push(
@@ -384,7 +394,7 @@ async fn person_side<R: HumanStore>(
         notes,
     );
     let findings = validate::permissions_policy(&policy);
-    Ok(ok(&CreateRequestorResponse {
+    Ok(CreateRequestorResponse {
         principal_type: human.kind(),
         principal_arn: outcome.arn,
         role_arn: None,
@@ -405,7 +415,7 @@ async fn person_side<R: HumanStore>(
         dry_run: body.dry_run,
         changes: outcome.changes,
         handoff,
-    }))
+    })
 }
 
 /// The Lambda handler.
@@ -413,10 +423,10 @@ pub async fn handle<R: RoleStore + HumanStore>(
     deps: &Deps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    let caller = caller_arn(&req);
-    Ok(respond(
-        &caller,
+    Ok(serve_json(
+        req,
         "create-requestor-resources",
-        run(deps, req).await,
-    ))
+        |caller, body| async move { create_requestor_resources(deps, &caller, body).await },
+    )
+    .await)
 }

@@ -217,3 +217,47 @@ pub fn respond(
         }
     }
 }
+
+/// Serves an operation that takes a JSON body: POST only, the body limit and JSON decoding
+/// (the failing field named), the answer as JSON, every failure as the one error answer,
+/// and the caller logged on refusals and failures. The operation itself sees only the
+/// caller and its typed input.
+pub async fn serve_json<I, O, Op, Fut>(req: Request, operation: &str, op: Op) -> Response<Body>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    Op: FnOnce(String, I) -> Fut,
+    Fut: std::future::Future<Output = Result<O, ApiError>>,
+{
+    let caller = caller_arn(&req);
+    let result = async {
+        require_method(&req, Methods::Post)?;
+        let input: I = json_body(&req)?;
+        op(caller.clone(), input).await
+    }
+    .await;
+    respond(&caller, operation, result.map(|answer| ok(&answer)))
+}
+
+/// Serves an operation that reads its input from the query string (GET only; parameters
+/// outside `known` refused), answering as [`serve_json`] does.
+pub async fn serve_query<O, Op, Fut>(
+    req: Request,
+    operation: &str,
+    known: &[&str],
+    op: Op,
+) -> Response<Body>
+where
+    O: Serialize,
+    Op: FnOnce(String, BTreeMap<String, Vec<String>>) -> Fut,
+    Fut: std::future::Future<Output = Result<O, ApiError>>,
+{
+    let caller = caller_arn(&req);
+    let result = async {
+        require_method(&req, Methods::Get)?;
+        let params = query(&req, known)?;
+        op(caller.clone(), params).await
+    }
+    .await;
+    respond(&caller, operation, result.map(|answer| ok(&answer)))
+}

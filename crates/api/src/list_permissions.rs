@@ -85,10 +85,11 @@ fn parse_levels(raw: &[String]) -> Result<Vec<AccessLevel>, ApiError> {
         .collect()
 }
 
-async fn run(req: Request) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::GetOrPost)?;
+/// The actions of the ARN in the query (GET) or body (POST).
+async fn run(req: &Request) -> Result<PermissionsResponse, ApiError> {
+    require_method(req, Methods::GetOrPost)?;
     let (raw_arn, raw_levels) = if req.method() == "GET" {
-        let q = query(&req, &["arn", "access_levels"])?;
+        let q = query(req, &["arn", "access_levels"])?;
         let arn = q
             .get("arn")
             .and_then(|v| v.first())
@@ -102,7 +103,7 @@ async fn run(req: Request) -> Result<Response<Body>, ApiError> {
             })?;
         (arn, q.get("access_levels").cloned())
     } else {
-        let body: Body_ = json_body(&req)?;
+        let body: Body_ = json_body(req)?;
         (body.arn, body.access_levels)
     };
     let arn: Arn = raw_arn
@@ -111,14 +112,15 @@ async fn run(req: Request) -> Result<Response<Body>, ApiError> {
         .map_err(|e| ApiError::arn("arn", &e))?;
     let levels = raw_levels.as_deref().map(parse_levels).transpose()?;
     let permissions = permissions_for(&arn).map_err(|e| ApiError::from(e).on("arn"))?;
-    Ok(ok(&permissions_response(
+    Ok(permissions_response(
         &permissions,
         levels.as_deref().filter(|l| !l.is_empty()),
-    )))
+    ))
 }
 
 /// The Lambda handler.
 pub async fn handle(req: Request) -> Result<Response<Body>, std::convert::Infallible> {
     let caller = caller_arn(&req);
-    Ok(respond(&caller, "list-permissions", run(req).await))
+    let answer = run(&req).await.map(|a| ok(&a));
+    Ok(respond(&caller, "list-permissions", answer))
 }

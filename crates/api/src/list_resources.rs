@@ -2,6 +2,8 @@
 //! instances and Aurora clusters across enabled regions, filtered, paged with an opaque
 //! cursor, and kept well under the 6 MB Function URL response limit.
 
+use std::collections::BTreeMap;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::{Body, Request, Response};
@@ -11,7 +13,7 @@ use xacct_aws::discovery::{
 };
 
 use crate::error::{ApiError, shorten};
-use crate::http::{Methods, caller_arn, ok, query, require_method, respond};
+use crate::http::serve_query;
 
 pub const DEFAULT_LIMIT: usize = 500;
 pub const MAX_LIMIT: usize = 1000;
@@ -103,11 +105,11 @@ fn list(values: Option<&Vec<String>>) -> Vec<String> {
 }
 
 /// Reads and checks the query string.
-pub fn params(req: &Request) -> Result<Params, ApiError> {
-    let q = query(
-        req,
-        &["service", "region", "name_prefix", "limit", "cursor"],
-    )?;
+/// The query parameters `list-resources` takes.
+pub const PARAMETERS: &[&str] = &["service", "region", "name_prefix", "limit", "cursor"];
+
+/// Checks `list-resources`' query parameters.
+pub fn params(q: &BTreeMap<String, Vec<String>>) -> Result<Params, ApiError> {
     let mut services = Vec::new();
     for s in list(q.get("service")) {
         let kind = s.parse::<ServiceKind>().map_err(|bad| {
@@ -224,25 +226,40 @@ pub fn page(
     (selected, next)
 }
 
-async fn run(deps: &Deps, req: Request) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::Get)?;
-    let params = params(&req)?;
+/// Discovers the account's resources and answers one page of them.
+pub async fn list_resources(
+    deps: &Deps,
+    caller: &str,
+    q: BTreeMap<String, Vec<String>>,
+) -> Result<ResourcesResponse, ApiError> {
+    let params = params(&q)?;
     let started = std::time::Instant::now();
     let discovery = deps.discoverer.discover(&params.query).await?;
     let found = discovery.resources.len();
     let (resources, next_cursor) = page(discovery.resources, &params);
-    tracing::info!(caller = %crate::http::caller_arn(&req), found, returned = resources.len(), failures = discovery.partial_failures.len(), ms = started.elapsed().as_millis() as u64, "listed resources");
-    Ok(ok(&ResourcesResponse {
+    tracing::info!(
+        caller,
+        found,
+        returned = resources.len(),
+        failures = discovery.partial_failures.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "listed resources"
+    );
+    Ok(ResourcesResponse {
         resources,
         next_cursor,
         partial_failures: discovery.partial_failures,
-    }))
+    })
 }
 
 /// The Lambda handler.
 pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
-    let caller = caller_arn(&req);
-    Ok(respond(&caller, "list-resources", run(deps, req).await))
+    Ok(
+        serve_query(req, "list-resources", PARAMETERS, |caller, q| async move {
+            list_resources(deps, &caller, q).await
+        })
+        .await,
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The owner side of a grant after creation: `list-grants` (every grant xacct manages),
 //! `check-owner-role` (does it work, what may it do, has it drifted) and `revoke-grant`.
 
+use std::collections::BTreeMap;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::{Body, Request, Response};
@@ -17,7 +19,7 @@ use xacct_policy::permissions::permissions_for;
 use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument};
 
 use crate::error::{ApiError, Failure};
-use crate::http::{Methods, caller_arn, json_body, ok, query, require_method, respond};
+use crate::http::{serve_json, serve_query};
 use crate::lifecycle::OWNER_POLICY_NAME as POLICY_NAME;
 use crate::lifecycle::{
     IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here, role_not_found,
@@ -68,12 +70,15 @@ fn grant_view(role: &ListedRole, grant: &OwnerGrant) -> Grant {
 /// Marks xacct's cursors, so a made-up one is refused before it reaches IAM.
 const CURSOR_PREFIX: &str = "xacct-grants:";
 
-async fn list_run<R: RoleListing>(
+/// The query parameters `list-grants` takes.
+pub const LIST_GRANTS_PARAMETERS: &[&str] = &["resource_arn", "requestor_account_id", "cursor"];
+
+/// One page of grants: the filters and cursor from the query in, the grants out.
+pub async fn list_grants_page<R: RoleListing>(
     deps: &IamDeps<R>,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::Get)?;
-    let q = query(&req, &["resource_arn", "requestor_account_id", "cursor"])?;
+    caller: &str,
+    q: BTreeMap<String, Vec<String>>,
+) -> Result<ListGrantsResponse, ApiError> {
     let first = |k: &str| q.get(k).and_then(|v| v.first()).map(String::as_str);
     let resource: Option<Arn> = first("resource_arn")
         .map(|raw| {
@@ -127,11 +132,16 @@ async fn list_run<R: RoleListing>(
                     .is_none_or(|a| grant.requestor_account_id == a.as_str())
         })
         .collect();
-    tracing::info!(caller = %caller_arn(&req), grants = grants.len(), more = next.is_some(), "list-grants");
-    Ok(ok(&ListGrantsResponse {
+    tracing::info!(
+        caller,
+        grants = grants.len(),
+        more = next.is_some(),
+        "list-grants"
+    );
+    Ok(ListGrantsResponse {
         grants,
         next_cursor: next.map(|m| URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{m}"))),
-    }))
+    })
 }
 
 /// `list-grants`: every owner role xacct manages, one IAM page (up to 100 roles) per answer;
@@ -140,8 +150,13 @@ pub async fn list_grants<R: RoleListing>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    let caller = caller_arn(&req);
-    Ok(respond(&caller, "list-grants", list_run(deps, req).await))
+    Ok(serve_query(
+        req,
+        "list-grants",
+        LIST_GRANTS_PARAMETERS,
+        |caller, q| async move { list_grants_page(deps, &caller, q).await },
+    )
+    .await)
 }
 
 /// The `check-owner-role` request.
@@ -271,12 +286,13 @@ fn owner_drift(
     out
 }
 
-async fn check_run<R: RoleStore>(
+/// Whether a grant works and has drifted: the role and the caller to evaluate in, the
+/// verdict out. Reads only.
+pub async fn check_grant<R: RoleStore>(
     deps: &IamDeps<R>,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::Post)?;
-    let body: CheckOwnerRoleRequest = json_body(&req)?;
+    caller: &str,
+    body: CheckOwnerRoleRequest,
+) -> Result<CheckOwnerRoleResponse, ApiError> {
     let principal: Arn = body
         .principal_arn
         .trim()
@@ -370,8 +386,8 @@ async fn check_run<R: RoleStore>(
             )
         })
         .unwrap_or_default();
-    tracing::info!(caller = %caller_arn(&req), role = %state.arn, can_assume, drift = drift.len(), "check-owner-role");
-    Ok(ok(&CheckOwnerRoleResponse {
+    tracing::info!(caller, role = %state.arn, can_assume, drift = drift.len(), "check-owner-role");
+    Ok(CheckOwnerRoleResponse {
         role_arn: state.arn.clone(),
         resource_arn: grant.resource.to_string(),
         requestor_account_id: grant.requestor.to_string(),
@@ -384,7 +400,7 @@ async fn check_run<R: RoleStore>(
         drift,
         trust_policy: state.trust_policy.clone(),
         permissions_policies: live.inline.clone(),
-    }))
+    })
 }
 
 fn not_a_grant(role: &impl std::fmt::Display) -> ApiError {
@@ -401,12 +417,12 @@ pub async fn check_owner_role<R: RoleStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    let caller = caller_arn(&req);
-    Ok(respond(
-        &caller,
-        "check-owner-role",
-        check_run(deps, req).await,
-    ))
+    Ok(
+        serve_json(req, "check-owner-role", |caller, body| async move {
+            check_grant(deps, &caller, body).await
+        })
+        .await,
+    )
 }
 
 /// The `revoke-grant` and `revoke-requestor-resources` request for a role.
@@ -449,20 +465,20 @@ pub(crate) async fn revoke_role<R: RoleStore>(
     })
 }
 
-async fn revoke_run<R: RoleStore>(
+/// Revokes an owner grant: its role in, what was removed out.
+pub async fn revoke_owner_grant<R: RoleStore>(
     deps: &IamDeps<R>,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::Post)?;
-    let body: RevokeRoleRequest = json_body(&req)?;
+    caller: &str,
+    body: RevokeRoleRequest,
+) -> Result<RevokeResponse, ApiError> {
     let out = revoke_role(deps, &body.role_arn, |state| {
         OwnerGrant::from_tags(&state.tags)
             .map(|_| ())
             .ok_or_else(|| not_a_grant(&state.arn))
     })
     .await?;
-    tracing::info!(caller = %caller_arn(&req), role = %body.role_arn, changed = out.changed, removed = ?out.removed, "revoke-grant");
-    Ok(ok(&out))
+    tracing::info!(caller, role = %body.role_arn, changed = out.changed, removed = ?out.removed, "revoke-grant");
+    Ok(out)
 }
 
 /// `revoke-grant`: deletes an owner grant's role and policies.
@@ -470,10 +486,8 @@ pub async fn revoke_grant<R: RoleStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    let caller = caller_arn(&req);
-    Ok(respond(
-        &caller,
-        "revoke-grant",
-        revoke_run(deps, req).await,
-    ))
+    Ok(serve_json(req, "revoke-grant", |caller, body| async move {
+        revoke_owner_grant(deps, &caller, body).await
+    })
+    .await)
 }

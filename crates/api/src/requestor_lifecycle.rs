@@ -17,7 +17,7 @@ use xacct_policy::trust::human_assume_policy;
 use xacct_policy::{Arn, Effect, PolicyDocument};
 
 use crate::error::{ApiError, Failure};
-use crate::http::{Methods, caller_arn, json_body, ok, require_method, respond};
+use crate::http::serve_json;
 use crate::lifecycle::{IamDeps, is_xacct_role, role_arn, role_here, role_not_found, tags};
 use crate::owner_lifecycle::{RevokeResponse, revoke_role};
 
@@ -168,12 +168,12 @@ fn assume_only(
     }
 }
 
-async fn check_run<R: RoleStore + HumanStore>(
+/// Whether the requestor side works: the role or person in, the verdict out. Reads only.
+pub async fn check_requestor_side<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::Post)?;
-    let body: RequestorTarget = json_body(&req)?;
+    caller: &str,
+    body: RequestorTarget,
+) -> Result<CheckRequestorResponse, ApiError> {
     let who = target(&body)?;
     let owner = owner_role(body.owner_role_arn.as_deref())?;
     let account = deps.account.account().await?;
@@ -277,8 +277,8 @@ async fn check_run<R: RoleStore + HumanStore>(
         problems,
         ..response
     };
-    tracing::info!(caller = %caller_arn(&req), principal = %response.principal_arn, ok = response.ok, "check-requestor-role");
-    Ok(ok(&response))
+    tracing::info!(caller, principal = %response.principal_arn, ok = response.ok, "check-requestor-role");
+    Ok(response)
 }
 
 /// The trust policy lets exactly the expected service assume the role, and nobody else.
@@ -351,12 +351,12 @@ pub async fn check_requestor_role<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    let caller = caller_arn(&req);
-    Ok(respond(
-        &caller,
-        "check-requestor-role",
-        check_run(deps, req).await,
-    ))
+    Ok(
+        serve_json(req, "check-requestor-role", |caller, body| async move {
+            check_requestor_side(deps, &caller, body).await
+        })
+        .await,
+    )
 }
 
 /// Whether a person's policy is one xacct writes for this owner role.
@@ -366,12 +366,12 @@ pub fn is_xacct_human_policy(owner: &Arn, doc: &PolicyDocument) -> bool {
         .any(|mfa| human_assume_policy(owner, *mfa).is_ok_and(|d| &d == doc))
 }
 
-async fn revoke_run<R: RoleStore + HumanStore>(
+/// Revokes the requestor side: the role or person in, what was removed out.
+pub async fn revoke_requestor_side<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
-    req: Request,
-) -> Result<Response<Body>, ApiError> {
-    require_method(&req, Methods::Post)?;
-    let body: RequestorTarget = json_body(&req)?;
+    caller: &str,
+    body: RequestorTarget,
+) -> Result<RevokeResponse, ApiError> {
     let out = match target(&body)? {
         Target::Role(raw) => {
             revoke_role(deps, &raw, |state| {
@@ -404,8 +404,8 @@ async fn revoke_run<R: RoleStore + HumanStore>(
             }
         }
     };
-    tracing::info!(caller = %caller_arn(&req), changed = out.changed, removed = ?out.removed, "revoke-requestor-resources");
-    Ok(ok(&out))
+    tracing::info!(caller, changed = out.changed, removed = ?out.removed, "revoke-requestor-resources");
+    Ok(out)
 }
 
 /// `revoke-requestor-resources`: deletes the requestor role (with its policy and instance
@@ -414,10 +414,10 @@ pub async fn revoke_requestor_resources<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    let caller = caller_arn(&req);
-    Ok(respond(
-        &caller,
+    Ok(serve_json(
+        req,
         "revoke-requestor-resources",
-        revoke_run(deps, req).await,
-    ))
+        |caller, body| async move { revoke_requestor_side(deps, &caller, body).await },
+    )
+    .await)
 }
