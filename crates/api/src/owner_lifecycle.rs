@@ -8,13 +8,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use xacct_aws::roles::{
-    ListedRole, RoleListing, RolePolicies, RoleState, RoleStore, read_role_policies, remove_role,
+    ListedRole, RoleListing, RoleState, RoleStore, read_role_policies, remove_role,
 };
 use xacct_policy::check::{ActionCheck, AssumeCall, AssumeCase, action_checks, assume_cases};
-use xacct_policy::drift::{Drift, allowed_actions, compare};
+use xacct_policy::drift::{Drift, allowed_actions};
 use xacct_policy::eval::{Decision, Labeled};
-use xacct_policy::grant::{GrantOptions, least_privilege_policy};
 use xacct_policy::naming::ROLE_PATH;
+use xacct_policy::owner_grant::LiveRole;
 use xacct_policy::permissions::permissions_for;
 use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument};
 
@@ -192,100 +192,6 @@ pub struct CheckOwnerRoleResponse {
     pub permissions_policies: std::collections::BTreeMap<String, PolicyDocument>,
 }
 
-/// How the live role differs from what xacct would build for its grant (with the actions
-/// the live policy names that apply to the resource).
-fn owner_drift(
-    state: &RoleState,
-    grant: &OwnerGrant,
-    live: &RolePolicies,
-    permissions: &xacct_policy::permissions::ResourcePermissions,
-    boundary: Option<&Arn>,
-) -> Vec<Drift> {
-    let mut out = Vec::new();
-    let empty = PolicyDocument::new(Vec::new());
-    // Trust: rebuilt from the tags and the live External ID.
-    let live_trust = state.trust_policy.as_ref().unwrap_or(&empty);
-    match state
-        .external_id()
-        .and_then(|e| e.parse::<ExternalId>().ok())
-    {
-        Some(ext) => out.extend(compare(
-            "trust_policy",
-            &grant.trust(ext).document(),
-            live_trust,
-        )),
-        None => out.push(Drift {
-            document: "trust_policy".to_owned(),
-            change: "changed",
-            message: "trust_policy no longer requires an External ID (`sts:ExternalId`)".to_owned(),
-            expected: None,
-            actual: serde_json::to_value(live_trust).ok(),
-        }),
-    }
-    // Permissions: the live actions that apply, granted the way xacct grants them.
-    let live_policy = live.inline.get(POLICY_NAME);
-    let applicable: Vec<String> = live_policy
-        .map(allowed_actions)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| {
-            a.split_once(':').is_some_and(|(svc, name)| {
-                !a.contains('*') && permissions.find(svc, name).is_some()
-            })
-        })
-        .collect();
-    let expected = least_privilege_policy(
-        permissions,
-        &applicable,
-        GrantOptions {
-            allow_permissions_management: true,
-        },
-    )
-    .unwrap_or_else(|_| empty.clone());
-    match live_policy {
-        Some(doc) => out.extend(compare("permissions_policy", &expected, doc)),
-        None => out.push(Drift {
-            document: "inline_policies".to_owned(),
-            change: "removed",
-            message: format!("inline policy `{POLICY_NAME}` was removed outside xacct"),
-            expected: None,
-            actual: None,
-        }),
-    }
-    for (name, doc) in live.inline.iter().filter(|(n, _)| *n != POLICY_NAME) {
-        out.push(Drift {
-            document: "inline_policies".to_owned(),
-            change: "added",
-            message: format!("inline policy `{name}` was added outside xacct"),
-            expected: None,
-            actual: serde_json::to_value(doc).ok(),
-        });
-    }
-    for (arn, _) in &live.attached {
-        out.push(Drift {
-            document: "attached_policies".to_owned(),
-            change: "added",
-            message: format!("managed policy `{arn}` was attached outside xacct"),
-            expected: None,
-            actual: Some(serde_json::Value::String(arn.clone())),
-        });
-    }
-    let wanted = boundary.map(ToString::to_string);
-    if state.permissions_boundary != wanted {
-        out.push(Drift {
-            document: "permissions_boundary".to_owned(),
-            change: "changed",
-            message: "the permissions boundary differs from the one xacct sets".to_owned(),
-            expected: wanted.map(serde_json::Value::String),
-            actual: state
-                .permissions_boundary
-                .as_ref()
-                .map(|b| serde_json::Value::String(b.clone())),
-        });
-    }
-    out
-}
-
 /// Whether a grant works and has drifted: the role and the caller to evaluate in, the
 /// verdict out. Reads only.
 pub async fn check_grant<R: RoleStore>(
@@ -369,10 +275,14 @@ pub async fn check_grant<R: RoleStore>(
         .map(|a| a.action.clone())
         .collect();
     allowed_names.dedup();
-    let drift = owner_drift(
-        &state,
-        &grant,
-        &live,
+    let attached: Vec<String> = live.attached.iter().map(|(arn, _)| arn.clone()).collect();
+    let drift = grant.drift(
+        &LiveRole {
+            trust_policy: state.trust_policy.as_ref(),
+            inline: &live.inline,
+            attached: &attached,
+            permissions_boundary: state.permissions_boundary.as_deref(),
+        },
         &permissions,
         deps.permissions_boundary.as_ref(),
     );

@@ -12,12 +12,9 @@ use xacct_policy::PolicyDocument;
 use crate::error::{AwsError, AwsErrorKind};
 
 /// Tag that marks a role or instance profile as created and managed by xacct.
-pub const MANAGED_TAG: &str = "xacct:managed";
-
+pub use xacct_policy::tags::MANAGED as MANAGED_TAG;
 /// A tag value within IAM's 256-character limit.
-pub fn tag_value(s: &str) -> String {
-    s.chars().take(256).collect()
-}
+pub use xacct_policy::tags::value as tag_value;
 
 /// A description within IAM's characters and 1,000-character limit.
 pub fn description(s: &str) -> String {
@@ -333,7 +330,7 @@ fn stale_tags(spec: &RoleSpec, state: &RoleState) -> Vec<String> {
 }
 
 /// The prefix of every tag xacct writes.
-pub const XACCT_TAG_PREFIX: &str = "xacct:";
+pub use xacct_policy::tags::PREFIX as XACCT_TAG_PREFIX;
 
 async fn rollback<S: RoleStore>(
     store: &S,

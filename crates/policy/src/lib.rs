@@ -13,8 +13,10 @@ pub mod grant;
 pub mod handoff;
 pub mod ids;
 pub mod naming;
+pub mod owner_grant;
 pub mod permissions;
 pub mod role;
+pub mod tags;
 pub mod trust;
 pub mod validate;
 
