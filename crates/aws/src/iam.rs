@@ -62,6 +62,21 @@ fn fmt_time(t: &aws_smithy_types::DateTime) -> Option<String> {
     t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
 }
 
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
+}
+
+fn boundary_arn(b: Option<&aws_sdk_iam::types::AttachedPermissionsBoundary>) -> Option<String> {
+    b.and_then(|b| b.permissions_boundary_arn())
+        .map(str::to_owned)
+}
+
+fn last_used(u: Option<&aws_sdk_iam::types::RoleLastUsed>) -> Option<String> {
+    u.and_then(|u| u.last_used_date()).and_then(fmt_time)
+}
+
 /// Converts the SDK's role into xacct's view of it.
 pub fn role_state(role: &aws_sdk_iam::types::Role) -> RoleState {
     RoleState {
@@ -72,20 +87,10 @@ pub fn role_state(role: &aws_sdk_iam::types::Role) -> RoleState {
         description: role.description().map(str::to_owned),
         max_session_duration: role.max_session_duration().unwrap_or(3600),
         trust_policy: role.assume_role_policy_document().and_then(decode_policy),
-        tags: role
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect(),
-        permissions_boundary: role
-            .permissions_boundary()
-            .and_then(|b| b.permissions_boundary_arn())
-            .map(str::to_owned),
+        tags: tag_map(role.tags()),
+        permissions_boundary: boundary_arn(role.permissions_boundary()),
         created: fmt_time(role.create_date()),
-        last_used: role
-            .role_last_used()
-            .and_then(|u| u.last_used_date())
-            .and_then(fmt_time),
+        last_used: last_used(role.role_last_used()),
     }
 }
 
@@ -99,20 +104,10 @@ fn listed_role(role: &aws_sdk_iam::types::RoleDetail) -> Option<ListedRole> {
         arn: role.arn()?.to_owned(),
         path: role.path()?.to_owned(),
         trust_policy: role.assume_role_policy_document().and_then(decode_policy),
-        tags: role
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect(),
-        permissions_boundary: role
-            .permissions_boundary()
-            .and_then(|b| b.permissions_boundary_arn())
-            .map(str::to_owned),
+        tags: tag_map(role.tags()),
+        permissions_boundary: boundary_arn(role.permissions_boundary()),
         created: role.create_date().and_then(fmt_time),
-        last_used: role
-            .role_last_used()
-            .and_then(|u| u.last_used_date())
-            .and_then(fmt_time),
+        last_used: last_used(role.role_last_used()),
         inline: role
             .role_policy_list()
             .iter()
