@@ -1,0 +1,87 @@
+//! The IAM adapter against the SDK's own client, answered in process by `aws-smithy-mocks`:
+//! what IAM returns (URL-encoded policy documents, pages) becomes xacct's typed view, with
+//! the calls counted. No network, no moto.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
+use aws_sdk_iam::types::{EntityType, PolicyDetail, RoleDetail, Tag};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use xacct_aws::iam::IamRoleStore;
+use xacct_aws::roles::RoleListing;
+
+/// IAM returns every policy document URL-encoded.
+fn encoded(json: &str) -> String {
+    percent_encoding::utf8_percent_encode(json, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn role(name: &str) -> RoleDetail {
+    RoleDetail::builder()
+        .role_name(name)
+        .arn(format!("arn:aws:iam::111111111111:role/xacct/{name}"))
+        .path("/xacct/")
+        .assume_role_policy_document(encoded(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"ext-0123456789"}}}]}"#,
+        ))
+        .tags(Tag::builder().key("xacct:managed").value("true").build().unwrap())
+        .role_policy_list(
+            PolicyDetail::builder()
+                .policy_name("xacct-grant")
+                .policy_document(encoded(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::reports"}]}"#,
+                ))
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn role_details_are_decoded_and_paged_one_call_a_page() {
+    let first = mock!(Client::get_account_authorization_details)
+        .match_requests(|r| {
+            r.marker().is_none() && r.filter() == [EntityType::Role] && r.max_items() == Some(1000)
+        })
+        .then_output(|| {
+            GetAccountAuthorizationDetailsOutput::builder()
+                .role_detail_list(role("a"))
+                .role_detail_list(role("b"))
+                .is_truncated(true)
+                .marker("page-2")
+                .build()
+        });
+    let second = mock!(Client::get_account_authorization_details)
+        .match_requests(|r| r.marker() == Some("page-2"))
+        .then_output(|| {
+            GetAccountAuthorizationDetailsOutput::builder()
+                .role_detail_list(role("c"))
+                .is_truncated(false)
+                .build()
+        });
+    let store = IamRoleStore::new(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&first, &second]
+    ));
+
+    let (roles, next) = store.list_role_details(None).await.unwrap();
+    assert_eq!(next.as_deref(), Some("page-2"));
+    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let a = &roles[0];
+    assert!(a.is_managed());
+    assert_eq!(a.external_id(), Some("ext-0123456789"));
+    assert_eq!(
+        a.inline["xacct-grant"].statements[0].action,
+        Some(vec!["s3:ListBucket".to_owned()])
+    );
+
+    let (rest, next) = store.list_role_details(next.as_deref()).await.unwrap();
+    assert_eq!((rest.len(), next), (1, None));
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
