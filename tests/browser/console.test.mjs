@@ -1,8 +1,8 @@
 // Browser test of the xacct console's single-page app, against a running console (the Rust
-// `xacct console` or tests/browser/devserver.py) whose API reaches the local stack.
+// `xacct console`) whose API reaches the local stack.
 //
 //   XACCT_CONSOLE_URL=http://127.0.0.1:8377 node --test console.test.mjs
-//   tests/browser/run.sh          # starts devserver.py when XACCT_CONSOLE_URL is unset
+//   tests/browser/run.sh          # starts `xacct console` when XACCT_CONSOLE_URL is unset
 //
 // Drives Debian's chromium (/usr/bin/chromium, or XACCT_CHROMIUM) through playwright-core;
 // no browser is downloaded. Screenshots of every step go to tests/browser/screenshots/.
