@@ -10,7 +10,7 @@ use xacct_aws::humans::{Human, HumanError, HumanStore, remove_human_policy};
 use xacct_aws::roles::{RoleStore, read_role_policies};
 use xacct_policy::check::session_arn;
 use xacct_policy::eval::{
-    Context, Labeled, PolicySet, Request as EvalRequest, RequestPrincipal, evaluate,
+    Context, Labeled, PolicySet, Request as EvalRequest, RequestPrincipal, evaluate_principal_side,
 };
 use xacct_policy::naming::human_policy_name;
 use xacct_policy::trust::human_assume_policy;
@@ -135,7 +135,8 @@ fn assume_only(
         &owner.to_string(),
     )
     .with_context(Context::new().with("aws:MultiFactorAuthPresent", "true"));
-    let e = evaluate(&set, &request);
+    // The requestor's own side: the owner's trust policy is the owner's to check.
+    let e = evaluate_principal_side(&set, &request);
     if !e.allowed() {
         problems.push(Problem {
             code: "ASSUME_NOT_ALLOWED",

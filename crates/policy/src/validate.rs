@@ -62,8 +62,16 @@ fn finding(
     }
 }
 
+/// Global condition keys that carry several values in one request.
+const MULTIVALUED_KEYS: &[&str] = &[
+    "aws:TagKeys",
+    "aws:CalledVia",
+    "aws:PrincipalOrgPaths",
+    "aws:PrincipalServiceNamesList",
+];
+
 fn check_conditions(st: &Statement, label: &str, out: &mut Vec<Finding>) {
-    for op in st.condition.0.keys() {
+    for (op, keys) in &st.condition.0 {
         if Operator::parse(op).is_none() {
             out.push(finding(
                 Severity::Error,
@@ -71,6 +79,21 @@ fn check_conditions(st: &Statement, label: &str, out: &mut Vec<Finding>) {
                 format!("`{op}` is not a condition operator"),
                 Some(label.to_owned()),
             ));
+            continue;
+        }
+        let set_operator =
+            op.starts_with("ForAnyValue:") || op.starts_with("ForAllValues:") || op == "Null";
+        for key in keys.keys() {
+            if !set_operator && MULTIVALUED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                out.push(finding(
+                    Severity::Warning,
+                    "SINGLE_VALUED_OPERATOR_ON_MULTIVALUED_KEY",
+                    format!(
+                        "`{op}` compares `{key}`, which can hold several values, as one value; use `ForAnyValue:{op}` or `ForAllValues:{op}` to say which"
+                    ),
+                    Some(label.to_owned()),
+                ));
+            }
         }
     }
 }
@@ -350,6 +373,22 @@ mod tests {
         assert_eq!(
             codes(&f),
             ["UNKNOWN_ACTION", "PERMISSIONS_MANAGEMENT_ACTION"]
+        );
+    }
+
+    #[test]
+    fn a_single_valued_operator_on_a_multivalued_key_is_reported() {
+        let d = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"T","Effect":"Allow","Action":"ec2:CreateTags","Resource":"*","Condition":{"StringEquals":{"aws:TagKeys":"team"},"ForAnyValue:StringEquals":{"aws:TagKeys":"team"}}}]}"#,
+        );
+        let found = codes(&permissions_policy(&d));
+        assert_eq!(
+            found
+                .iter()
+                .filter(|c| **c == "SINGLE_VALUED_OPERATOR_ON_MULTIVALUED_KEY")
+                .count(),
+            1,
+            "{found:?}"
         );
     }
 

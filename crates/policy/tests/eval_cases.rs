@@ -128,6 +128,18 @@ cases!(
     dates_and_source_ip,
     service_principal_trust,
     principal_arn_condition_with_account_root,
+    short_arn_patterns_expand_past_colons,
+    unresolvable_policy_variables_never_apply,
+    role_trust_must_allow_even_in_the_same_account,
+    kms_key_policy_must_allow,
+    kms_key_policy_delegating_to_the_account,
+    resource_policy_naming_the_role_is_limited_by_the_boundary,
+    resource_policy_naming_the_role_without_a_boundary,
+    not_principal_deny_applies_to_every_bounded_principal,
+    get_caller_identity_needs_no_permission,
+    for_any_value_if_exists_with_the_key_absent,
+    single_valued_operator_on_a_multivalued_key,
+    null_false_on_an_empty_multivalued_key,
 );
 
 #[test]
@@ -143,5 +155,5 @@ fn every_case_file_has_a_test() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(count, 12, "add the new case file to cases!()");
+    assert_eq!(count, 24, "add the new case file to cases!()");
 }

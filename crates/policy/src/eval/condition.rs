@@ -108,6 +108,15 @@ impl Operator {
                 .iter()
                 .any(|p| p.eq_ignore_ascii_case("true") == present.is_none());
         }
+        // A policy variable with no value in the request makes the condition false, for
+        // negated operators too: it is not "differs from nothing" (IAM User Guide, policy
+        // variables: no value, no match).
+        if policy_values
+            .iter()
+            .any(|p| self.substitutes() && substitute(p, context).is_none())
+        {
+            return false;
+        }
         let Some(values) = present else {
             return match self.set {
                 // A missing key makes positive operators false and negated ones true, except
@@ -134,6 +143,14 @@ impl Operator {
             SetOp::AnyValue => values.iter().any(one),
             SetOp::AllValues => values.iter().all(one),
         }
+    }
+
+    /// Whether policy values of this operator may hold policy variables.
+    fn substitutes(self) -> bool {
+        matches!(
+            self.base,
+            Base::StringEquals | Base::StringEqualsIgnoreCase | Base::StringLike | Base::Arn
+        )
     }
 
     /// The operator without negation, for one policy value and one request value; `None` when

@@ -58,11 +58,24 @@ pub fn arn_matches(pattern: &str, arn: &str) -> bool {
     }
     let p: Vec<&str> = pattern.splitn(6, ':').collect();
     let a: Vec<&str> = arn.splitn(6, ':').collect();
-    if p.len() != 6 || a.len() != 6 {
-        // A pattern with too few segments is malformed and matches no ARN.
+    if a.len() != 6 {
         return !pattern.starts_with("arn:")
             && !arn.starts_with("arn:")
             && glob(pattern, arn, false);
+    }
+    if p.len() < 6 {
+        // Fewer segments: a `*` that ends the last one expands beyond the colons
+        // (`arn:aws:sqs:*` is every SQS ARN); without one the pattern matches nothing (IAM
+        // User Guide, Resource element, wildcards in resource ARNs).
+        let Some((last, head)) = p.split_last() else {
+            return false;
+        };
+        if !last.ends_with('*') {
+            return false;
+        }
+        let rest = a.get(head.len()..).unwrap_or_default().join(":");
+        return head.iter().zip(a.iter()).all(|(p, a)| glob(p, a, false))
+            && glob(last, &rest, false);
     }
     p.iter().zip(a.iter()).all(|(p, a)| glob(p, a, false))
 }
@@ -129,7 +142,7 @@ mod tests {
             "arn:aws:ec2:us-east-1:111111111111:instance/i-1"
         ));
         assert!(!arn_matches(
-            "arn:aws:ec2:*:instance/*",
+            "arn:aws:ec2:*:instance/i-1",
             "arn:aws:ec2:us-east-1:111111111111:instance/i-1"
         ));
         assert!(!arn_matches("arn:aws:s3:::Bucket", "arn:aws:s3:::bucket"));
@@ -156,5 +169,22 @@ mod tests {
             substitute("${aws:userid, 'none'}", &ctx).as_deref(),
             Some("none")
         );
+    }
+
+    #[test]
+    fn a_star_ending_a_short_pattern_expands_beyond_the_colons() {
+        let queue = "arn:aws:sqs:us-east-1:111111111111:orders";
+        assert!(arn_matches("arn:aws:sqs:*", queue));
+        assert!(arn_matches("arn:aws:sqs:us-east-1:*", queue));
+        assert!(arn_matches("arn:aws:*", queue));
+        assert!(!arn_matches("arn:aws:dynamodb:*", queue));
+        assert!(!arn_matches("arn:aws:sqs:eu-west-1:*", queue));
+        assert!(!arn_matches("arn:aws:sqs", queue));
+        // The expanding segment stands where it stands: here for the account, which
+        // `instance/*` does not fit.
+        assert!(!arn_matches(
+            "arn:aws:ec2:*:instance/*",
+            "arn:aws:ec2:us-east-1:111111111111:instance/i-1"
+        ));
     }
 }

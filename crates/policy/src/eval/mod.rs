@@ -231,7 +231,10 @@ enum PrincipalMatch {
     /// Through its account (`123456789012`, `arn:...:root`): the account's identity
     /// policies must allow too.
     Account,
-    /// The principal itself (its ARN, its role, `*`, its service).
+    /// A session through its role's ARN: enough without an identity policy, but still
+    /// limited by the role's permissions boundary.
+    Role,
+    /// The principal itself (its user or session ARN, `*`, its service).
     Direct,
 }
 
@@ -272,7 +275,7 @@ fn principal_value_matches(
                 (Some(role), Some(session_role))
                     if role == session_role && named.account() == arn.account() =>
                 {
-                    PrincipalMatch::Direct
+                    PrincipalMatch::Role
                 }
                 _ => PrincipalMatch::No,
             }
@@ -306,10 +309,15 @@ fn statement_applies(
     request: &Request,
     context: &Context,
     resource_policy: bool,
+    has_boundary: bool,
 ) -> Option<PrincipalMatch> {
     let principal = if resource_policy {
         match (&st.principal, &st.not_principal) {
             (Some(p), _) => principal_matches(p, &request.principal),
+            // A `Deny` with `NotPrincipal` denies every principal that has a permissions
+            // boundary, whatever `NotPrincipal` lists (IAM User Guide, permissions
+            // boundaries).
+            (None, Some(_)) if has_boundary && st.effect == Effect::Deny => PrincipalMatch::Direct,
             (None, Some(np)) => {
                 if principal_matches(np, &request.principal) == PrincipalMatch::No {
                     PrincipalMatch::Direct
@@ -336,9 +344,13 @@ fn statement_applies(
     let resource_fits = |pattern: &String| {
         matching::substitute(pattern, context).is_some_and(|p| arn_matches(&p, &request.resource))
     };
+    // A policy variable with no value in the request makes its element not apply: an entry
+    // of `Resource` matches nothing, and a `NotResource` holding one never applies (it is
+    // not read as "every resource but nothing").
+    let resolvable = |pattern: &String| matching::substitute(pattern, context).is_some();
     let resource_ok = match (&st.resource, &st.not_resource) {
         (Some(r), _) => r.iter().any(resource_fits),
-        (None, Some(nr)) => !nr.iter().any(resource_fits),
+        (None, Some(nr)) => nr.iter().all(resolvable) && !nr.iter().any(resource_fits),
         // A resource policy's resource is the resource it is attached to.
         (None, None) => resource_policy,
     };
@@ -359,13 +371,14 @@ fn matching_statements(
     request: &Request,
     context: &Context,
     resource_policy: bool,
+    has_boundary: bool,
 ) -> Matches {
     let mut out = Matches {
         allows: Vec::new(),
         denies: Vec::new(),
     };
     for (index, st) in policy.document.statements.iter().enumerate() {
-        if let Some(how) = statement_applies(st, request, context, resource_policy) {
+        if let Some(how) = statement_applies(st, request, context, resource_policy, has_boundary) {
             let matched = MatchedStatement {
                 policy: policy.label.to_owned(),
                 index,
@@ -391,27 +404,61 @@ pub fn unmet_condition(
     policy.statements.iter().find_map(|st| {
         let mut unconditional = st.clone();
         unconditional.condition = Default::default();
-        statement_applies(&unconditional, request, &context, resource_policy)?;
+        statement_applies(&unconditional, request, &context, resource_policy, false)?;
         condition::evaluate(&st.condition, &context).err()
     })
 }
 
+/// Whether the resource's own policy must allow the request even within one account: a
+/// role's trust policy for assuming it, a KMS key's key policy for using the key (IAM User
+/// Guide, policy evaluation logic: "role trust policies and KMS key policies").
+fn resource_policy_required(request: &Request) -> Option<&'static str> {
+    let action = request.action.to_ascii_lowercase();
+    let resource: Option<Arn> = request.resource.parse().ok();
+    let service = resource.as_ref().map(Arn::service);
+    let resource_part = resource.as_ref().map_or("", Arn::resource);
+    if matches!(
+        action.as_str(),
+        "sts:assumerole" | "sts:assumerolewithsaml" | "sts:assumerolewithwebidentity"
+    ) && service == Some("iam")
+        && resource_part.starts_with("role/")
+    {
+        Some("the role's trust policy")
+    } else if action.starts_with("kms:")
+        && service == Some("kms")
+        && resource_part.starts_with("key/")
+    {
+        Some("the key's key policy")
+    } else {
+        None
+    }
+}
+
 /// Authorizes one request against a set of policies.
 pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
+    // sts:GetCallerIdentity needs no permission and cannot be denied (STS API reference).
+    if request.action.eq_ignore_ascii_case("sts:GetCallerIdentity") {
+        return Evaluation {
+            decision: Decision::Allow,
+            statements: Vec::new(),
+            reason: "sts:GetCallerIdentity needs no permission and cannot be denied".to_owned(),
+        };
+    }
     let context = request.full_context();
+    let has_boundary = policies.boundary.is_some();
     let identity: Vec<Matches> = policies
         .identity
         .iter()
-        .map(|p| matching_statements(p, request, &context, false))
+        .map(|p| matching_statements(p, request, &context, false, has_boundary))
         .collect();
     let boundary = policies
         .boundary
         .as_ref()
-        .map(|p| matching_statements(p, request, &context, false));
+        .map(|p| matching_statements(p, request, &context, false, has_boundary));
     let resource = policies
         .resource
         .as_ref()
-        .map(|p| matching_statements(p, request, &context, true));
+        .map(|p| matching_statements(p, request, &context, true, has_boundary));
 
     let denies: Vec<MatchedStatement> = identity
         .iter()
@@ -443,9 +490,12 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
     let identity_ok = !identity_allows.is_empty() && boundary_ok;
     let resource_allows: Vec<&(MatchedStatement, PrincipalMatch)> =
         resource.iter().flat_map(|m| m.allows.iter()).collect();
-    let resource_direct = resource_allows
-        .iter()
-        .any(|(_, how)| *how == PrincipalMatch::Direct);
+    let resource_names =
+        |level: PrincipalMatch| resource_allows.iter().any(|(_, how)| *how == level);
+    // A resource policy naming the user or session itself is enough on its own, even past
+    // a permissions boundary; one naming the session's role is limited by the boundary.
+    let resource_alone = resource_names(PrincipalMatch::Direct)
+        || (resource_names(PrincipalMatch::Role) && boundary_ok);
     let resource_any = !resource_allows.is_empty();
 
     let same_account = match (&policies.resource_account, request.principal.account()) {
@@ -453,9 +503,26 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
         (None, _) => true,
         (Some(_), None) => false,
     };
-    let (allowed, why_not) = if same_account {
+    let required = resource_policy_required(request);
+    let (allowed, why_not) = if let (Some(what), true) = (required, same_account) {
         (
-            identity_ok || resource_direct,
+            resource_alone || (identity_ok && resource_any),
+            if resource_any {
+                "the permissions boundary does not allow it"
+            } else {
+                match what {
+                    "the role's trust policy" => {
+                        "the role's trust policy does not allow this principal; an identity policy alone never lets a principal assume a role"
+                    }
+                    _ => {
+                        "the key's key policy does not allow this principal; IAM policies grant nothing on a KMS key unless its key policy allows it"
+                    }
+                }
+            },
+        )
+    } else if same_account {
+        (
+            identity_ok || resource_alone,
             if !identity_allows.is_empty() && !boundary_ok {
                 "the permissions boundary does not allow it"
             } else {
@@ -515,6 +582,46 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
     }
 }
 
+/// Authorizes only the principal's side of a request: its identity policies within its
+/// permissions boundary, as its own account decides them. The resource's side (a trust or
+/// key policy, a bucket policy) is not part of it; callers evaluate that separately.
+pub fn evaluate_principal_side(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
+    let identity_only = PolicySet {
+        identity: policies.identity.clone(),
+        boundary: policies.boundary,
+        resource: None,
+        resource_account: None,
+    };
+    if resource_policy_required(request).is_none() {
+        return evaluate(&identity_only, request);
+    }
+    // Stand in for the resource's side with a policy that trusts the principal's account,
+    // so only the identity policies and the boundary decide.
+    let RequestPrincipal::Aws(principal) = &request.principal else {
+        return evaluate(&identity_only, request);
+    };
+    let Some(account) = principal.account_id() else {
+        return evaluate(&identity_only, request);
+    };
+    let root = Arn::account_root(principal.partition(), &account);
+    let trusting = PolicyDocument::new(vec![Statement {
+        effect: Effect::Allow,
+        principal: Some(Principal::aws(root.to_string())),
+        action: Some(vec!["*".to_owned()]),
+        ..Statement::default()
+    }]);
+    evaluate(
+        &PolicySet {
+            resource: Some(Labeled {
+                label: "the resource's side (not evaluated)",
+                document: &trusting,
+            }),
+            ..identity_only
+        },
+        request,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,7 +636,7 @@ mod tests {
         );
         assert_eq!(
             principal_value_matches("AWS", role, &session),
-            PrincipalMatch::Direct
+            PrincipalMatch::Role
         );
         assert_eq!(
             principal_value_matches("AWS", "222222222222", &session),
