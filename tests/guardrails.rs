@@ -392,3 +392,90 @@ async fn the_grant_records_its_creator_in_a_tag_that_a_repeat_keeps() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn every_create_answer_says_what_the_change_does_to_access() {
+    let stack = Stack::load();
+    let name = unique("diff");
+    let grant = |actions: &[&str], extra: Value| {
+        let mut body = json!({"resource_arn": BUCKET, "actions": actions, "requestor_account_id": "222222222222", "role_name": name});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let diff_of = |a: &xacct_e2e::Answer| a.body["access_diff"].clone();
+
+    let dry = stack
+        .post(
+            "create-owner-role",
+            &grant(&["s3:ListBucket"], json!({"dry_run": true})),
+        )
+        .await;
+    assert_eq!(diff_of(&dry)["change"], "new", "{}", dry.body);
+    let created = stack
+        .post("create-owner-role", &grant(&["s3:ListBucket"], json!({})))
+        .await;
+    assert_eq!(diff_of(&created)["change"], "new");
+    assert_eq!(
+        diff_of(&created)["granted"],
+        json!([{"action": "s3:ListBucket", "resource": BUCKET}])
+    );
+    assert_eq!(
+        diff_of(&created)["principals_added"],
+        json!(["arn:aws:iam::222222222222:root"])
+    );
+
+    let same = stack
+        .post("create-owner-role", &grant(&["s3:ListBucket"], json!({})))
+        .await;
+    assert_eq!(diff_of(&same)["change"], "none", "{}", same.body);
+
+    let more = stack
+        .post(
+            "create-owner-role",
+            &grant(&["s3:ListBucket", "s3:GetObject"], json!({"dry_run": true})),
+        )
+        .await;
+    assert_eq!(diff_of(&more)["change"], "widens", "{}", more.body);
+    assert_eq!(
+        diff_of(&more)["granted"],
+        json!([{"action": "s3:GetObject", "resource": format!("{BUCKET}/*")}])
+    );
+    assert_eq!(more.body["changed"], true);
+
+    let role = format!("arn:aws:iam::222222222222:role/xacct/{name}-app");
+    let narrower = stack
+        .post(
+            "create-owner-role",
+            &grant(
+                &["s3:ListBucket"],
+                json!({"requestor_role_arn": role, "require_mfa": true}),
+            ),
+        )
+        .await;
+    assert_eq!(diff_of(&narrower)["change"], "narrows", "{}", narrower.body);
+    assert_eq!(diff_of(&narrower)["principals_added"], json!([role]));
+    assert_eq!(
+        diff_of(&narrower)["conditions_added"],
+        json!([{"operator": "Bool", "key": "aws:MultiFactorAuthPresent", "values": ["true"]}])
+    );
+
+    let requestor = stack
+        .post(
+            "create-requestor-resources",
+            &json!({"owner_role_arn": created.body["role_arn"], "service_principal": "lambda.amazonaws.com", "role_name": format!("{name}-req"), "dry_run": true}),
+        )
+        .await;
+    assert_eq!(diff_of(&requestor)["change"], "new", "{}", requestor.body);
+    assert_eq!(
+        diff_of(&requestor)["granted"],
+        json!([{"action": "sts:AssumeRole", "resource": created.body["role_arn"]}])
+    );
+    stack
+        .post(
+            "revoke-grant",
+            &json!({"role_arn": created.body["role_arn"]}),
+        )
+        .await;
+}

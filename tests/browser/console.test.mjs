@@ -207,6 +207,10 @@ test('the whole flow: resource, actions, owner role, requestor role, hand-off', 
   assert.ok(trustText.includes('sts:ExternalId'), 'the trust requires an External ID');
   assert.equal(await page.locator('[data-testid="finding"][data-severity="ERROR"]').count(), 0, 'no ERROR finding');
   assert.match(await byId(page, 'changes').textContent(), /create role/);
+  // The preview says what the grant does to access, not only which IAM calls it makes.
+  assert.equal(await byId(page, 'access-diff').getAttribute('data-change'), 'new');
+  assert.match(await byId(page, 'access-diff').textContent(), new RegExp(`\\+ s3:GetObject on ${BUCKET_ARN}/\\*`));
+  assert.match(await byId(page, 'access-diff').textContent(), new RegExp(`may assume: arn:aws:iam::${REQUESTOR}:`));
   const previewedExternalId = (await byId(page, 'preview-external-id').textContent()).trim();
   assert.equal(await byId(page, 'owner-create').isEnabled(), true, 'create is enabled after a preview');
   await shot(page, '05-owner-preview');
@@ -266,6 +270,7 @@ test('the whole flow: resource, actions, owner role, requestor role, hand-off', 
   await byId(page, 'step-tab-3').click();
   await byId(page, 'owner-preview').click();
   await byId(page, 'no-changes').first().waitFor({ timeout: SLOW });
+  assert.equal(await byId(page, 'access-diff').getAttribute('data-change'), 'none');
   await byId(page, 'owner-create').click();
   await byId(page, 'owner-result-title').filter({ hasText: 'Already up to date' }).waitFor({ timeout: SLOW });
   assert.equal(await ownerResult.getAttribute('data-changed'), 'false');

@@ -9,6 +9,7 @@ use xacct_aws::resources::{Existence, ResourceDirectory};
 use xacct_aws::roles::{
     RoleOutcome, RoleSpec, RoleState, RoleStore, description, ensure_role_converging,
 };
+use xacct_policy::access_diff::AccessDiff;
 use xacct_policy::deployment::Deployment;
 use xacct_policy::grant::{GrantError, GrantOptions, least_privilege_policy};
 use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
@@ -19,7 +20,7 @@ use xacct_policy::validate::{self, Finding, Severity};
 use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, RoleName};
 
 use crate::error::{ApiError, Failure};
-use crate::handoff::hand_off;
+use crate::handoff::{hand_off, role_access_diff};
 use crate::http::serve_json;
 use crate::lifecycle::{OwnerGrant, caller_tag, same_partition, tags};
 
@@ -76,6 +77,9 @@ pub struct CreateOwnerRoleResponse {
     pub changed: bool,
     pub dry_run: bool,
     pub changes: Vec<String>,
+    /// What the change does to access: pairs granted and revoked, principals and
+    /// conditions added and dropped, and whether it widens or narrows.
+    pub access_diff: AccessDiff,
     /// What the requestor needs to use the role, and the role as infrastructure code.
     pub handoff: HandOff,
 }
@@ -460,6 +464,7 @@ fn answer(
         .arn
         .parse()
         .map_err(|e| ApiError::arn("role_name", &e))?;
+    let access_diff = role_access_diff(outcome.previous.as_ref(), &spec);
     let notes = if body.require_mfa {
         vec![
             "add mfa_serial (your MFA device's ARN) to the profile: the role requires MFA"
@@ -496,6 +501,7 @@ fn answer(
         changed: outcome.changed,
         dry_run: body.dry_run,
         changes: outcome.changes,
+        access_diff,
         handoff,
     })
 }

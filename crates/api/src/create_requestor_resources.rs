@@ -9,6 +9,7 @@ use xacct_aws::humans::{Human, HumanStore, ensure_human_policy};
 use xacct_aws::roles::{
     MANAGED_TAG, RoleSpec, RoleStore, description, ensure_role_converging, tag_value,
 };
+use xacct_policy::access_diff::{AccessDiff, RoleAccess};
 use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, human_policy_name, requestor_role_name};
 use xacct_policy::trust::{assume_owner_role_policy, human_assume_policy, service_trust};
@@ -16,7 +17,7 @@ use xacct_policy::validate::{self, Finding};
 use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument, RoleName, ServicePrincipal};
 
 use crate::error::ApiError;
-use crate::handoff::hand_off;
+use crate::handoff::{hand_off, role_access_diff};
 use crate::http::serve_json;
 use crate::lifecycle::{IamDeps, require_xacct_role, role_arn, same_partition, tags};
 use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
@@ -73,6 +74,8 @@ pub struct CreateRequestorResponse {
     pub changed: bool,
     pub dry_run: bool,
     pub changes: Vec<String>,
+    /// What the change does to access (see `create-owner-role`).
+    pub access_diff: AccessDiff,
     pub handoff: HandOff,
 }
 
@@ -280,6 +283,7 @@ async fn service_side<R: RoleStore>(
     } else {
         outcome.instance_profile_arn
     };
+    let access_diff = role_access_diff(outcome.previous.as_ref(), &spec);
     let mut notes = Vec::new();
     if external_id.is_none() {
         notes.push(
@@ -318,6 +322,7 @@ async fn service_side<R: RoleStore>(
         changed: outcome.changed,
         dry_run: body.dry_run,
         changes: outcome.changes,
+        access_diff,
         handoff,
     })
 }
@@ -394,6 +399,16 @@ async fn person_side<R: HumanStore>(
         notes,
     );
     let findings = validate::permissions_policy(&policy);
+    let person_diff = AccessDiff::between(
+        outcome.previous.as_ref().map(|before| RoleAccess {
+            trust: None,
+            permissions: before,
+        }),
+        RoleAccess {
+            trust: None,
+            permissions: &policy,
+        },
+    );
     Ok(CreateRequestorResponse {
         principal_type: human.kind(),
         principal_arn: outcome.arn,
@@ -414,6 +429,7 @@ async fn person_side<R: HumanStore>(
         changed: outcome.changed,
         dry_run: body.dry_run,
         changes: outcome.changes,
+        access_diff: person_diff,
         handoff,
     })
 }

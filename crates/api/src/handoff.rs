@@ -1,11 +1,14 @@
 //! The hand-off every create answer carries: what the requestor needs to use the grant
 //! (profile, command, switch-role link) and the grant as infrastructure code.
 
-use xacct_policy::Arn;
+use xacct_aws::roles::PreviousRole;
+use xacct_policy::access_diff::{AccessDiff, RoleAccess};
 use xacct_policy::handoff::{
     Access, HandOff, IamResource, assume_role_command, aws_config, cloudformation, profile_name,
     switch_role_url, terraform,
 };
+use xacct_policy::role::RoleSpec;
+use xacct_policy::{Arn, PolicyDocument};
 
 /// The note every hand-off for a person carries about the console and External IDs.
 pub const CONSOLE_NOTE: &str = "the console's switch-role page has no External ID field: a person uses this role through the profile or the command; the link opens the page filled in";
@@ -45,4 +48,19 @@ pub fn hand_off(
 
 fn display_name(role: &Arn) -> String {
     format!("{} @ {}", role.resource_name(), role.account())
+}
+
+/// What writing `spec` does to access, against the role as it was (`None`: a new role).
+pub fn role_access_diff(previous: Option<&PreviousRole>, spec: &RoleSpec) -> AccessDiff {
+    let empty = PolicyDocument::new(Vec::new());
+    AccessDiff::between(
+        previous.map(|p| RoleAccess {
+            trust: p.trust_policy.as_ref(),
+            permissions: p.policy.as_ref().unwrap_or(&empty),
+        }),
+        RoleAccess {
+            trust: Some(&spec.trust_policy),
+            permissions: &spec.policy,
+        },
+    )
 }

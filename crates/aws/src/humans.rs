@@ -82,6 +82,8 @@ pub struct HumanOutcome {
     pub changed: bool,
     pub changes: Vec<String>,
     pub writes: Vec<&'static str>,
+    /// The policy as it was before, for an access diff; `None` when there was none.
+    pub previous: Option<PolicyDocument>,
 }
 
 /// Makes the person's inline policy `name` equal `wanted`: one write when missing or
@@ -107,6 +109,7 @@ pub async fn ensure_human_policy<S: HumanStore>(
         changed: false,
         changes: Vec::new(),
         writes: Vec::new(),
+        previous: existing.clone(),
     };
     match &existing {
         Some(doc) if doc == wanted => return Ok(outcome),

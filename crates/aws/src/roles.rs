@@ -296,6 +296,16 @@ pub struct RoleOutcome {
     /// The IAM write calls made, in order.
     pub writes: Vec<&'static str>,
     pub instance_profile_arn: Option<String>,
+    /// The role's trust and inline policy as they were before, for an access diff; `None`
+    /// for a role that did not exist.
+    pub previous: Option<PreviousRole>,
+}
+
+/// A role's documents as they were before a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousRole {
+    pub trust_policy: Option<PolicyDocument>,
+    pub policy: Option<PolicyDocument>,
 }
 
 fn differs(spec: &RoleSpec, state: &RoleState) -> Vec<&'static str> {
@@ -406,6 +416,7 @@ pub async fn ensure_role<S: RoleStore>(
         changes: Vec::new(),
         writes: Vec::new(),
         instance_profile_arn: None,
+        previous: None,
     };
     let Some(state) = existing else {
         outcome.changed = true;
@@ -482,11 +493,14 @@ pub async fn ensure_role<S: RoleStore>(
     outcome.arn = state.arn.clone();
     outcome.role_id = Some(state.role_id.clone());
     let diffs = differs(spec, &state);
-    let policy_differs = store
+    let live_policy = store
         .get_role_policy(spec.name.as_str(), &spec.policy_name)
-        .await?
-        .as_ref()
-        != Some(&spec.policy);
+        .await?;
+    let policy_differs = live_policy.as_ref() != Some(&spec.policy);
+    outcome.previous = Some(PreviousRole {
+        trust_policy: state.trust_policy.clone(),
+        policy: live_policy,
+    });
     let stray_policies: Vec<String> = store
         .list_role_policies(spec.name.as_str())
         .await?

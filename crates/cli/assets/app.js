@@ -801,6 +801,35 @@
     else ul.replaceChildren(...changes.map((c) => h('li', { 'data-testid': 'change' }, codeText(c))));
   }
 
+  const ACCESS_LABELS = {
+    new: 'New: everything below is granted.',
+    none: 'No change to access.',
+    narrows: 'Narrows access only.',
+    widens: 'Widens access.',
+    mixed: 'Widens access in one way and narrows it in another.',
+    replaces: 'Replaces a condition (a new External ID): neither wider nor narrower.',
+  };
+
+  /** The access diff of a create answer: its label, then + for what it adds, - for what it takes away. */
+  function renderAccess(listId, diff) {
+    const ul = $(listId);
+    if (!ul) return;
+    if (!diff) { ul.replaceChildren(); return; }
+    const cond = (c) => `${c.operator} ${c.key} = ${(c.values || []).join(', ')}`;
+    const items = [
+      ...(diff.granted || []).map((a) => `+ ${a.action} on ${a.resource}`),
+      ...(diff.revoked || []).map((a) => `- ${a.action} on ${a.resource}`),
+      ...(diff.principals_added || []).map((p) => `+ may assume: ${p}`),
+      ...(diff.principals_removed || []).map((p) => `- may no longer assume: ${p}`),
+      ...(diff.conditions_added || []).map((c) => `+ condition ${cond(c)}`),
+      ...(diff.conditions_removed || []).map((c) => `- condition ${cond(c)}`),
+    ];
+    ul.dataset.change = diff.change;
+    ul.replaceChildren(
+      h('li', { class: 'label', 'data-testid': 'access-change' }, ACCESS_LABELS[diff.change] || diff.change),
+      ...items.map((t) => h('li', { class: t.startsWith('+') ? 'add' : 'remove', 'data-testid': 'access-item' }, codeText(t))));
+  }
+
   async function ownerPreview(e) {
     e.preventDefault();
     hideError('owner-error');
@@ -824,6 +853,7 @@
       $('trust-policy').innerHTML = highlightJson(resp.trust_policy);
       renderFindings('findings', resp.findings);
       renderChanges('changes', resp.changes, 'Nothing to change: the role is already up to date.');
+      renderAccess('access-diff', resp.access_diff);
       $('changes-title').textContent = 'Planned changes';
       let summary = panel.querySelector('.preview-summary');
       if (!summary) { summary = h('p', { class: 'preview-summary muted', 'data-testid': 'owner-preview-summary' }); panel.prepend(summary); }
@@ -884,6 +914,7 @@
       res.hidden = false;
       renderFindings('findings', resp.findings);
       renderChanges('changes', resp.changes, 'Nothing was changed.');
+      renderAccess('access-diff', resp.access_diff);
       $('changes-title').textContent = 'Changes made';
       $('permissions-policy').innerHTML = highlightJson(resp.permissions_policy);
       $('trust-policy').innerHTML = highlightJson(resp.trust_policy);
@@ -1038,6 +1069,7 @@
       $('requestor-result').hidden = true;
       showReqPolicies(resp);
       renderChanges('requestor-changes', resp.changes, 'Nothing to change: the role is already up to date.');
+      renderAccess('requestor-access-diff', resp.access_diff);
       $('requestor-changes-title').textContent = 'Planned changes';
       const panel = $('requestor-preview-panel');
       let summary = panel.querySelector('.preview-summary');
@@ -1085,6 +1117,7 @@
       res.hidden = false;
       showReqPolicies(resp);
       renderChanges('requestor-changes', resp.changes, 'Nothing was changed.');
+      renderAccess('requestor-access-diff', resp.access_diff);
       $('requestor-changes-title').textContent = 'Changes made';
       const summary = $('requestor-preview-panel').querySelector('.preview-summary');
       const holder = people ? `the ${resp.principal_type}` : 'the role';

@@ -2,6 +2,7 @@
 //! here; it is all in the functions and `xacct-policy`.
 
 use serde_json::{Value, json};
+use xacct_policy::access_diff::AccessDiff;
 
 use crate::args::{GrantArgs, Output, PermissionsArgs, RequestorArgs, ResourcesArgs};
 use crate::client::{CallError, Client};
@@ -238,6 +239,14 @@ pub fn show_created(answer: &Value, output: Output) {
     print(&format!("{what} {verb}"));
     for c in answer["changes"].as_array().into_iter().flatten() {
         print(&format!("  - {}", c.as_str().unwrap_or_default()));
+    }
+    if let Some(diff) = answer
+        .get("access_diff")
+        .and_then(|d| serde_json::from_value::<AccessDiff>(d.clone()).ok())
+    {
+        for line in diff.lines() {
+            print(&line);
+        }
     }
     if let Some(ext) = answer["external_id"].as_str() {
         print(&format!("external id: {ext}"));

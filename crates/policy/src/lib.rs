@@ -2,6 +2,7 @@
 //! catalog, least-privilege permission and trust policy builders, validation findings and a
 //! policy evaluator that follows AWS's documented evaluation logic.
 
+pub mod access_diff;
 pub mod arn;
 pub mod catalog;
 pub mod check;
