@@ -60,6 +60,7 @@ pub fn assume(call: &AssumeCall<'_>) -> Evaluation {
             document: call.trust_policy,
         }),
         resource_account: Some(call.role_arn.account().to_owned()),
+        ..PolicySet::default()
     };
     let mut context = Context::new().with(
         "aws:MultiFactorAuthPresent",
@@ -156,6 +157,7 @@ pub fn action_checks(
         boundary,
         resource: None,
         resource_account: None,
+        ..PolicySet::default()
     };
     let context = Context::new().with("aws:PrincipalArn", role.to_string());
     let mut out = Vec::new();

@@ -26,6 +26,11 @@ struct Case {
     boundary: Option<PolicyDocument>,
     resource_policy: Option<PolicyDocument>,
     resource_account: Option<String>,
+    session_policy: Option<PolicyDocument>,
+    #[serde(default)]
+    scps: Vec<PolicyDocument>,
+    #[serde(default)]
+    rcps: Vec<PolicyDocument>,
     requests: Vec<CaseRequest>,
 }
 
@@ -71,6 +76,26 @@ fn run(text: &str) {
             document,
         }),
         resource_account: case.resource_account.clone(),
+        session: case.session_policy.as_ref().map(|document| Labeled {
+            label: "session policy",
+            document,
+        }),
+        scps: case
+            .scps
+            .iter()
+            .map(|document| Labeled {
+                label: "scp",
+                document,
+            })
+            .collect(),
+        rcps: case
+            .rcps
+            .iter()
+            .map(|document| Labeled {
+                label: "rcp",
+                document,
+            })
+            .collect(),
     };
     for (i, r) in case.requests.iter().enumerate() {
         let principal = match (&r.principal, &r.service) {
@@ -140,6 +165,8 @@ cases!(
     for_any_value_if_exists_with_the_key_absent,
     single_valued_operator_on_a_multivalued_key,
     null_false_on_an_empty_multivalued_key,
+    session_policy_limits_the_session,
+    organization_policies_must_allow_at_every_level,
 );
 
 #[test]
@@ -155,5 +182,5 @@ fn every_case_file_has_a_test() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(count, 24, "add the new case file to cases!()");
+    assert_eq!(count, 26, "add the new case file to cases!()");
 }

@@ -114,6 +114,7 @@ fn as_created_role(action: &str, resource: &str, context: Context) -> Decision {
         }),
         resource: None,
         resource_account: None,
+        ..PolicySet::default()
     };
     let principal = RequestPrincipal::Aws(
         format!("arn:aws:sts::{ACCOUNT}:assumed-role/grant/session")
@@ -145,6 +146,7 @@ fn as_function(role: &str, action: &str, resource: &str, context: Context) -> De
         boundary: None,
         resource: None,
         resource_account: None,
+        ..PolicySet::default()
     };
     let principal = RequestPrincipal::Aws(
         format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/function")

@@ -222,6 +222,14 @@ pub struct PolicySet<'a> {
     pub resource: Option<Labeled<'a>>,
     /// The account that owns the resource; `None` means the principal's own account.
     pub resource_account: Option<String>,
+    /// The session policy passed when the role was assumed: it limits what the identity
+    /// policies and a resource policy naming the role allow (not one naming the session).
+    pub session: Option<Labeled<'a>>,
+    /// Service control policies of the principal's account, one per level of the
+    /// organization (root, OUs, account): each must allow.
+    pub scps: Vec<Labeled<'a>>,
+    /// Resource control policies of the resource's account, one per level: each must allow.
+    pub rcps: Vec<Labeled<'a>>,
 }
 
 /// How a resource policy's principal matched the request's principal.
@@ -459,11 +467,29 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
         .resource
         .as_ref()
         .map(|p| matching_statements(p, request, &context, true, has_boundary));
+    let session = policies
+        .session
+        .as_ref()
+        .map(|p| matching_statements(p, request, &context, false, has_boundary));
+    // Organization policies name no principal; read like identity policies.
+    let scps: Vec<Matches> = policies
+        .scps
+        .iter()
+        .map(|p| matching_statements(p, request, &context, false, has_boundary))
+        .collect();
+    let rcps: Vec<Matches> = policies
+        .rcps
+        .iter()
+        .map(|p| matching_statements(p, request, &context, false, has_boundary))
+        .collect();
 
     let denies: Vec<MatchedStatement> = identity
         .iter()
         .chain(boundary.iter())
         .chain(resource.iter())
+        .chain(session.iter())
+        .chain(scps.iter())
+        .chain(rcps.iter())
         .flat_map(|m| m.denies.iter().cloned())
         .collect();
     if !denies.is_empty() {
@@ -482,11 +508,36 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
         };
     }
 
+    // Every level of SCPs and RCPs must allow; they grant nothing themselves.
+    let ceiling = |levels: &[Matches], policies: &[Labeled<'_>], kind: &str| {
+        levels
+            .iter()
+            .zip(policies)
+            .find(|(m, _)| m.allows.is_empty())
+            .map(|(_, p)| format!("{kind} `{}` does not allow it", p.label))
+    };
+    if let Some(reason) = ceiling(&scps, &policies.scps, "the service control policy")
+        .or_else(|| ceiling(&rcps, &policies.rcps, "the resource control policy"))
+    {
+        return Evaluation {
+            decision: Decision::ImplicitDeny,
+            statements: Vec::new(),
+            reason,
+        };
+    }
+
     let identity_allows: Vec<MatchedStatement> = identity
         .iter()
         .flat_map(|m| m.allows.iter().map(|(s, _)| s.clone()))
         .collect();
-    let boundary_ok = boundary.as_ref().is_none_or(|b| !b.allows.is_empty());
+    let session_ok = session.as_ref().is_none_or(|m| !m.allows.is_empty());
+    let boundary_ok = boundary.as_ref().is_none_or(|b| !b.allows.is_empty()) && session_ok;
+    // What limits an allow, when something does.
+    let limit = if session_ok {
+        "the permissions boundary does not allow it"
+    } else {
+        "the session policy does not allow it"
+    };
     let identity_ok = !identity_allows.is_empty() && boundary_ok;
     let resource_allows: Vec<&(MatchedStatement, PrincipalMatch)> =
         resource.iter().flat_map(|m| m.allows.iter()).collect();
@@ -508,7 +559,7 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
         (
             resource_alone || (identity_ok && resource_any),
             if resource_any {
-                "the permissions boundary does not allow it"
+                limit
             } else {
                 match what {
                     "the role's trust policy" => {
@@ -524,7 +575,7 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
         (
             identity_ok || resource_alone,
             if !identity_allows.is_empty() && !boundary_ok {
-                "the permissions boundary does not allow it"
+                limit
             } else {
                 "no statement allows it"
             },
@@ -544,9 +595,7 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
                 (false, false) => {
                     "across accounts both the identity policy and the resource policy must allow it; neither does"
                 }
-                (false, true) if !boundary_ok && !identity_allows.is_empty() => {
-                    "the permissions boundary does not allow it"
-                }
+                (false, true) if !boundary_ok && !identity_allows.is_empty() => limit,
                 (false, true) => {
                     "across accounts the principal's identity policy must allow it too, and does not"
                 }
@@ -589,8 +638,9 @@ pub fn evaluate_principal_side(policies: &PolicySet<'_>, request: &Request) -> E
     let identity_only = PolicySet {
         identity: policies.identity.clone(),
         boundary: policies.boundary,
-        resource: None,
-        resource_account: None,
+        session: policies.session,
+        scps: policies.scps.clone(),
+        ..PolicySet::default()
     };
     if resource_policy_required(request).is_none() {
         return evaluate(&identity_only, request);
