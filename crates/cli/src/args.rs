@@ -18,6 +18,9 @@ Examples:
   xacct revoke arn:aws:iam::111111111111:role/xacct/NAME --requestor-role arn:aws:iam::222222222222:role/xacct/APP --yes
   xacct wizard
   xacct console
+  xacct simulate --principal arn:aws:iam::222222222222:user/ana --action s3:GetObject \
+      --resource arn:aws:s3:::reports/q4.csv --identity-policy ana.json --resource-policy bucket.json
+  xacct simulate --role arn:aws:iam::111111111111:role/xacct/NAME --action s3:ListBucket --resource arn:aws:s3:::reports
 
 Configuration comes from flags, then XACCT_* environment variables, then the config file
 (~/.config/xacct/config.toml, named setups). `xacct config` shows what is in effect.
@@ -96,6 +99,9 @@ pub enum Command {
     Wizard,
     /// Serve the web console on 127.0.0.1.
     Console(ConsoleArgs),
+    /// Evaluate a request against policies, offline (files, or a live role with --role):
+    /// the decision and the statements that decide it. Exit code 0 allowed, 1 denied.
+    Simulate(crate::simulate::SimulateArgs),
     /// Show the configuration in effect and where each value comes from.
     Config,
     /// Print shell completions.

@@ -14,6 +14,7 @@ pub mod config;
 pub mod console;
 pub mod lifecycle;
 pub mod output;
+pub mod simulate;
 pub mod wizard;
 
 use clap::CommandFactory;
@@ -29,6 +30,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         clap_complete::generate(shell, &mut Cli::command(), "xacct", &mut std::io::stdout());
         return Ok(());
     }
+    // Offline: no setup, no Function URL.
+    if let Command::Simulate(a) = &cli.command {
+        return simulate::run(a, output).await;
+    }
     let settings = Settings::load(&cli.global).map_err(CallError::from)?;
     let client = Client::new(settings)?;
     match cli.command {
@@ -42,13 +47,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wizard => wizard::run(&client).await?,
         Command::Console(a) => console::serve(client, a.port).await?,
         Command::Config => commands::show_config(&client, output),
-        Command::Completions { .. } => {}
+        Command::Completions { .. } | Command::Simulate(_) => {}
     }
     Ok(())
 }
 
-/// The exit code for a failure: 2 bad input or not found, 3 refused, 4 unreachable.
+/// The exit code for a failure: 1 a simulation denied (or another failure), 2 bad input or
+/// not found, 3 refused, 4 unreachable.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<simulate::Denied>().is_some() {
+        return 1;
+    }
     match err.downcast_ref::<CallError>() {
         Some(CallError::Api { status, .. }) if *status == 409 || *status >= 500 => 3,
         Some(CallError::Api { .. }) => 2,

@@ -10,7 +10,10 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             let code = xacct_cli::exit_code(&err);
-            eprintln!("error: {}", xacct_cli::describe(&err));
+            // A denied simulation already printed its verdict; the exit code says the rest.
+            if err.downcast_ref::<xacct_cli::simulate::Denied>().is_none() {
+                eprintln!("error: {}", xacct_cli::describe(&err));
+            }
             std::process::ExitCode::from(code)
         }
     }

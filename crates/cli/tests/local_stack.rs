@@ -512,3 +512,126 @@ fn check_grants_and_revoke_through_the_cli() {
     ]);
     assert_eq!(after.status.code(), Some(2), "the role is gone: 404");
 }
+
+/// An AWS config file with one side's moto credentials as profile `side`.
+fn profile_env(dir: &std::path::Path, side: &str) -> Vec<(&'static str, String)> {
+    let s = stack();
+    let c = &s["credentials"][side];
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile {side}]\nregion = us-east-1\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            c["access_key_id"].as_str().unwrap(),
+            c["secret_access_key"].as_str().unwrap(),
+            c["session_token"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    vec![
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("none").display().to_string(),
+        ),
+        (
+            "AWS_ENDPOINT_URL",
+            s["moto_url"].as_str().unwrap().to_owned(),
+        ),
+    ]
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn simulate_reads_a_live_role_and_its_trust() {
+    let role_name = unique("cli-sim");
+    let owner = json(&xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:ListBucket",
+        "--role-name",
+        &role_name,
+        "-o",
+        "json",
+    ]));
+    let role = owner["role_arn"].as_str().unwrap();
+    let ext = owner["external_id"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = profile_env(dir.path(), "owner");
+    let sim = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--role",
+            role,
+            "--profile",
+            "owner",
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        xacct_env(&args, &env)
+    };
+    // What the role may do: its inline policy, read live.
+    let allowed = sim(&[
+        "--action",
+        "s3:ListBucket",
+        "--resource",
+        "arn:aws:s3:::xacct-demo-reports",
+    ]);
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    let v: Value = serde_json::from_slice(&allowed.stdout).unwrap();
+    assert_eq!(v["decision"], "allow");
+    assert!(
+        v["statements"][0]["policy"]
+            .as_str()
+            .unwrap()
+            .contains("xacct-grant"),
+        "{v}"
+    );
+    let denied = sim(&[
+        "--action",
+        "s3:DeleteBucket",
+        "--resource",
+        "arn:aws:s3:::xacct-demo-reports",
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+    // Who may assume it: its trust policy, read live, with and without the External ID.
+    let assume = |context: &[&str]| {
+        let mut extra = vec![
+            "--action",
+            "sts:AssumeRole",
+            "--resource",
+            role,
+            "--principal",
+            "arn:aws:iam::222222222222:role/xacct/app",
+            "--identity-policy",
+        ];
+        let identity = dir.path().join("assume.json");
+        std::fs::write(
+            &identity,
+            format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{role}"}}]}}"#),
+        )
+        .unwrap();
+        let identity = identity.display().to_string();
+        extra.push(&identity);
+        let context: Vec<String> = context.iter().map(|c| (*c).to_owned()).collect();
+        let mut all: Vec<&str> = extra.clone();
+        for c in &context {
+            all.push("--context");
+            all.push(c);
+        }
+        sim(&all).status.code()
+    };
+    let with_id = format!("sts:ExternalId={ext}");
+    assert_eq!(assume(&[&with_id]), Some(0));
+    assert_eq!(assume(&[]), Some(1));
+    xacct(&["revoke", role, "--yes"]);
+}
