@@ -594,3 +594,26 @@ test('a group as the requestor: its policy, the switch-role link, one verdict', 
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('simulate: the evaluator on pasted policies, with the deciding statement', async () => {
+  const { page, problems } = await openConsole();
+  await byId(page, 'nav-simulate').click();
+  await byId(page, 'page-simulate').waitFor();
+  await byId(page, 'sim-principal').fill('arn:aws:iam::111111111111:user/ana');
+  await byId(page, 'sim-action').fill('s3:GetObject');
+  await byId(page, 'sim-resource').fill('arn:aws:s3:::reports/q4.csv');
+  await byId(page, 'sim-identity').fill(JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Read', Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }));
+  await byId(page, 'sim-run').click();
+  const verdict = byId(page, 'sim-verdict');
+  await verdict.waitFor();
+  assert.equal(await verdict.getAttribute('data-decision'), 'allow');
+  assert.match(await verdict.textContent(), /Sid Read/);
+  // A boundary that does not allow it: denied, and the page says why.
+  await byId(page, 'sim-boundary').fill(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2:*', Resource: '*' }] }));
+  await byId(page, 'sim-run').click();
+  await page.locator('[data-testid="sim-verdict"][data-decision="implicit_deny"]').waitFor();
+  assert.match(await byId(page, 'sim-reason').textContent(), /permissions boundary/);
+  await shot(page, '30-simulate');
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -1449,13 +1449,15 @@
   function setView(view) {
     state.view = view;
     const grants = view === 'grants';
+    const page = view !== 'wizard';
     $('page-grants').hidden = !grants;
-    document.querySelector('.stepper').hidden = grants;
-    for (let i = 1; i <= 5; i++) $(`step-${i}`).hidden = grants || i !== state.step;
-    for (const [id, v] of [['nav-wizard', 'wizard'], ['nav-grants', 'grants']]) {
+    $('page-simulate').hidden = view !== 'simulate';
+    document.querySelector('.stepper').hidden = page;
+    for (let i = 1; i <= 5; i++) $(`step-${i}`).hidden = page || i !== state.step;
+    for (const [id, v] of [['nav-wizard', 'wizard'], ['nav-grants', 'grants'], ['nav-simulate', 'simulate']]) {
       if (v === view) $(id).setAttribute('aria-current', 'page'); else $(id).removeAttribute('aria-current');
     }
-    const hash = grants ? '#grants' : '';
+    const hash = page ? `#${view}` : '';
     if (window.location.hash !== hash) history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`);
     measureChrome();
   }
@@ -1467,6 +1469,69 @@
     title.setAttribute('tabindex', '-1');
     title.focus({ preventScroll: true });
     if (!state.grants.loaded && !state.grants.loading) loadGrants(false);
+  }
+
+  // ---------------------------------------------------------------- simulate page
+
+  function openSimulate() {
+    setView('simulate');
+    window.scrollTo(0, 0);
+    $('sim-principal').focus({ preventScroll: true });
+  }
+
+  /** A pasted policy, or null when the box is empty; throws with the box's name when it is not JSON. */
+  function pastedPolicy(id, name) {
+    const text = $(id).value.trim();
+    if (!text) return null;
+    try { return JSON.parse(text); } catch (e) { throw new Error(`${name} is not valid JSON: ${e.message}`); }
+  }
+
+  async function runSimulation(e) {
+    e.preventDefault();
+    const box = $('simulate-error');
+    box.hidden = true;
+    let body;
+    try {
+      const context = {};
+      for (const line of $('sim-context').value.split('\n').map((l) => l.trim()).filter(Boolean)) {
+        const at = line.indexOf('=');
+        if (at < 1) throw new Error(`context line \`${line}\` is not key=value`);
+        (context[line.slice(0, at).trim()] ||= []).push(line.slice(at + 1));
+      }
+      const identity = pastedPolicy('sim-identity', 'the identity policy');
+      const scp = pastedPolicy('sim-scp', 'the service control policy');
+      body = {
+        principal: $('sim-principal').value.trim(),
+        action: $('sim-action').value.trim(),
+        resource: $('sim-resource').value.trim(),
+        resource_account: $('sim-resource-account').value.trim() || null,
+        context,
+        identity_policies: identity ? [identity] : [],
+        resource_policy: pastedPolicy('sim-resource-policy', 'the resource policy'),
+        boundary: pastedPolicy('sim-boundary', 'the permissions boundary'),
+        session_policy: pastedPolicy('sim-session', 'the session policy'),
+        scps: scp ? [scp] : [],
+      };
+    } catch (err) {
+      box.textContent = err.message;
+      box.hidden = false;
+      return;
+    }
+    try {
+      const v = await api('POST', '/api/simulate', body);
+      const out = $('sim-verdict');
+      const title = v.allowed ? 'Allowed' : v.decision === 'explicit_deny' ? 'Denied (explicit deny)' : 'Denied (implicit deny)';
+      out.className = `card result ${v.allowed ? 'ok' : 'bad'}`;
+      out.dataset.decision = v.decision;
+      out.replaceChildren(
+        h('div', { class: 'title', 'data-testid': 'sim-title' }, title),
+        h('div', { 'data-testid': 'sim-reason' }, v.reason),
+        h('ul', { class: 'changes access' }, ...(v.statements || []).map((st) => h('li', { 'data-testid': 'sim-statement' }, `${st.policy}: ${st.sid ? `Sid ${st.sid}` : `statement #${st.number}`}`))));
+      out.hidden = false;
+    } catch (err) {
+      box.textContent = err.message || String(err);
+      box.hidden = false;
+    }
   }
 
   function grantFilters() {
@@ -1798,6 +1863,8 @@
     const toWizard = () => go(reachable(state.step) ? state.step : 1);
     $('nav-wizard').addEventListener('click', toWizard);
     $('nav-grants').addEventListener('click', openGrants);
+    $('nav-simulate').addEventListener('click', openSimulate);
+    $('simulate-form').addEventListener('submit', runSimulation);
     $('grants-back').addEventListener('click', toWizard);
     $('grants-reload').addEventListener('click', () => { if (validateGrantFilters()) loadGrants(false); });
     $('grants-load-more').addEventListener('click', () => loadGrants(true));
@@ -1838,6 +1905,7 @@
     loadSetup();
     loadResources(false);
     if (window.location.hash === '#grants') openGrants();
+    if (window.location.hash === '#simulate') openSimulate();
     document.documentElement.dataset.ready = 'true';
   }
 

@@ -18,6 +18,8 @@ use serde_json::json;
 
 use crate::client::{CallError, Client};
 use crate::output::print;
+use crate::simulate::{Inputs, Named, decide};
+use xacct_policy::eval::RequestPrincipal;
 
 const INDEX: &str = include_str!("../assets/index.html");
 const APP: &str = include_str!("../assets/app.js");
@@ -274,6 +276,105 @@ async fn forward(
     }
 }
 
+/// What the console's simulate page sends: the request and the policies as JSON documents.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimulateBody {
+    principal: String,
+    action: String,
+    resource: String,
+    #[serde(default)]
+    resource_account: Option<String>,
+    #[serde(default)]
+    context: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    identity_policies: Vec<xacct_policy::PolicyDocument>,
+    #[serde(default)]
+    resource_policy: Option<xacct_policy::PolicyDocument>,
+    #[serde(default)]
+    boundary: Option<xacct_policy::PolicyDocument>,
+    #[serde(default)]
+    session_policy: Option<xacct_policy::PolicyDocument>,
+    #[serde(default)]
+    scps: Vec<xacct_policy::PolicyDocument>,
+    #[serde(default)]
+    rcps: Vec<xacct_policy::PolicyDocument>,
+}
+
+/// `POST /api/simulate`: xacct's evaluator on the page's policies, in the console itself
+/// (no Function URL, no AWS call); the same answer as `xacct simulate -o json`.
+async fn simulate(State(c): State<Arc<Console>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !c.host_ok(&headers) {
+        return forbidden_host();
+    }
+    if !c.token_ok(&headers) {
+        return forbidden_token();
+    }
+    let body: SimulateBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidSimulation",
+                &format!("the simulation is not valid: {e}"),
+            );
+        }
+    };
+    let principal = match body.principal.trim().parse() {
+        Ok(arn) => RequestPrincipal::Aws(arn),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidPrincipal",
+                &format!("principal is not a valid arn: {e}"),
+            );
+        }
+    };
+    let named = |label: String, document| Named { label, document };
+    let many = |kind: &str, docs: Vec<xacct_policy::PolicyDocument>| -> Vec<Named> {
+        docs.into_iter()
+            .enumerate()
+            .map(|(i, d)| named(format!("{kind} {}", i + 1), d))
+            .collect()
+    };
+    let inputs = Inputs {
+        identity: many("identity policy", body.identity_policies),
+        resource: body
+            .resource_policy
+            .map(|d| named("resource policy".to_owned(), d)),
+        boundary: body.boundary.map(|d| named("boundary".to_owned(), d)),
+        session: body
+            .session_policy
+            .map(|d| named("session policy".to_owned(), d)),
+        scps: many("SCP", body.scps),
+        rcps: many("RCP", body.rcps),
+    };
+    let mut context = xacct_policy::eval::Context::new();
+    for (key, values) in body.context {
+        context.insert(&key, values);
+    }
+    let resource_account = body.resource_account.filter(|a| !a.is_empty()).or_else(|| {
+        body.resource
+            .parse::<xacct_policy::Arn>()
+            .ok()
+            .and_then(|a| a.account_id())
+            .map(|a| a.to_string())
+    });
+    let verdict = decide(
+        &inputs,
+        principal,
+        body.action.trim(),
+        body.resource.trim(),
+        resource_account,
+        context,
+    );
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_string(&verdict).unwrap_or_default(),
+    )
+        .into_response()
+}
+
 /// No page of another origin may frame the console (clickjacking of its write buttons).
 async fn no_framing(mut response: Response) -> Response {
     let headers = response.headers_mut();
@@ -295,6 +396,7 @@ pub fn router(client: Client, port: u16, token: String) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/api/setup", get(setup))
+        .route("/api/simulate", axum::routing::post(simulate))
         .route("/api/{function}", get(forward).post(forward))
         .route("/{file}", get(page))
         .layer(axum::middleware::map_response(no_framing))
@@ -402,6 +504,35 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(by_header.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn console_simulates_in_process_and_only_with_the_token() {
+        let (base, token) = console().await;
+        let body = serde_json::json!({
+            "principal": "arn:aws:iam::111111111111:user/ana",
+            "action": "s3:GetObject",
+            "resource": "arn:aws:s3:::reports/q4.csv",
+            "identity_policies": [{"Version": "2012-10-17", "Statement": [{"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}],
+            "boundary": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}
+        });
+        let post = |token: Option<&str>| {
+            let mut r = http()
+                .post(format!("{base}/api/simulate"))
+                .header("content-type", "application/json")
+                .body(body.to_string());
+            if let Some(t) = token {
+                r = r.header(TOKEN_HEADER, t);
+            }
+            r.send()
+        };
+        assert_eq!(post(None).await.unwrap().status(), 403);
+        let answer: serde_json::Value = post(Some(&token)).await.unwrap().json().await.unwrap();
+        assert_eq!(answer["decision"], "implicit_deny", "{answer}");
+        assert_eq!(
+            answer["reason"],
+            "the permissions boundary does not allow it"
+        );
     }
 
     #[tokio::test]
