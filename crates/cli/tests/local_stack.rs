@@ -376,18 +376,7 @@ fn xacct_env(args: &[&str], env: &[(&str, String)]) -> Output {
 #[ignore = "needs the local stack: make test-e2e runs it"]
 fn check_grants_and_revoke_through_the_cli() {
     let role_name = unique("cli-life");
-    let owner = json(&xacct(&[
-        "grant",
-        "arn:aws:s3:::xacct-demo-reports",
-        "--to",
-        "222222222222",
-        "--actions",
-        "s3:ListBucket",
-        "--role-name",
-        &role_name,
-        "-o",
-        "json",
-    ]));
+    let owner = grant_list_bucket(&role_name);
     let role = owner["role_arn"].as_str().unwrap();
     let ext = owner["external_id"].as_str().unwrap();
     let requestor = json(&xacct(&[
@@ -428,31 +417,8 @@ fn check_grants_and_revoke_through_the_cli() {
     assert!(text.contains("sts:ExternalId"), "{text}");
 
     // --live with the requestor's own credentials in a profile: assume, then read.
-    let s = stack();
     let dir = tempfile::tempdir().unwrap();
-    let c = &s["credentials"]["requestor"];
-    let config = dir.path().join("config");
-    std::fs::write(
-        &config,
-        format!(
-            "[profile requestor]\nregion = us-east-1\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
-            c["access_key_id"].as_str().unwrap(),
-            c["secret_access_key"].as_str().unwrap(),
-            c["session_token"].as_str().unwrap()
-        ),
-    )
-    .unwrap();
-    let env = [
-        ("AWS_CONFIG_FILE", config.display().to_string()),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.path().join("none").display().to_string(),
-        ),
-        (
-            "AWS_ENDPOINT_URL",
-            s["moto_url"].as_str().unwrap().to_owned(),
-        ),
-    ];
+    let env = profile_env(dir.path(), "requestor");
     let live = xacct_env(
         &[
             "check",
@@ -513,6 +479,22 @@ fn check_grants_and_revoke_through_the_cli() {
     assert_eq!(after.status.code(), Some(2), "the role is gone: 404");
 }
 
+/// `xacct grant` of `s3:ListBucket` on the demo bucket to the requestor account, as JSON.
+fn grant_list_bucket(role_name: &str) -> Value {
+    json(&xacct(&[
+        "grant",
+        "arn:aws:s3:::xacct-demo-reports",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:ListBucket",
+        "--role-name",
+        role_name,
+        "-o",
+        "json",
+    ]))
+}
+
 /// An AWS config file with one side's moto credentials as profile `side`.
 fn profile_env(dir: &std::path::Path, side: &str) -> Vec<(&'static str, String)> {
     let s = stack();
@@ -545,18 +527,7 @@ fn profile_env(dir: &std::path::Path, side: &str) -> Vec<(&'static str, String)>
 #[ignore = "needs the local stack: make test-e2e runs it"]
 fn simulate_reads_a_live_role_and_its_trust() {
     let role_name = unique("cli-sim");
-    let owner = json(&xacct(&[
-        "grant",
-        "arn:aws:s3:::xacct-demo-reports",
-        "--to",
-        "222222222222",
-        "--actions",
-        "s3:ListBucket",
-        "--role-name",
-        &role_name,
-        "-o",
-        "json",
-    ]));
+    let owner = grant_list_bucket(&role_name);
     let role = owner["role_arn"].as_str().unwrap();
     let ext = owner["external_id"].as_str().unwrap();
     let dir = tempfile::tempdir().unwrap();

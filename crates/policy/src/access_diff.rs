@@ -303,6 +303,21 @@ mod tests {
         ))
     }
 
+    /// The diff of a trust change with the same permissions.
+    fn trust_change(before: &PolicyDocument, after: &PolicyDocument) -> AccessDiff {
+        let p = permissions(&["s3:GetObject"]);
+        AccessDiff::between(
+            Some(RoleAccess {
+                trust: Some(before),
+                permissions: &p,
+            }),
+            RoleAccess {
+                trust: Some(after),
+                permissions: &p,
+            },
+        )
+    }
+
     const NARROW: &str = r#"{"StringEquals":{"sts:ExternalId":"ext-1"},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::222222222222:role/app"},"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#;
     const WIDE: &str = r#"{"StringEquals":{"sts:ExternalId":"ext-1"}}"#;
 
@@ -354,18 +369,7 @@ mod tests {
 
     #[test]
     fn dropping_the_role_restriction_and_mfa_widens_who_may_assume() {
-        let p = permissions(&["s3:GetObject"]);
-        let (narrow, wide) = (trust(NARROW), trust(WIDE));
-        let d = AccessDiff::between(
-            Some(RoleAccess {
-                trust: Some(&narrow),
-                permissions: &p,
-            }),
-            RoleAccess {
-                trust: Some(&wide),
-                permissions: &p,
-            },
-        );
+        let d = trust_change(&trust(NARROW), &trust(WIDE));
         assert_eq!(d.change, ChangeKind::Widens);
         assert_eq!(d.principals_added, ["arn:aws:iam::222222222222:root"]);
         assert_eq!(d.principals_removed, ["arn:aws:iam::222222222222:role/app"]);
@@ -374,37 +378,15 @@ mod tests {
 
     #[test]
     fn naming_the_role_again_narrows() {
-        let p = permissions(&["s3:GetObject"]);
-        let (narrow, wide) = (trust(NARROW), trust(WIDE));
-        let d = AccessDiff::between(
-            Some(RoleAccess {
-                trust: Some(&wide),
-                permissions: &p,
-            }),
-            RoleAccess {
-                trust: Some(&narrow),
-                permissions: &p,
-            },
-        );
+        let d = trust_change(&trust(WIDE), &trust(NARROW));
         assert_eq!(d.change, ChangeKind::Narrows);
     }
 
     #[test]
     fn a_new_external_id_is_a_change_that_neither_widens_nor_narrows() {
-        let p = permissions(&["s3:GetObject"]);
-        let (old, new) = (
-            trust(WIDE),
-            trust(r#"{"StringEquals":{"sts:ExternalId":"ext-2"}}"#),
-        );
-        let d = AccessDiff::between(
-            Some(RoleAccess {
-                trust: Some(&old),
-                permissions: &p,
-            }),
-            RoleAccess {
-                trust: Some(&new),
-                permissions: &p,
-            },
+        let d = trust_change(
+            &trust(WIDE),
+            &trust(r#"{"StringEquals":{"sts:ExternalId":"ext-2"}}"#),
         );
         assert_eq!(d.change, ChangeKind::Replaces);
         assert_eq!(d.conditions_added[0].values, ["ext-2"]);
