@@ -403,10 +403,16 @@ async fn create_owner_role_default_name_is_deterministic() {
     let statements = a.body["permissions_policy"]["Statement"]
         .as_array()
         .unwrap();
+    // CreateDBSnapshot needs the database and the snapshot: one statement holds both.
     assert!(
         statements
             .iter()
-            .any(|s| s["Resource"] == "arn:aws:rds:us-east-1:111111111111:snapshot:*"),
+            .any(|s| s["Action"] == "rds:CreateDBSnapshot"
+                && s["Resource"]
+                    == json!([
+                        "arn:aws:rds:us-east-1:111111111111:db:xacct-demo-orders-pg",
+                        "arn:aws:rds:us-east-1:111111111111:snapshot:*"
+                    ])),
         "{}",
         a.body
     );
