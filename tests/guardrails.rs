@@ -479,3 +479,116 @@ async fn every_create_answer_says_what_the_change_does_to_access() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn a_grant_with_an_expiry_is_refused_by_aws_afterwards_and_dropping_it_must_be_said() {
+    let stack = Stack::load();
+    let name = unique("expiry");
+    let base = json!({"resource_arn": BUCKET, "actions": ["s3:ListBucket"], "requestor_account_id": "222222222222", "role_name": name});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    // Bad expiries: 400 naming the field, nothing written.
+    for (body, code, field) in [
+        (
+            with("expires_in", json!("0d")),
+            "InvalidExpiry",
+            "expires_in",
+        ),
+        (
+            with("expires_in", json!("7 weeks")),
+            "InvalidExpiry",
+            "expires_in",
+        ),
+        (
+            with("expires_in", json!("91d")),
+            "ExpiryTooFar",
+            "expires_in",
+        ),
+        (
+            with("expires_at", json!("2020-01-01T00:00:00Z")),
+            "ExpiryInPast",
+            "expires_at",
+        ),
+        (
+            with("expires_at", json!("2026-12-31")),
+            "InvalidExpiry",
+            "expires_at",
+        ),
+    ] {
+        refused(&stack, "create-owner-role", &body, 400, code, field).await;
+    }
+    let mut both = with("expires_in", json!("7d"));
+    both["expires_at"] = json!("2099-01-01T00:00:00Z");
+    refused(
+        &stack,
+        "create-owner-role",
+        &both,
+        400,
+        "OneExpiry",
+        "expires_in",
+    )
+    .await;
+    assert_eq!(
+        roles_with(&stack, "owner", &name).await,
+        Vec::<String>::new()
+    );
+
+    let created = stack
+        .post("create-owner-role", &with("expires_in", json!("3d")))
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let at = created.body["expires_at"].as_str().unwrap().to_owned();
+    let condition = &created.body["trust_policy"]["Statement"][0]["Condition"];
+    assert_eq!(condition["DateLessThan"]["aws:CurrentTime"], json!(at));
+    let tags = stack
+        .iam("owner")
+        .await
+        .list_role_tags()
+        .role_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == "xacct:expires-at" && t.value() == at),
+        "{:?}",
+        tags.tags()
+    );
+    let grants = stack.get("list-grants", &[("resource_arn", BUCKET)]).await;
+    let listed = grants.body["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["role_arn"] == created.body["role_arn"])
+        .unwrap()
+        .clone();
+    assert_eq!(listed["expires_at"], json!(at));
+    assert_eq!(listed["expired"], false);
+
+    // Dropping the expiry widens the trust in time: said explicitly, or refused.
+    refused(
+        &stack,
+        "create-owner-role",
+        &base,
+        409,
+        "TrustWouldWiden",
+        "expires_in",
+    )
+    .await;
+    // Extending is asked for by naming a new expiry: one write, shown in the access diff.
+    let extended = stack
+        .post("create-owner-role", &with("expires_in", json!("5d")))
+        .await;
+    assert_eq!(extended.status, 200, "{}", extended.body);
+    assert_eq!(extended.body["access_diff"]["change"], "replaces");
+    stack
+        .post(
+            "revoke-grant",
+            &json!({"role_arn": created.body["role_arn"]}),
+        )
+        .await;
+}

@@ -11,6 +11,7 @@ use xacct_aws::roles::{
 };
 use xacct_policy::access_diff::AccessDiff;
 use xacct_policy::deployment::Deployment;
+use xacct_policy::expiry::{Expiry, ExpiryError};
 use xacct_policy::grant::{GrantError, GrantOptions, least_privilege_policy};
 use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, owner_role_name};
@@ -52,8 +53,15 @@ pub struct CreateOwnerRoleRequest {
     pub allow_permissions_management: bool,
     #[serde(default)]
     pub principal_org_id: Option<String>,
+    /// When the grant ends (RFC 3339); AWS refuses to assume the role afterwards.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// The same as a duration from now: `7d`, `12h`, `90m`.
+    #[serde(default)]
+    pub expires_in: Option<String>,
     /// Permit a repeat that trusts more principals than the grant does now (drops or
-    /// changes `requestor_role_arn`, `require_mfa` or `principal_org_id`).
+    /// changes `requestor_role_arn`, `require_mfa` or `principal_org_id`, or drops the
+    /// expiry).
     #[serde(default)]
     pub widen_trust: bool,
     #[serde(default)]
@@ -70,6 +78,8 @@ pub struct CreateOwnerRoleResponse {
     pub resource_arn: String,
     pub requestor_account_id: String,
     pub requestor_role_arn: Option<String>,
+    /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    pub expires_at: Option<String>,
     pub actions: Vec<String>,
     pub trust_policy: PolicyDocument,
     pub permissions_policy: PolicyDocument,
@@ -103,7 +113,22 @@ pub struct Deps<R, D> {
     pub external_ids: ExternalIdSource,
     /// xacct's own deployment, whose resources are never granted.
     pub deployment: Deployment,
+    /// The current time, in seconds since the epoch; a function so tests can fix it.
+    pub clock: Clock,
+    /// The longest a grant may last (`XACCT_MAX_GRANT_DAYS`, default 90).
+    pub max_grant_days: u32,
 }
+
+/// The current time in seconds since the epoch.
+pub type Clock = Box<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Box::new(crate::runtime::now_epoch)
+}
+
+/// The maximum when `XACCT_MAX_GRANT_DAYS` is unset.
+pub const DEFAULT_MAX_GRANT_DAYS: u32 = 90;
 
 impl<R, D> std::fmt::Debug for Deps<R, D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,9 +147,42 @@ struct Input {
     max_session: i32,
     role_name: Option<RoleName>,
     org: Option<OrganizationId>,
+    expires_at: Option<Expiry>,
 }
 
-fn check(body: &CreateOwnerRoleRequest) -> Result<Input, ApiError> {
+/// The requested expiry, checked against now and the deployment's maximum.
+fn expiry(
+    body: &CreateOwnerRoleRequest,
+    now: i64,
+    max_days: u32,
+) -> Result<Option<Expiry>, ApiError> {
+    let (field, parsed) = match (&body.expires_at, &body.expires_in) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "expires_in",
+                "OneExpiry",
+                "give expires_at or expires_in, not both",
+            ));
+        }
+        (Some(at), None) => ("expires_at", Expiry::parse(at)),
+        (None, Some(d)) => ("expires_in", Expiry::after(now, d)),
+    };
+    let invalid = |e: ExpiryError| {
+        let code = match e {
+            ExpiryError::Invalid(_) => "InvalidExpiry",
+            ExpiryError::Past(_) => "ExpiryInPast",
+            ExpiryError::TooFar { .. } => "ExpiryTooFar",
+        };
+        ApiError::invalid(field, code, format!("{field}: {e}"))
+    };
+    parsed
+        .and_then(|e| e.check(now, max_days))
+        .map(Some)
+        .map_err(invalid)
+}
+
+fn check(body: &CreateOwnerRoleRequest, now: i64, max_days: u32) -> Result<Input, ApiError> {
     let resource: Arn = body
         .resource_arn
         .trim()
@@ -174,6 +232,7 @@ fn check(body: &CreateOwnerRoleRequest) -> Result<Input, ApiError> {
             ),
         ));
     }
+    let expires_at = expiry(body, now, max_days)?;
     Ok(Input {
         resource,
         requestor,
@@ -182,6 +241,7 @@ fn check(body: &CreateOwnerRoleRequest) -> Result<Input, ApiError> {
         max_session: i32::try_from(max_session).unwrap_or(3600),
         role_name,
         org,
+        expires_at,
     })
 }
 
@@ -194,6 +254,7 @@ fn refuse_widening(widened: &[Widening]) -> Result<(), ApiError> {
     let field = |w: &Widening| match w.condition_key {
         "aws:PrincipalArn" => "requestor_role_arn",
         "aws:MultiFactorAuthPresent" => "require_mfa",
+        "aws:CurrentTime" => "expires_in",
         _ => "principal_org_id",
     };
     let what: Vec<String> = widened
@@ -229,7 +290,7 @@ pub async fn create_owner_role<R: RoleStore, D: ResourceDirectory>(
     caller: &str,
     body: CreateOwnerRoleRequest,
 ) -> Result<CreateOwnerRoleResponse, ApiError> {
-    let input = check(&body)?;
+    let input = check(&body, (deps.clock)(), deps.max_grant_days)?;
     if let Some(what) = deps.deployment.owns(&input.resource) {
         return Err(ApiError::invalid(
             "resource_arn",
@@ -395,6 +456,7 @@ impl<R, D> Plan<'_, R, D> {
             external_id,
             require_mfa: body.require_mfa,
             principal_org_id: input.org.clone(),
+            expires_at: input.expires_at,
         };
         trust.check(self.owner)?;
         let trust_policy = trust.document();
@@ -405,7 +467,13 @@ impl<R, D> Plan<'_, R, D> {
             .and_then(|r| r.trust_policy.as_ref())
             && !body.widen_trust
         {
-            refuse_widening(&widening(before, &trust_policy))?;
+            // A new expiry the request names is asked for (extending a grant); dropping
+            // the expiry, or any other widening, must be said with widen_trust.
+            let widened: Vec<Widening> = widening(before, &trust_policy)
+                .into_iter()
+                .filter(|w| !(w.condition_key == "aws:CurrentTime" && input.expires_at.is_some()))
+                .collect();
+            refuse_widening(&widened)?;
         }
         let mut tags = OwnerGrant {
             resource: input.resource.clone(),
@@ -413,6 +481,7 @@ impl<R, D> Plan<'_, R, D> {
             requestor_role: input.requestor_role.clone(),
             require_mfa: body.require_mfa,
             org: input.org.clone(),
+            expires_at: input.expires_at,
         }
         .tags();
         // Who created the grant stays as first written, so a repeat by someone else is
@@ -494,6 +563,7 @@ fn answer(
         resource_arn: input.resource.to_string(),
         requestor_account_id: input.requestor.to_string(),
         requestor_role_arn: input.requestor_role.map(|a| a.to_string()),
+        expires_at: input.expires_at.map(|e| e.to_string()),
         actions,
         trust_policy: spec.trust_policy,
         permissions_policy: spec.policy,

@@ -13,6 +13,7 @@ use xacct_aws::roles::{
 use xacct_policy::check::{ActionCheck, AssumeCall, AssumeCase, action_checks, assume_cases};
 use xacct_policy::drift::{Drift, allowed_actions};
 use xacct_policy::eval::{Decision, Labeled};
+use xacct_policy::expiry::Expiry;
 use xacct_policy::naming::ROLE_PATH;
 use xacct_policy::owner_grant::LiveRole;
 use xacct_policy::permissions::permissions_for;
@@ -36,6 +37,10 @@ pub struct Grant {
     pub actions: Vec<String>,
     pub external_id: Option<String>,
     pub require_mfa: bool,
+    /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    pub expires_at: Option<String>,
+    /// Whether it has ended (its trust refuses every `sts:AssumeRole`).
+    pub expired: bool,
     pub created: Option<String>,
     /// When the role was last assumed (IAM's `RoleLastUsed`), if ever.
     pub last_used: Option<String>,
@@ -62,6 +67,10 @@ fn grant_view(role: &ListedRole, grant: &OwnerGrant) -> Grant {
             .unwrap_or_default(),
         external_id: role.external_id().map(str::to_owned),
         require_mfa: grant.require_mfa,
+        expires_at: grant.expires_at.map(|e| e.to_string()),
+        expired: grant
+            .expires_at
+            .is_some_and(|e| e.is_past(crate::runtime::now_epoch())),
         created: role.created.clone(),
         last_used: role.last_used.clone(),
     }
@@ -229,6 +238,8 @@ pub async fn check_grant<R: RoleStore>(
     let live_role: Arn = state.arn.parse().unwrap_or(role_arn);
     let empty = PolicyDocument::new(Vec::new());
     let trust = state.trust_policy.clone().unwrap_or_else(|| empty.clone());
+    // Now, as AWS sees it: an expired grant's trust refuses the call.
+    let now = Expiry::from_epoch(crate::runtime::now_epoch()).to_string();
     let cases = assume_cases(&AssumeCall {
         role_arn: &live_role,
         trust_policy: &trust,
@@ -236,6 +247,7 @@ pub async fn check_grant<R: RoleStore>(
         external_id: external_id.as_ref().map(ExternalId::as_str),
         mfa: body.mfa,
         requestor_policies: &[],
+        current_time: Some(&now),
     });
     let permissions =
         permissions_for(&grant.resource).map_err(|e| ApiError::from(e).on("role_arn"))?;

@@ -27,3 +27,10 @@ pub fn permissions_boundary() -> Result<Option<xacct_policy::Arn>, xacct_policy:
         .map(|raw| raw.trim().parse())
         .transpose()
 }
+
+/// The system clock, in whole seconds since the epoch.
+pub fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

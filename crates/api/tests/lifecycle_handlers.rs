@@ -38,6 +38,7 @@ async fn add_grant(iam: &FakeIam, i: usize) -> String {
         requestor_role: None,
         require_mfa: false,
         org: None,
+        expires_at: None,
     };
     let spec = RoleSpec {
         name: format!("grant-{i}").parse().unwrap(),

@@ -10,7 +10,7 @@ Examples:
   xacct resources --service s3,ec2 --region us-east-1
   xacct permissions arn:aws:s3:::reports --level read,list
   xacct grant arn:aws:s3:::reports --to 222222222222 --actions s3:GetObject,s3:ListBucket --dry-run
-  xacct grant arn:aws:s3:::reports --to 222222222222 --role arn:aws:iam::222222222222:role/app --level read
+  xacct grant arn:aws:s3:::reports --to 222222222222 --role arn:aws:iam::222222222222:role/app --level read --expires-in 7d
   xacct requestor-setup arn:aws:iam::111111111111:role/xacct/NAME --service lambda.amazonaws.com --external-id ID
   xacct check arn:aws:iam::111111111111:role/xacct/NAME --requestor-role arn:aws:iam::222222222222:role/xacct/APP --external-id ID
   xacct check arn:aws:iam::111111111111:role/xacct/NAME --external-id ID --live --profile requestor
@@ -175,6 +175,17 @@ pub struct GrantArgs {
     /// Only principals of this AWS Organization.
     #[arg(long)]
     pub org: Option<String>,
+    /// End the grant after this long (`7d`, `12h`, `90m`): AWS refuses to assume the role
+    /// afterwards.
+    #[arg(long, conflicts_with = "expires_at")]
+    pub expires_in: Option<String>,
+    /// End the grant at this time (RFC 3339, `2026-12-31T18:00:00Z`).
+    #[arg(long)]
+    pub expires_at: Option<String>,
+    /// Allow a repeat to trust more principals than the grant does now (drop the role
+    /// restriction, MFA, the organization or the expiry).
+    #[arg(long)]
+    pub widen_trust: bool,
     /// Show what would be done; change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -197,6 +197,7 @@ pub fn grant_body(args: &GrantArgs, actions: &[String]) -> Value {
         "requestor_account_id": args.to,
         "require_mfa": args.mfa,
         "allow_permissions_management": args.allow_permissions_management,
+        "widen_trust": args.widen_trust,
         "dry_run": args.dry_run,
     });
     for (key, value) in [
@@ -204,6 +205,8 @@ pub fn grant_body(args: &GrantArgs, actions: &[String]) -> Value {
         ("external_id", &args.external_id),
         ("role_name", &args.role_name),
         ("principal_org_id", &args.org),
+        ("expires_in", &args.expires_in),
+        ("expires_at", &args.expires_at),
     ] {
         if let Some(v) = value {
             set(&mut body, key, json!(v));
@@ -250,6 +253,11 @@ pub fn show_created(answer: &Value, output: Output) {
     }
     if let Some(ext) = answer["external_id"].as_str() {
         print(&format!("external id: {ext}"));
+    }
+    if let Some(at) = answer["expires_at"].as_str() {
+        print(&format!(
+            "expires: {at} (AWS refuses to assume the role from then on)"
+        ));
     }
     if let Some(p) = answer["instance_profile_arn"].as_str() {
         print(&format!("instance profile: {p}"));

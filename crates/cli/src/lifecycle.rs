@@ -62,6 +62,12 @@ pub fn combine(
             .collect();
         let role: Option<Arn> = str_of(owner, "role_arn").parse().ok();
         if let (Some(trust), Some(role)) = (trust, role) {
+            let now = xacct_policy::expiry::Expiry::from_epoch(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            )
+            .to_string();
             let labeled: Vec<Labeled<'_>> = docs
                 .iter()
                 .map(|(label, document)| Labeled { label, document })
@@ -73,6 +79,7 @@ pub fn combine(
                 external_id,
                 mfa,
                 requestor_policies: &labeled,
+                current_time: Some(&now),
             });
             if !e.allowed() {
                 works = false;

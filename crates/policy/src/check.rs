@@ -24,6 +24,9 @@ pub struct AssumeCall<'a> {
     pub mfa: bool,
     /// The principal's identity policies; empty means "assume they allow the call".
     pub requestor_policies: &'a [Labeled<'a>],
+    /// When the call is made (`aws:CurrentTime`, RFC 3339): an expired grant's trust
+    /// refuses it.
+    pub current_time: Option<&'a str>,
 }
 
 /// One way of calling `sts:AssumeRole` and what AWS would answer.
@@ -68,6 +71,9 @@ pub fn assume(call: &AssumeCall<'_>) -> Evaluation {
     );
     if let Some(e) = call.external_id {
         context = context.with("sts:ExternalId", e);
+    }
+    if let Some(now) = call.current_time {
+        context = context.with("aws:CurrentTime", now);
     }
     let request = Request::new(
         RequestPrincipal::Aws(call.principal.clone()),
@@ -200,6 +206,7 @@ mod tests {
             external_id: "ext-0123456789".parse().unwrap(),
             require_mfa: mfa,
             principal_org_id: None,
+            expires_at: None,
         }
         .document()
     }
@@ -215,6 +222,7 @@ mod tests {
             external_id: Some("ext-0123456789"),
             mfa: false,
             requestor_policies: &[],
+            current_time: None,
         };
         let cases = assume_cases(&call);
         assert_eq!(cases.len(), 3);
@@ -245,6 +253,7 @@ mod tests {
             external_id: Some("ext-0123456789"),
             mfa: false,
             requestor_policies: &[],
+            current_time: None,
         };
         let denied = assume(&call);
         assert!(!denied.allowed());
@@ -277,6 +286,7 @@ mod tests {
             external_id: Some("ext-0123456789"),
             mfa: false,
             requestor_policies: &policies,
+            current_time: None,
         };
         assert_eq!(assume(&call).decision, Decision::ImplicitDeny);
     }

@@ -10,6 +10,7 @@ pub mod deployment;
 pub mod document;
 pub mod drift;
 pub mod eval;
+pub mod expiry;
 pub mod grant;
 pub mod handoff;
 pub mod ids;

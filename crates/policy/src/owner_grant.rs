@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::arn::Arn;
 use crate::document::PolicyDocument;
 use crate::drift::{Drift, allowed_actions, compare};
+use crate::expiry::Expiry;
 use crate::grant::{GrantOptions, least_privilege_policy};
 use crate::ids::{AccountId, ExternalId, OrganizationId};
 use crate::permissions::ResourcePermissions;
@@ -24,6 +25,8 @@ pub struct OwnerGrant {
     pub requestor_role: Option<Arn>,
     pub require_mfa: bool,
     pub org: Option<OrganizationId>,
+    /// When the grant ends, as its trust policy enforces it.
+    pub expires_at: Option<Expiry>,
 }
 
 /// A role as IAM has it, as far as drift is concerned.
@@ -48,6 +51,9 @@ impl OwnerGrant {
                 .and_then(|r| r.parse().ok()),
             require_mfa: role_tags.get(tags::MFA).map(String::as_str) == Some("true"),
             org: role_tags.get(tags::ORG).and_then(|o| o.parse().ok()),
+            expires_at: role_tags
+                .get(tags::EXPIRES_AT)
+                .and_then(|e| Expiry::parse(e).ok()),
         })
     }
 
@@ -68,6 +74,9 @@ impl OwnerGrant {
         if let Some(o) = &self.org {
             out.insert(tags::ORG.to_owned(), o.to_string());
         }
+        if let Some(at) = self.expires_at {
+            out.insert(tags::EXPIRES_AT.to_owned(), at.to_string());
+        }
         out
     }
 
@@ -80,6 +89,7 @@ impl OwnerGrant {
             external_id,
             require_mfa: self.require_mfa,
             principal_org_id: self.org.clone(),
+            expires_at: self.expires_at,
         }
     }
 
@@ -186,6 +196,7 @@ mod tests {
             requestor_role: Some("arn:aws:iam::222222222222:role/xacct/app".parse().unwrap()),
             require_mfa: true,
             org: None,
+            expires_at: Some(Expiry::parse("2026-12-31T18:00:00Z").unwrap()),
         }
     }
 

@@ -13,6 +13,8 @@ pub const ORG: &str = "xacct:org";
 /// On a requestor role: the owner role it may assume, and the service that assumes it.
 pub const OWNER_ROLE: &str = "xacct:owner-role";
 pub const SERVICE_PRINCIPAL: &str = "xacct:service-principal";
+/// When the grant ends (RFC 3339, UTC); the trust policy enforces it.
+pub const EXPIRES_AT: &str = "xacct:expires-at";
 /// The caller (as the Function URL's IAM authorizer saw it) that created the role.
 pub const CREATED_BY: &str = "xacct:created-by";
 

@@ -6,6 +6,7 @@
 
 use crate::arn::Arn;
 use crate::document::{PolicyDocument, Principal, Statement};
+use crate::expiry::Expiry;
 use crate::ids::{AccountId, ExternalId, OrganizationId, Partition, ServicePrincipal};
 
 /// Why a trust relationship cannot be built.
@@ -39,6 +40,8 @@ pub struct CrossAccountTrust {
     pub external_id: ExternalId,
     pub require_mfa: bool,
     pub principal_org_id: Option<OrganizationId>,
+    /// When the grant ends: AWS refuses `sts:AssumeRole` from then on.
+    pub expires_at: Option<Expiry>,
 }
 
 /// Checks that `arn` names exactly one IAM role: `role/`, an optional path of
@@ -124,6 +127,9 @@ impl CrossAccountTrust {
                 "aws:MultiFactorAuthPresent",
                 vec!["true".to_owned()],
             );
+        }
+        if let Some(at) = self.expires_at {
+            c.insert("DateLessThan", "aws:CurrentTime", vec![at.to_string()]);
         }
         PolicyDocument::new(vec![statement])
     }
@@ -233,6 +239,7 @@ const NARROWING: &[(&str, &str)] = &[
     ("ArnLike", "aws:PrincipalArn"),
     ("Bool", "aws:MultiFactorAuthPresent"),
     ("StringEquals", "aws:PrincipalOrgID"),
+    ("DateLessThan", "aws:CurrentTime"),
 ];
 
 fn narrowing_values(doc: &PolicyDocument, operator: &str, key: &str) -> Vec<String> {
@@ -307,6 +314,7 @@ mod tests {
             external_id: "ext-123456".parse().unwrap(),
             require_mfa: mfa,
             principal_org_id: None,
+            expires_at: None,
         }
     }
 

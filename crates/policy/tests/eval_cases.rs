@@ -167,6 +167,7 @@ cases!(
     null_false_on_an_empty_multivalued_key,
     session_policy_limits_the_session,
     organization_policies_must_allow_at_every_level,
+    expired_grant_trust_refuses_assume_role,
 );
 
 #[test]
@@ -182,5 +183,5 @@ fn every_case_file_has_a_test() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(count, 26, "add the new case file to cases!()");
+    assert_eq!(count, 27, "add the new case file to cases!()");
 }

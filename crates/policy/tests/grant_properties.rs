@@ -127,6 +127,7 @@ proptest! {
             external_id: ext.parse().unwrap(),
             require_mfa: mfa,
             principal_org_id: None,
+            expires_at: None,
         };
         let doc = trust.document();
         prop_assert!(validate::trust_policy(&doc).iter().all(|f| f.severity != Severity::Error));

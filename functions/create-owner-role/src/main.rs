@@ -2,7 +2,9 @@
 //! actions.
 
 use lambda_http::{Error, service_fn};
-use xacct_api::create_owner_role::{Deps, handle, random_external_ids};
+use xacct_api::create_owner_role::{
+    DEFAULT_MAX_GRANT_DAYS, Deps, handle, random_external_ids, system_clock,
+};
 use xacct_api::runtime::env;
 use xacct_aws::iam::IamRoleStore;
 use xacct_aws::identity::AccountLookup;
@@ -20,6 +22,11 @@ async fn main() -> Result<(), Error> {
         permissions_boundary: xacct_api::runtime::permissions_boundary()?,
         external_ids: random_external_ids(),
         deployment: Deployment::new(env("XACCT_STACK_NAME")),
+        clock: system_clock(),
+        max_grant_days: match env("XACCT_MAX_GRANT_DAYS") {
+            Some(days) => days.trim().parse()?,
+            None => DEFAULT_MAX_GRANT_DAYS,
+        },
     };
     lambda_http::run(service_fn(|req| handle(&deps, req))).await
 }
