@@ -76,11 +76,68 @@ fn grant_view(role: &ListedRole, grant: &OwnerGrant) -> Grant {
     }
 }
 
+/// `list-grants`' filters on when grants end.
+#[derive(Debug, Clone, Copy, Default)]
+struct ExpiryFilter {
+    /// Only grants that have (`true`) or have not (`false`) ended.
+    expired: Option<bool>,
+    /// Only grants that end before this instant.
+    ends_before: Option<Expiry>,
+}
+
+impl ExpiryFilter {
+    fn parse(expired: Option<&str>, within: Option<&str>, now: i64) -> Result<Self, ApiError> {
+        let expired = expired
+            .map(|v| match v {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(ApiError::invalid(
+                    "expired",
+                    "InvalidExpired",
+                    format!(
+                        "expired must be `true` or `false`, got `{}`",
+                        crate::error::shorten(other)
+                    ),
+                )),
+            })
+            .transpose()?;
+        let ends_before = within
+            .map(|d| {
+                Expiry::after(now, d).map_err(|e| {
+                    ApiError::invalid(
+                        "expiring_within",
+                        "InvalidExpiry",
+                        format!("expiring_within: {e}"),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            expired,
+            ends_before,
+        })
+    }
+
+    fn admits(self, expires_at: Option<Expiry>, now: i64) -> bool {
+        let ended = expires_at.is_some_and(|e| e.is_past(now));
+        self.expired.is_none_or(|want| want == ended)
+            && self
+                .ends_before
+                .is_none_or(|limit| expires_at.is_some_and(|e| e <= limit))
+    }
+}
+
 /// Marks xacct's cursors, so a made-up one is refused before it reaches IAM.
 const CURSOR_PREFIX: &str = "xacct-grants:";
 
 /// The query parameters `list-grants` takes.
-pub const LIST_GRANTS_PARAMETERS: &[&str] = &["resource_arn", "requestor_account_id", "cursor"];
+pub const LIST_GRANTS_PARAMETERS: &[&str] = &[
+    "resource_arn",
+    "requestor_account_id",
+    "expired",
+    "expiring_within",
+    "cursor",
+];
 
 /// One page of grants: the filters and cursor from the query in, the grants out.
 pub async fn list_grants_page<R: RoleListing>(
@@ -89,6 +146,8 @@ pub async fn list_grants_page<R: RoleListing>(
     q: BTreeMap<String, Vec<String>>,
 ) -> Result<ListGrantsResponse, ApiError> {
     let first = |k: &str| q.get(k).and_then(|v| v.first()).map(String::as_str);
+    let now = crate::runtime::now_epoch();
+    let expiry = ExpiryFilter::parse(first("expired"), first("expiring_within"), now)?;
     let resource: Option<Arn> = first("resource_arn")
         .map(|raw| {
             raw.trim()
@@ -131,15 +190,13 @@ pub async fn list_grants_page<R: RoleListing>(
     let grants: Vec<Grant> = roles
         .iter()
         .filter(|role| role.is_managed() && role.path == ROLE_PATH)
-        .filter_map(|role| Some(grant_view(role, &OwnerGrant::from_tags(&role.tags)?)))
-        .filter(|grant| {
-            resource
-                .as_ref()
-                .is_none_or(|r| grant.resource_arn == r.to_string())
-                && requestor
-                    .as_ref()
-                    .is_none_or(|a| grant.requestor_account_id == a.as_str())
+        .filter_map(|role| Some((role, OwnerGrant::from_tags(&role.tags)?)))
+        .filter(|(_, grant)| {
+            resource.as_ref().is_none_or(|r| &grant.resource == r)
+                && requestor.as_ref().is_none_or(|a| &grant.requestor == a)
+                && expiry.admits(grant.expires_at, now)
         })
+        .map(|(role, grant)| grant_view(role, &grant))
         .collect();
     tracing::info!(
         caller,

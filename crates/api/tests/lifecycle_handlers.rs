@@ -32,13 +32,19 @@ fn deps() -> IamDeps<FakeIam> {
 }
 
 async fn add_grant(iam: &FakeIam, i: usize) -> String {
+    add_grant_ending(iam, i, None).await
+}
+
+/// A grant on `bucket-{i}` that ends `ends_in` seconds from now (negative: already ended).
+async fn add_grant_ending(iam: &FakeIam, i: usize, ends_in: Option<i64>) -> String {
+    let now = xacct_api::runtime::now_epoch();
     let grant = OwnerGrant {
         resource: format!("arn:aws:s3:::bucket-{i}").parse().unwrap(),
         requestor: "222222222222".parse().unwrap(),
         requestor_role: None,
         require_mfa: false,
         org: None,
-        expires_at: None,
+        expires_at: ends_in.map(|s| xacct_policy::expiry::Expiry::from_epoch(now + s)),
     };
     let spec = RoleSpec {
         name: format!("grant-{i}").parse().unwrap(),
@@ -118,6 +124,64 @@ async fn list_grants_reads_each_page_in_one_call_without_a_read_per_role() {
         "{calls:?}"
     );
     assert_eq!(calls.len(), 100 / xacct_aws::fake::FAKE_DETAILS_PAGE);
+}
+
+#[tokio::test]
+async fn list_grants_filters_expired_and_expiring_grants() {
+    let deps = deps();
+    add_grant_ending(&deps.roles, 0, None).await;
+    add_grant_ending(&deps.roles, 1, Some(-3_600)).await;
+    add_grant_ending(&deps.roles, 2, Some(2 * 86_400)).await;
+    add_grant_ending(&deps.roles, 3, Some(30 * 86_400)).await;
+    let names = |query: &[(&str, &str)]| {
+        let deps = &deps;
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        async move {
+            let mut out = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut q: Vec<(&str, &str)> = query
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                if let Some(c) = &cursor {
+                    q.push(("cursor", c));
+                }
+                let (status, body) = json_of(list_grants(deps, get(&q)).await.unwrap());
+                assert_eq!(status, 200, "{body}");
+                for g in body["grants"].as_array().unwrap() {
+                    out.push(g["role_name"].as_str().unwrap().to_owned());
+                }
+                match body["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+            }
+            out.sort();
+            out
+        }
+    };
+    assert_eq!(names(&[("expired", "true")]).await, ["grant-1"]);
+    assert_eq!(
+        names(&[("expired", "false")]).await,
+        ["grant-0", "grant-2", "grant-3"]
+    );
+    assert_eq!(
+        names(&[("expired", "false"), ("expiring_within", "7d")]).await,
+        ["grant-2"]
+    );
+    let (status, body) = json_of(
+        list_grants(&deps, get(&[("expired", "maybe")]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("expired"))
+    );
 }
 
 #[tokio::test]

@@ -277,6 +277,15 @@ pub struct GrantsArgs {
     /// Only grants to this requestor account.
     #[arg(long)]
     pub requestor: Option<String>,
+    /// Only grants that have ended.
+    #[arg(long, conflicts_with = "running")]
+    pub expired: bool,
+    /// Only grants that have not ended.
+    #[arg(long)]
+    pub running: bool,
+    /// Only grants that end within this long (`7d`, `12h`).
+    #[arg(long)]
+    pub expiring_within: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -357,6 +357,12 @@ pub async fn fetch_grants(client: &Client, args: &GrantsArgs) -> Result<Vec<Valu
     if let Some(a) = &args.requestor {
         query.push(("requestor_account_id", a.clone()));
     }
+    if args.expired || args.running {
+        query.push(("expired", args.expired.to_string()));
+    }
+    if let Some(w) = &args.expiring_within {
+        query.push(("expiring_within", w.clone()));
+    }
     let mut grants = Vec::new();
     let mut cursor: Option<String> = None;
     // Bounded: 200 pages of 100 roles is twice IAM's largest role quota (5,000 by default).
@@ -401,6 +407,11 @@ pub async fn grants(client: &Client, args: &GrantsArgs, output: Output) -> anyho
                 g["last_used"]
                     .as_str()
                     .map_or("never".to_owned(), |s| s.chars().take(10).collect()),
+                match (g["expires_at"].as_str(), g["expired"] == true) {
+                    (None, _) => "never".to_owned(),
+                    (Some(at), true) => format!("{at} (ended)"),
+                    (Some(at), false) => at.to_owned(),
+                },
             ]
         })
         .collect();
@@ -412,6 +423,7 @@ pub async fn grants(client: &Client, args: &GrantsArgs, output: Output) -> anyho
             "ACTIONS",
             "CREATED",
             "LAST USED",
+            "EXPIRES",
         ],
         &rows,
         120,
