@@ -491,33 +491,14 @@ async fn a_grant_with_an_expiry_is_refused_by_aws_afterwards_and_dropping_it_mus
         b
     };
     // Bad expiries: 400 naming the field, nothing written.
-    for (body, code, field) in [
-        (
-            with("expires_in", json!("0d")),
-            "InvalidExpiry",
-            "expires_in",
-        ),
-        (
-            with("expires_in", json!("7 weeks")),
-            "InvalidExpiry",
-            "expires_in",
-        ),
-        (
-            with("expires_in", json!("91d")),
-            "ExpiryTooFar",
-            "expires_in",
-        ),
-        (
-            with("expires_at", json!("2020-01-01T00:00:00Z")),
-            "ExpiryInPast",
-            "expires_at",
-        ),
-        (
-            with("expires_at", json!("2026-12-31")),
-            "InvalidExpiry",
-            "expires_at",
-        ),
+    for (field, value, code) in [
+        ("expires_in", "0d", "InvalidExpiry"),
+        ("expires_in", "7 weeks", "InvalidExpiry"),
+        ("expires_in", "91d", "ExpiryTooFar"),
+        ("expires_at", "2020-01-01T00:00:00Z", "ExpiryInPast"),
+        ("expires_at", "2026-12-31", "InvalidExpiry"),
     ] {
+        let body = with(field, json!(value));
         refused(&stack, "create-owner-role", &body, 400, code, field).await;
     }
     let mut both = with("expires_in", json!("7d"));

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::{Effect, PolicyDocument, Principal};
+use crate::document::{Effect, PolicyDocument, Principal, Statement};
 
 /// One action allowed on one resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,16 +87,18 @@ fn grants(doc: &PolicyDocument) -> BTreeSet<Access> {
         .collect()
 }
 
+/// The `Allow` statements of a trust policy (none for a person's policy, which has none).
+fn trust_allows(trust: Option<&PolicyDocument>) -> impl Iterator<Item = &Statement> {
+    trust
+        .into_iter()
+        .flat_map(|t| t.statements.iter())
+        .filter(|st| st.effect == Effect::Allow)
+}
+
 /// Who the trust lets in: the principals of its `Allow` statements, and the principal ARN
 /// patterns its `aws:PrincipalArn` conditions narrow them to.
 fn principals(trust: Option<&PolicyDocument>) -> BTreeSet<String> {
-    let Some(trust) = trust else {
-        return BTreeSet::new();
-    };
-    trust
-        .statements
-        .iter()
-        .filter(|st| st.effect == Effect::Allow)
+    trust_allows(trust)
         .flat_map(|st| {
             let named: Vec<String> = match &st.principal {
                 Some(Principal::Any) => vec!["*".to_owned()],
@@ -117,13 +119,7 @@ fn principals(trust: Option<&PolicyDocument>) -> BTreeSet<String> {
 }
 
 fn conditions(trust: Option<&PolicyDocument>) -> BTreeSet<TrustCondition> {
-    let Some(trust) = trust else {
-        return BTreeSet::new();
-    };
-    trust
-        .statements
-        .iter()
-        .filter(|st| st.effect == Effect::Allow)
+    trust_allows(trust)
         .flat_map(|st| {
             st.condition.0.iter().flat_map(|(operator, keys)| {
                 keys.iter()
