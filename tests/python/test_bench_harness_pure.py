@@ -291,6 +291,8 @@ def _grant(**overrides: Any) -> dict[str, Any]:
         "actions": ["s3:GetObject", "s3:ListBucket"],
         "external_id": harness.BENCH_EXTERNAL_ID,
         "require_mfa": False,
+        "expires_at": None,
+        "expired": False,
         "created": "2026-11-23T01:41:33Z",
         "last_used": None,
         **overrides,
