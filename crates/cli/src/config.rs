@@ -110,9 +110,47 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     }
 }
 
+/// A running local stack's base URLs, from the file `make local` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalStack {
+    pub path: PathBuf,
+    pub owner: String,
+    pub requestor: String,
+}
+
+/// The local stack file: `XACCT_STACK_FILE` when set, else `.local/stack.json` in `start` or
+/// the nearest folder above it; `None` when there is none or it names no URLs.
+pub fn local_stack(start: &Path, env_file: Option<std::ffi::OsString>) -> Option<LocalStack> {
+    let path = match env_file {
+        Some(file) => PathBuf::from(file),
+        None => start
+            .ancestors()
+            .map(|dir| dir.join(".local").join("stack.json"))
+            .find(|candidate| candidate.is_file())?,
+    };
+    let text = std::fs::read_to_string(&path).ok()?;
+    let file: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let url = |key: &str| file.get(key)?.as_str().map(str::to_owned);
+    Some(LocalStack {
+        owner: url("owner_url_base")?,
+        requestor: url("requestor_url_base")?,
+        path,
+    })
+}
+
 impl Settings {
-    /// Resolves flags and environment (`args`) over the config file.
+    /// Resolves flags and environment (`args`) over the config file, and, when neither
+    /// names a URL, the local stack found from the current folder (or `XACCT_STACK_FILE`).
     pub fn load(args: &GlobalArgs) -> Result<Self, ConfigError> {
+        let stack = std::env::current_dir()
+            .ok()
+            .and_then(|dir| local_stack(&dir, std::env::var_os("XACCT_STACK_FILE")));
+        Self::load_with(args, stack)
+    }
+
+    /// [`Settings::load`] with the local stack given, so tests do not depend on the folder
+    /// they run in.
+    pub fn load_with(args: &GlobalArgs, stack: Option<LocalStack>) -> Result<Self, ConfigError> {
         let path = args.config.clone().unwrap_or_else(default_path);
         let file = read_file(&path)?;
         let setup_name = args.setup.clone().or(file.default_setup.clone());
@@ -195,6 +233,26 @@ impl Settings {
                 },
             );
         }
+        // Nothing configured: the local stack, when there is one (`make local` writes its
+        // file), so `make local` followed by `xacct resources` works with nothing exported.
+        let configured = settings.values.contains_key("owner-url")
+            || settings.values.contains_key("requestor-url")
+            || !settings.urls.is_empty();
+        if !configured && let Some(stack) = stack {
+            let source = format!("local stack file {}", stack.path.display());
+            for (key, value) in [
+                ("owner-url", stack.owner),
+                ("requestor-url", stack.requestor),
+            ] {
+                settings.values.insert(
+                    key.to_owned(),
+                    Sourced {
+                        value,
+                        source: source.clone(),
+                    },
+                );
+            }
+        }
         Ok(settings)
     }
 
@@ -258,13 +316,41 @@ mod tests {
     }
 
     #[test]
+    fn the_local_stack_file_is_found_from_any_folder_below_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".local").join("stack.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            r#"{"owner_url_base": "http://127.0.0.1:9000", "requestor_url_base": "http://127.0.0.1:9001"}"#,
+        )
+        .unwrap();
+        let below = dir.path().join("crates").join("cli");
+        std::fs::create_dir_all(&below).unwrap();
+        let found = local_stack(&below, None).unwrap();
+        assert_eq!(
+            (found.owner.as_str(), found.requestor.as_str()),
+            ("http://127.0.0.1:9000", "http://127.0.0.1:9001")
+        );
+        assert_eq!(found.path, file);
+        // XACCT_STACK_FILE wins; a file without URLs is no stack.
+        let other = dir.path().join("other.json");
+        std::fs::write(&other, "{}").unwrap();
+        assert_eq!(local_stack(&below, Some(other.into_os_string())), None);
+        assert_eq!(
+            local_stack(&std::env::temp_dir().join("nowhere-xacct"), None),
+            None
+        );
+    }
+
+    #[test]
     fn flags_win_over_the_file_and_urls_resolve() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "default_setup = \"prod\"\n[setups.prod]\nowner_url = \"https://owner.example/{function}\"\nregion = \"eu-west-1\"\n[setups.prod.urls]\ncreate-requestor-resources = \"https://req.lambda-url.eu-west-1.on.aws/\"\n").unwrap();
         let mut a = args();
         a.config = Some(path.clone());
-        let s = Settings::load(&a).unwrap();
+        let s = Settings::load_with(&a, None).unwrap();
         assert_eq!(
             s.function_url("list-resources").unwrap(),
             "https://owner.example/list-resources"
@@ -276,7 +362,7 @@ mod tests {
         assert!(s.sign("https://owner.example/list-resources"));
         assert_eq!(s.values["region"].source, "config file, setup `prod`");
         a.owner_url = Some("http://127.0.0.1:9000".into());
-        let s = Settings::load(&a).unwrap();
+        let s = Settings::load_with(&a, None).unwrap();
         assert_eq!(
             s.function_url("list-permissions").unwrap(),
             "http://127.0.0.1:9000/lambda-url/list-permissions/"
@@ -290,14 +376,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut a = args();
         a.config = Some(dir.path().join("none.toml"));
-        let s = Settings::load(&a).unwrap();
+        let s = Settings::load_with(&a, None).unwrap();
         assert_eq!(
             s.function_url("create-owner-role").unwrap_err().to_string(),
             "no URL for `create-owner-role`: set --owner-url, XACCT_OWNER_URL, or `owner_url` in a setup of the config file"
         );
         a.setup = Some("nope".into());
         assert_eq!(
-            Settings::load(&a).unwrap_err().to_string(),
+            Settings::load_with(&a, None).unwrap_err().to_string(),
             "no setup `nope` in the config file"
         );
     }

@@ -606,3 +606,42 @@ fn simulate_reads_a_live_role_and_its_trust() {
     assert_eq!(assume(&[]), Some(1));
     xacct(&["revoke", role, "--yes"]);
 }
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn inside_the_repository_the_cli_finds_the_local_stack_with_nothing_exported() {
+    // A checkout with the stack's file, and the CLI run two folders below it.
+    let s = stack();
+    let repo = tempfile::tempdir().unwrap();
+    let local = repo.path().join(".local");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(local.join("stack.json"), s.to_string()).unwrap();
+    let below = repo.path().join("crates").join("cli");
+    std::fs::create_dir_all(&below).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xacct"))
+        .args([
+            "permissions",
+            "arn:aws:s3:::xacct-demo-reports",
+            "--level",
+            "read",
+            "-o",
+            "json",
+        ])
+        .current_dir(&below)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", repo.path())
+        .output()
+        .unwrap();
+    let answer = json(&out);
+    assert_eq!(answer["arn"], "arn:aws:s3:::xacct-demo-reports", "{answer}");
+    let config = Command::new(env!("CARGO_BIN_EXE_xacct"))
+        .args(["config", "-o", "json"])
+        .current_dir(&below)
+        .env_clear()
+        .env("HOME", repo.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(config.stdout).unwrap();
+    assert!(text.contains("local stack file"), "{text}");
+}
