@@ -11,7 +11,7 @@ use xacct_aws::roles::{
 };
 use xacct_policy::access_diff::AccessDiff;
 use xacct_policy::deployment::Deployment;
-use xacct_policy::expiry::{Expiry, ExpiryError};
+use xacct_policy::expiry::Expiry;
 use xacct_policy::grant::{GrantError, GrantOptions, least_privilege_policy};
 use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, owner_role_name};
@@ -168,18 +168,10 @@ fn expiry(
         (Some(at), None) => ("expires_at", Expiry::parse(at)),
         (None, Some(d)) => ("expires_in", Expiry::after(now, d)),
     };
-    let invalid = |e: ExpiryError| {
-        let code = match e {
-            ExpiryError::Invalid(_) => "InvalidExpiry",
-            ExpiryError::Past(_) => "ExpiryInPast",
-            ExpiryError::TooFar { .. } => "ExpiryTooFar",
-        };
-        ApiError::invalid(field, code, format!("{field}: {e}"))
-    };
     parsed
         .and_then(|e| e.check(now, max_days))
         .map(Some)
-        .map_err(invalid)
+        .map_err(|e| ApiError::expiry(field, &e))
 }
 
 fn check(body: &CreateOwnerRoleRequest, now: i64, max_days: u32) -> Result<Input, ApiError> {

@@ -10,6 +10,7 @@ use xacct_aws::AwsError;
 use xacct_aws::error::AwsErrorKind;
 use xacct_aws::humans::HumanError;
 use xacct_aws::roles::RoleError;
+use xacct_policy::expiry::ExpiryError;
 use xacct_policy::grant::GrantError;
 use xacct_policy::permissions::PermissionsError;
 use xacct_policy::trust::TrustError;
@@ -99,6 +100,16 @@ impl ApiError {
     pub fn retryable(mut self) -> Self {
         self.retryable = true;
         self
+    }
+
+    /// A 400 for an expiry (or a duration) that is not a time, is past, or is too far away.
+    pub fn expiry(field: &str, err: &ExpiryError) -> Self {
+        let code = match err {
+            ExpiryError::Invalid(_) => "InvalidExpiry",
+            ExpiryError::Past(_) => "ExpiryInPast",
+            ExpiryError::TooFar { .. } => "ExpiryTooFar",
+        };
+        Self::invalid(field, code, format!("{field}: {err}"))
     }
 
     /// A 400 for an ARN that does not parse.

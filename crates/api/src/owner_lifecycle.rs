@@ -53,7 +53,7 @@ pub struct ListGrantsResponse {
     pub next_cursor: Option<String>,
 }
 
-fn grant_view(role: &ListedRole, grant: &OwnerGrant) -> Grant {
+fn grant_view(role: &ListedRole, grant: &OwnerGrant, now: i64) -> Grant {
     Grant {
         role_arn: role.arn.clone(),
         role_name: role.name.clone(),
@@ -68,9 +68,7 @@ fn grant_view(role: &ListedRole, grant: &OwnerGrant) -> Grant {
         external_id: role.external_id().map(str::to_owned),
         require_mfa: grant.require_mfa,
         expires_at: grant.expires_at.map(|e| e.to_string()),
-        expired: grant
-            .expires_at
-            .is_some_and(|e| e.is_past(crate::runtime::now_epoch())),
+        expired: grant.expires_at.is_some_and(|e| e.is_past(now)),
         created: role.created.clone(),
         last_used: role.last_used.clone(),
     }
@@ -102,15 +100,7 @@ impl ExpiryFilter {
             })
             .transpose()?;
         let ends_before = within
-            .map(|d| {
-                Expiry::after(now, d).map_err(|e| {
-                    ApiError::invalid(
-                        "expiring_within",
-                        "InvalidExpiry",
-                        format!("expiring_within: {e}"),
-                    )
-                })
-            })
+            .map(|d| Expiry::after(now, d).map_err(|e| ApiError::expiry("expiring_within", &e)))
             .transpose()?;
         Ok(Self {
             expired,
@@ -196,7 +186,7 @@ pub async fn list_grants_page<R: RoleListing>(
                 && requestor.as_ref().is_none_or(|a| &grant.requestor == a)
                 && expiry.admits(grant.expires_at, now)
         })
-        .map(|(role, grant)| grant_view(role, &grant))
+        .map(|(role, grant)| grant_view(role, &grant, now))
         .collect();
     tracing::info!(
         caller,

@@ -326,11 +326,7 @@ impl RoleStore for IamRoleStore {
                 name: p.instance_profile_name().to_owned(),
                 arn: p.arn().to_owned(),
                 roles: p.roles().iter().map(|r| r.role_name().to_owned()).collect(),
-                tags: p
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                    .collect(),
+                tags: tag_map(p.tags()),
             })
         }))
     }

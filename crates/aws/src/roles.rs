@@ -321,9 +321,6 @@ fn differs(spec: &RoleSpec, state: &RoleState) -> Vec<&'static str> {
     if spec.tags.iter().any(|(k, v)| state.tags.get(k) != Some(v)) {
         out.push("tags");
     }
-    if !stale_tags(spec, state).is_empty() {
-        out.push("stale tags");
-    }
     out
 }
 
@@ -493,6 +490,7 @@ pub async fn ensure_role<S: RoleStore>(
     outcome.arn = state.arn.clone();
     outcome.role_id = Some(state.role_id.clone());
     let diffs = differs(spec, &state);
+    let stale = stale_tags(spec, &state);
     let live_policy = store
         .get_role_policy(spec.name.as_str(), &spec.policy_name)
         .await?;
@@ -523,9 +521,13 @@ pub async fn ensure_role<S: RoleStore>(
         outcome.changes.push(match *d {
             "trust" => "update trust policy".to_owned(),
             "settings" => "update description and maximum session duration".to_owned(),
-            "stale tags" => format!("remove tags {}", stale_tags(spec, &state).join(", ")),
             _ => "update tags".to_owned(),
         });
+    }
+    if !stale.is_empty() {
+        outcome
+            .changes
+            .push(format!("remove tags {}", stale.join(", ")));
     }
     if policy_differs {
         outcome
@@ -579,10 +581,8 @@ pub async fn ensure_role<S: RoleStore>(
         store.tag_role(spec.name.as_str(), &spec.tags).await?;
         outcome.writes.push("TagRole");
     }
-    if diffs.contains(&"stale tags") {
-        store
-            .untag_role(spec.name.as_str(), &stale_tags(spec, &state))
-            .await?;
+    if !stale.is_empty() {
+        store.untag_role(spec.name.as_str(), &stale).await?;
         outcome.writes.push("UntagRole");
     }
     if profile_missing {

@@ -353,13 +353,7 @@ async fn simulate(State(c): State<Arc<Console>>, headers: HeaderMap, body: Bytes
     for (key, values) in body.context {
         context.insert(&key, values);
     }
-    let resource_account = body.resource_account.filter(|a| !a.is_empty()).or_else(|| {
-        body.resource
-            .parse::<xacct_policy::Arn>()
-            .ok()
-            .and_then(|a| a.account_id())
-            .map(|a| a.to_string())
-    });
+    let resource_account = body.resource_account.filter(|a| !a.is_empty());
     let verdict = decide(
         &inputs,
         principal,

@@ -144,7 +144,8 @@ pub fn context(pairs: &[String]) -> anyhow::Result<Context> {
     Ok(out)
 }
 
-/// Evaluates one request against `inputs`.
+/// Evaluates one request against `inputs`. The resource's account is `resource_account`,
+/// else the resource ARN's, else (an ARN without one, such as a bucket's) the principal's.
 pub fn decide(
     inputs: &Inputs,
     principal: RequestPrincipal,
@@ -159,6 +160,13 @@ pub fn decide(
             document: &n.document,
         }
     }
+    let resource_account = resource_account.or_else(|| {
+        resource
+            .parse::<Arn>()
+            .ok()
+            .and_then(|a| a.account_id())
+            .map(|a| a.to_string())
+    });
     let set = PolicySet {
         identity: inputs.identity.iter().map(lab).collect(),
         boundary: inputs.boundary.as_ref().map(lab),
@@ -298,19 +306,12 @@ pub async fn run(args: &SimulateArgs, output: Output) -> anyhow::Result<()> {
         (None, Some(raw)) => parse_arn("--principal", raw)?,
         (None, None) => anyhow::bail!("give --principal (or --role)"),
     };
-    let resource_account = args.resource_account.clone().or_else(|| {
-        args.resource
-            .parse::<Arn>()
-            .ok()
-            .and_then(|a| a.account_id())
-            .map(|a| a.to_string())
-    });
     let verdict = decide(
         &inputs,
         RequestPrincipal::Aws(principal),
         &args.action,
         args.resource.trim(),
-        resource_account,
+        args.resource_account.clone(),
         context,
     );
     show(&verdict, output);
