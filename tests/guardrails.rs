@@ -42,6 +42,22 @@ async fn roles_with(stack: &Stack, side: &str, marker: &str) -> Vec<String> {
     names
 }
 
+/// An owner role's tags, as moto has them.
+async fn owner_role_tags(stack: &Stack, name: &str) -> std::collections::BTreeMap<String, String> {
+    stack
+        .iam("owner")
+        .await
+        .list_role_tags()
+        .role_name(name)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
+}
+
 async fn refused(
     stack: &Stack,
     function: &str,
@@ -250,16 +266,7 @@ async fn a_repeat_without_the_narrowing_fields_is_refused_unless_it_says_widen_t
             .unwrap()
             .role
             .unwrap();
-        let tags: Vec<(String, String)> = iam
-            .list_role_tags()
-            .role_name(&name)
-            .send()
-            .await
-            .unwrap()
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect();
+        let tags = owner_role_tags(&stack, &name).await;
         (
             xacct_e2e::decode_policy(r.assume_role_policy_document().unwrap()),
             tags,
@@ -311,12 +318,10 @@ async fn a_repeat_without_the_narrowing_fields_is_refused_unless_it_says_widen_t
             .get("Bool", "aws:MultiFactorAuthPresent")
             .is_none()
     );
-    assert!(
-        !tags.iter().any(|(k, _)| k == "xacct:requestor-role"),
-        "{tags:?}"
-    );
-    assert!(
-        tags.contains(&("xacct:mfa".to_owned(), "false".to_owned())),
+    assert!(!tags.contains_key("xacct:requestor-role"), "{tags:?}");
+    assert_eq!(
+        tags.get("xacct:mfa").map(String::as_str),
+        Some("false"),
         "{tags:?}"
     );
     let grants = stack.get("list-grants", &[("resource_arn", BUCKET)]).await;
@@ -364,20 +369,10 @@ async fn the_grant_records_its_creator_in_a_tag_that_a_repeat_keeps() {
     let body = json!({"resource_arn": BUCKET, "actions": ["s3:ListBucket"], "requestor_account_id": "222222222222", "role_name": name});
     let created = stack.post("create-owner-role", &body).await;
     assert_eq!(created.status, 200, "{}", created.body);
-    let tags = stack
-        .iam("owner")
-        .await
-        .list_role_tags()
-        .role_name(&name)
-        .send()
-        .await
-        .unwrap();
+    let tags = owner_role_tags(&stack, &name).await;
     assert!(
-        tags.tags()
-            .iter()
-            .any(|t| t.key() == "xacct:created-by" && !t.value().is_empty()),
-        "{:?}",
-        tags.tags()
+        tags.get("xacct:created-by").is_some_and(|v| !v.is_empty()),
+        "{tags:?}"
     );
     let again = stack.post("create-owner-role", &body).await;
     assert_eq!(again.body["changed"], false, "{}", again.body);
@@ -520,21 +515,8 @@ async fn a_grant_with_an_expiry_is_refused_by_aws_afterwards_and_dropping_it_mus
     let at = created.body["expires_at"].as_str().unwrap().to_owned();
     let condition = &created.body["trust_policy"]["Statement"][0]["Condition"];
     assert_eq!(condition["DateLessThan"]["aws:CurrentTime"], json!(at));
-    let tags = stack
-        .iam("owner")
-        .await
-        .list_role_tags()
-        .role_name(&name)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        tags.tags()
-            .iter()
-            .any(|t| t.key() == "xacct:expires-at" && t.value() == at),
-        "{:?}",
-        tags.tags()
-    );
+    let tags = owner_role_tags(&stack, &name).await;
+    assert_eq!(tags.get("xacct:expires-at"), Some(&at), "{tags:?}");
     let grants = stack.get("list-grants", &[("resource_arn", BUCKET)]).await;
     let listed = grants.body["grants"]
         .as_array()
