@@ -8,14 +8,16 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 PYTHON := .venv/bin/python
-LOCALSTACK := $(PYTHON) scripts/localstack.py
 
-# One target directory for cargo, clippy, `cargo lambda watch` and SAM alike, outside
-# the work tree (cargo lambda watches the work tree).
+# One target directory for cargo, clippy and SAM alike, outside the work tree.
 CARGO_TARGET_DIR ?= $(HOME)/.cache/xacct-target
 export CARGO_TARGET_DIR
 
-# No __pycache__/ in the work tree: `cargo lambda watch` restarts the functions on changes.
+# The local stack (crates/devstack): moto, and the functions' built binaries behind
+# `cargo lambda watch --only-lambda-apis`. Built with the rest of the workspace.
+DEVSTACK := $(CARGO_TARGET_DIR)/debug/xacct-devstack
+
+# No __pycache__/ in the work tree.
 export PYTHONDONTWRITEBYTECODE := 1
 
 # Absolute: `cargo test` runs the end-to-end tests from the `tests/` package directory.
@@ -27,11 +29,11 @@ E2E_STACK_FILE := $(CURDIR)/.local/stack.json
 help:
 	@echo "xacct make targets:"
 	@echo "  venv          create .venv/ (moto, boto3, cargo-lambda, pytest) via scripts/bootstrap-venv"
-	@echo "  local         run the local stack in the foreground (moto + functions); Ctrl-C stops it"
-	@echo "  local-up      start the local stack in the background; returns once every function answers"
+	@echo "  local         build, then run the local stack in the foreground (moto + functions); Ctrl-C stops it"
+	@echo "  local-up      build, then start the local stack in the background; returns once every function answers"
 	@echo "  local-down    stop the background local stack"
 	@echo "  local-status  show what the local stack runs"
-	@echo "  local-reset   empty moto, re-seed it, new credentials, restart the functions"
+	@echo "  local-reset   a fresh moto, seeded again, new credentials, the functions restarted (background)"
 	@echo "  test          everything CI runs: fmt, clippy, unit tests, Python checks, end-to-end tests"
 	@echo "  test-python   only the Python checks in tests/python (with .venv-sam/ for SAM's lints)"
 	@echo "  test-e2e      only the end-to-end tests, against a local stack started and stopped here"
@@ -42,27 +44,30 @@ help:
 	@echo "  fuzz          run each xacct-policy fuzz target for FUZZ_SECONDS (60) s (cargo-fuzz, nightly; not in CI)"
 	@echo ""
 	@echo "Local stack knobs: XACCT_MOTO_PORT (5000), XACCT_OWNER_PORT (9000),"
-	@echo "XACCT_REQUESTOR_PORT (9001), XACCT_STACK_TIMEOUT (1500 s), XACCT_NO_FUNCTIONS=1,"
-	@echo "XACCT_FAULT_PROXY=1 (functions reach moto through tests/faultproxy.py; test-e2e sets it),"
-	@echo "XACCT_PROXY_PORT (5001)."
+	@echo "XACCT_REQUESTOR_PORT (9001), XACCT_INSTANCES (processes per function, 4),"
+	@echo "XACCT_STACK_TIMEOUT (120 s), XACCT_RUST_LOG (info)."
 
 venv:
 	@scripts/bootstrap-venv
 
+# The binaries are built first: the stack serves what is built. Rebuilt later
+# (`cargo build --workspace --bins`), a running stack restarts those functions.
 local: venv
-	$(LOCALSTACK) up --foreground
+	$(CARGO) build --workspace --bins
+	$(DEVSTACK) up
 
 local-up: venv
-	$(LOCALSTACK) up --background
+	$(CARGO) build --workspace --bins
+	$(DEVSTACK) up --background
 
 local-down:
-	@if [ -x $(PYTHON) ]; then $(LOCALSTACK) down; else echo "no .venv/: nothing to stop"; fi
+	@if [ -x $(DEVSTACK) ]; then $(DEVSTACK) down; else echo "xacct-devstack is not built: nothing to stop"; fi
 
-local-status: venv
-	@$(LOCALSTACK) status
+local-status:
+	@$(DEVSTACK) status
 
 local-reset: venv
-	$(LOCALSTACK) reset
+	$(DEVSTACK) reset
 
 test: venv
 	$(CARGO) fmt --all --check
@@ -88,23 +93,20 @@ test-python: venv
 
 # The stack is stopped whatever the tests do, and the tests' exit status is kept. The
 # trap is set only once `up` succeeded: a failed `up` stops what it started itself, and
-# one that fails because a stack already runs must not stop that stack. The functions
-# reach moto through the fault proxy (tests/faultproxy.py), whose URL the tests read
-# from the stack file (`fault_proxy_url`). After the cargo tests, against the same stack:
-# tests/python/stack/ (schemathesis against openapi.yaml), the `xacct` CLI's tests, and the
-# console's browser test (tests/browser/setup.sh installs Debian's chromium and the pinned
-# npm packages). The first failure ends the recipe with its exit status. Everything is
-# compiled before the stack starts: `cargo lambda watch` starts each new function instance
-# with `cargo run`, which would otherwise wait on cargo's lock behind a test build and time
-# out requests; the browser test's npm packages are installed before it too.
+# one that fails because a stack already runs must not stop that stack. After the cargo
+# tests, against the same stack: tests/python/stack/ (schemathesis against openapi.yaml),
+# the `xacct` CLI's tests, and the console's browser test (tests/browser/setup.sh installs
+# Debian's chromium and the pinned npm packages). The first failure ends the recipe with its
+# exit status. Everything is compiled before the stack starts, so no test build competes
+# with the functions for the two cores.
 test-e2e: venv
 	@set -eu; \
 	$(CARGO) build --workspace --bins; \
 	$(CARGO) test -p xacct-e2e --no-run; \
 	$(CARGO) test -p xacct-cli --test local_stack --no-run; \
 	tests/browser/setup.sh; \
-	XACCT_FAULT_PROXY=1 XACCT_NO_RELOAD=1 $(LOCALSTACK) up --background; \
-	trap 'rc=$$?; $(LOCALSTACK) down || true; exit $$rc' EXIT; \
+	$(DEVSTACK) up --background; \
+	trap 'rc=$$?; $(DEVSTACK) down || true; exit $$rc' EXIT; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-e2e -- --test-threads=4; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) .venv/bin/pytest -q -p no:cacheprovider tests/python/stack; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-cli --test local_stack -- --ignored; \

@@ -80,36 +80,16 @@ impl Stack {
         self.file["requestor_account"].as_str().unwrap().to_owned()
     }
 
-    /// The fault-injecting proxy in front of moto, when the stack runs one.
-    pub fn fault_proxy(&self) -> Option<String> {
-        self.file["fault_proxy_url"].as_str().map(str::to_owned)
-    }
-
-    /// Sends `request` and checks the answer against `openapi.yaml`. A 500 whose body is not
-    /// xacct's error shape (the functions answer 500 only with `error.code`, and log it) is
-    /// `cargo lambda watch` itself, which now and then answers 500 under concurrent load
-    /// without invoking the function: the request is sent again, at most twice, and the
-    /// emulator's answer is printed. Every xacct operation is idempotent.
+    /// Sends `request` once and checks the answer against `openapi.yaml`. The stack serves
+    /// built binaries: every answer is the function's own.
     async fn send(request: reqwest::RequestBuilder, function: &str, method: &str) -> Answer {
-        let mut attempt = 1;
-        loop {
-            let response = request.try_clone().unwrap().send().await.unwrap();
-            let status = response.status().as_u16();
-            let text = response.text().await.unwrap();
-            let body: Option<Value> = serde_json::from_str(&text).ok();
-            let xacct_error = body
-                .as_ref()
-                .is_some_and(|b| b["error"]["code"].is_string());
-            if status == 500 && !xacct_error && attempt < 3 {
-                eprintln!("{method} {function}: the emulator answered 500 ({text}); again");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
-                attempt += 1;
-                continue;
-            }
-            let body = body.unwrap_or_else(|| panic!("status {status}: body is not JSON: {text}"));
-            contract().check(function, method, status, &body);
-            return Answer { status, body };
-        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text}"));
+        contract().check(function, method, status, &body);
+        Answer { status, body }
     }
 
     pub async fn post(&self, function: &str, body: &Value) -> Answer {
@@ -135,19 +115,6 @@ impl Stack {
         let name = method.as_str().to_ascii_lowercase();
         let request = self.http.request(method, self.url(function));
         Self::send(request, function, &name).await
-    }
-
-    /// Raw access to the proxy's admin API.
-    pub async fn proxy(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let base = self
-            .fault_proxy()
-            .expect("the stack runs without the fault proxy; start it with XACCT_FAULT_PROXY=1");
-        let mut req = self.http.request(method, format!("{base}{path}"));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let text = req.send().await.unwrap().text().await.unwrap();
-        serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
     /// SDK configuration with one side's credentials, straight to moto.

@@ -26,8 +26,8 @@ const OWNER = '111111111111';
 const REQUESTOR = '222222222222';
 // Unique per run, so reruns against the same moto create new roles instead of colliding.
 const RUN = `console-${Date.now()}`;
-// The local stack's functions run under `cargo lambda watch`, which recompiles a function when
-// the work tree changes: allow for that on a 2-core machine. The app itself gives up after 2 min.
+// Generous for a 2-core machine running moto, the functions and a browser at once. The app
+// itself gives up after 2 min.
 const SLOW = 150_000;
 
 let context;

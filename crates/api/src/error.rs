@@ -354,6 +354,25 @@ mod tests {
     }
 
     #[test]
+    fn a_rolled_back_create_is_a_502_with_aws_code_saying_nothing_was_left_behind() {
+        let source = AwsError::new(
+            "PutRolePolicy",
+            "MalformedPolicyDocument",
+            "internal detail",
+            AwsErrorKind::Refused,
+        );
+        let e = ApiError::from(RoleError::RolledBack {
+            source: Box::new(source),
+            removed: vec!["role".to_owned()],
+        });
+        assert_eq!(e.status(), 502);
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            json!({"code": "MalformedPolicyDocument", "message": "aws refused or failed: PutRolePolicy returned `MalformedPolicyDocument`; nothing was left behind"})
+        );
+    }
+
+    #[test]
     fn an_error_body_names_code_message_and_field_but_never_the_status() {
         let e = ApiError::conflict("require_mfa", "TrustWouldWiden", "wider");
         assert_eq!(e.status(), 409);

@@ -13,12 +13,16 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 /// Retry attempts per AWS call (the first try included), with exponential backoff.
 pub const MAX_ATTEMPTS: u32 = 5;
 
-/// Loads the shared configuration once, at start-up.
-pub async fn load() -> SdkConfig {
-    let retry = RetryConfig::standard()
+/// Every AWS call's retries: at most `MAX_ATTEMPTS` tries, with exponential backoff.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_initial_backoff(Duration::from_millis(100))
-        .with_max_backoff(Duration::from_secs(5));
+        .with_max_backoff(Duration::from_secs(5))
+}
+
+/// Loads the shared configuration once, at start-up.
+pub async fn load() -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(10))
@@ -26,7 +30,7 @@ pub async fn load() -> SdkConfig {
         .build();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
-        .retry_config(retry)
+        .retry_config(retry_config())
         .timeout_config(timeouts)
         .load()
         .await

@@ -156,10 +156,9 @@ impl Client {
     }
 
     /// Sends a request to a function and returns its answer unchanged. A 5xx that is not
-    /// xacct's JSON error comes from in front of the function (the Function URL service, or
-    /// `cargo lambda watch` locally, which now and then answers 500 without running the
-    /// function): it is sent again, freshly signed, at most twice more with a short backoff.
-    /// Every xacct operation is idempotent, so a repeat is safe.
+    /// xacct's JSON error comes from in front of the function (the Function URL service):
+    /// it is sent again, freshly signed, at most twice more with a short backoff. Every
+    /// xacct operation is idempotent, so a repeat is safe.
     pub async fn forward(
         &self,
         function: &str,

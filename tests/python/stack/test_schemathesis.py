@@ -5,16 +5,15 @@ Every operation of the document is exercised, each on its side's port (the docum
 schema-violating input: its explicit examples, the coverage phase (boundary values, missing
 and extra fields, other HTTP methods) and fuzzing. Each answer must be no 5xx, have a status
 the document lists, carry the documented content type and headers, and match the documented
-schema; a network failure or a crash fails the test. Exceptions, each counted and printed: the
-502 of a create this test makes fail on purpose (below) and the emulator's own 500 for a body
-that is not UTF-8 (`emulator_refused_body`).
+schema; a network failure or a crash fails the test. Every request is sent once: the stack
+serves built binaries, so every answer is the function's own (a body that is not UTF-8
+reaches it base64-encoded, as in Lambda).
 
 Requests are steered: half the fuzzed bodies of `create-owner-role` and
 `create-requestor-resources` name a seeded resource (or an owner role) and the real requestor
 account (or the seeded group or user), so requests get past validation into IAM, with fuzzed
-role names, External IDs, session durations and flags. When the stack runs the fault proxy
-(`make test-e2e` does), some of those creates fail after `CreateRole` on purpose
-(`PutRolePolicy`, `AddRoleToInstanceProfile`), so the rollback runs too. Half the fuzzed
+role names, External IDs, session durations and flags. (A create failing after `CreateRole`
+is proven in process: crates/aws/tests/iam_faults.rs.) Half the fuzzed
 checks and revokes name a role that exists: grants and requestor roles this test makes first
 (`xst-fixture-*`), the roles outside `/xacct/` (the stack's own, the seeded ones, and a canary
 tagged `xacct:managed=true` outside `/xacct/`), the seeded group and user; half the
@@ -37,9 +36,6 @@ import os
 import re
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -66,8 +62,6 @@ REVOKE_GRANT_PATH = "/lambda-url/revoke-grant/"
 CHECK_REQUESTOR_PATH = "/lambda-url/check-requestor-role/"
 REVOKE_REQUESTOR_PATH = "/lambda-url/revoke-requestor-resources/"
 # Role names this test steers into failing after CreateRole (matched by the fault proxy).
-FAIL_POLICY_PREFIX = "xst-failpolicy-"
-FAIL_PROFILE_PREFIX = "xst-failprofile-"
 
 
 def _stack_file() -> Path | None:
@@ -199,7 +193,7 @@ _people = STACK.get("seed", {}).get("requestor_people", {})
 GROUP: str = _people.get("group_name", "xacct-demo-analysts")
 USER: str = _people.get("user_name", "xacct-demo-alice")
 
-# Made before fuzzing (see `moto_before_and_faults`), so the checks and revokes have real
+# Made before fuzzing (see `moto_before`), so the checks and revokes have real
 # targets: KEPT, a grant and its Lambda requestor role, is checked and never revoked on
 # purpose; DOOMED, a grant and an EC2 requestor role, may be revoked by the fuzzing (both are
 # made again on the next run); the seeded group's and user's policies for the KEPT grant.
@@ -234,8 +228,6 @@ def _role_names() -> st.SearchStrategy[str | None]:
     return st.one_of(
         st.none(),
         suffix.map(lambda s: f"xst-{s}"),
-        suffix.map(lambda s: f"{FAIL_POLICY_PREFIX}{s}"),
-        suffix.map(lambda s: f"{FAIL_PROFILE_PREFIX}{s}"),
     )
 
 
@@ -429,17 +421,6 @@ def _iam(side: str) -> Any:
     )
 
 
-def _proxy(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    url = str(STACK["fault_proxy_url"]).rstrip("/") + path
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        url, data=data, method=method, headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback URL from the stack file
-        text = resp.read().decode()
-    return json.loads(text) if text else None
-
-
 def half_made_roles(iam: Any, policy_name: str) -> dict[str, str]:
     """Roles under /xacct/ that a failed request could have left: name -> what is wrong."""
     bad: dict[str, str] = {}
@@ -507,19 +488,8 @@ def _canary(iam: Any) -> None:
 
 
 def _post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A request outside the fuzzing that must succeed; its answer. Sent once more if the
-    emulator itself failed it (see `send`)."""
-    url = base_url(path) + path
-    for attempt in (1, 2):
-        try:
-            response = requests.post(url, json=body, timeout=REQUEST_TIMEOUT)
-        except (requests.Timeout, requests.ConnectionError):
-            if attempt == 2:
-                raise
-            continue
-        if attempt == 1 and emulator_error(response):
-            continue
-        break
+    """A request outside the fuzzing that must succeed; its answer."""
+    response = requests.post(base_url(path) + path, json=body, timeout=REQUEST_TIMEOUT)
     assert response.status_code == 200, (
         f"POST {path} {json.dumps(body)} -> {response.status_code} {response.text[:500]}"
     )
@@ -572,14 +542,10 @@ class Run:
     profiles_before: set[str] = set()
     # Roles outside /xacct/ before the run, per side: name -> ARN (canary included).
     protected: dict[str, dict[str, str]] = {}
-    rules: list[str] = []
-    emulator_refusals = 0
-    rolled_back = 0
-    retried = 0
 
 
 @pytest.fixture(scope="module", autouse=True)
-def moto_before_and_faults() -> Iterator[None]:
+def moto_before() -> None:
     Run.before = {
         "owner": half_made_roles(_iam("owner"), OWNER_POLICY),
         "requestor": half_made_roles(_iam("requestor"), REQUESTOR_POLICY),
@@ -590,32 +556,6 @@ def moto_before_and_faults() -> Iterator[None]:
         _canary(iam)
         Run.protected[side] = _roles_outside_xacct(iam)
     make_fixtures()
-    if STACK.get("fault_proxy_url"):
-        for action, prefix in (
-            ("iam:PutRolePolicy", FAIL_POLICY_PREFIX),
-            ("iam:AddRoleToInstanceProfile", FAIL_PROFILE_PREFIX),
-        ):
-            rule = _proxy(
-                "POST",
-                "/__xacct/faults",
-                {
-                    "action": action,
-                    "fault": "error",
-                    "status": 400,
-                    "code": "MalformedPolicyDocument",
-                    "contains": f"RoleName={prefix}",
-                    "count": -1,
-                },
-            )
-            Run.rules.append(str(rule["id"]))
-    try:
-        yield
-    finally:
-        for rule_id in Run.rules:
-            try:
-                _proxy("DELETE", f"/__xacct/faults/{rule_id}")
-            except (urllib.error.URLError, OSError):
-                pass
 
 
 def test_stack_urls_match_the_document() -> None:
@@ -634,35 +574,6 @@ def test_stack_urls_match_the_document() -> None:
         assert ports == ["XACCT_REQUESTOR_PORT"], f"{path} does not declare the requestor server"
 
 
-def injected_fault(case: Any) -> bool:
-    """Whether the fault proxy fails this create after CreateRole (see moto_before_and_faults)."""
-    body = case.body
-    return (
-        bool(Run.rules)
-        and case.method == "POST"
-        and case.operation.path in (OWNER_ROLE_PATH, REQUESTOR_PATH)
-        and isinstance(body, dict)
-        and isinstance(body.get("role_name"), str)
-        and body["role_name"].startswith((FAIL_POLICY_PREFIX, FAIL_PROFILE_PREFIX))
-    )
-
-
-def emulator_refused_body(response: Any) -> bool:
-    """`cargo lambda watch` answers a body that is not UTF-8 under a text content type
-    (`application/json`, `text/plain`) with its own 500 problem document and never invokes
-    the function. Deployed, Lambda hands such a body to the function (base64), which answers
-    400 `InvalidJson`. Nothing in xacct can change this: it is the emulator's answer."""
-    raw = response.request.body
-    if raw is None or isinstance(raw, str):
-        return False
-    try:
-        bytes(raw).decode("utf-8")
-        return False
-    except UnicodeDecodeError:
-        pass
-    return emulator_error(response)
-
-
 ROLE_ARN = re.compile(schema.raw_schema["components"]["schemas"]["RoleArn"]["pattern"])
 
 def accepted_bad_role_arn(case: Any, response: Any) -> bool:
@@ -679,30 +590,10 @@ def accepted_bad_role_arn(case: Any, response: Any) -> bool:
     return False
 
 
-def emulator_error(response: Any) -> bool:
-    """The emulator's own 500 problem document (the function's errors are `Error` bodies)."""
-    return response.status_code == 500 and b"httpstatuses.com/500" in response.content
-
-
 def send(case: Any) -> Any:
-    """One request; sent once more if the emulator itself failed it. `cargo lambda watch`
-    restarts its function processes when files in the work tree change (ForceStop), and a
-    request in flight then gets the emulator's 500 or no answer at all. A failure of xacct's
-    own happens again on the second try and is reported; creates are idempotent."""
-    url = base_url(case.operation.path)
-    for attempt in (1, 2):
-        try:
-            response = case.call(base_url=url, timeout=REQUEST_TIMEOUT)
-        except (requests.Timeout, requests.ConnectionError):
-            if attempt == 2:
-                raise
-            Run.retried += 1
-            continue
-        if attempt == 1 and emulator_error(response) and not emulator_refused_body(response):
-            Run.retried += 1
-            continue
-        return response
-    raise AssertionError("unreachable")
+    """One request, sent once: the stack serves built binaries, so every answer is the
+    function's own."""
+    return case.call(base_url=base_url(case.operation.path), timeout=REQUEST_TIMEOUT)
 
 
 @schema.parametrize()
@@ -727,19 +618,8 @@ def test_every_answer_conforms(case: Any) -> None:
         except (ValueError, KeyError, TypeError):
             pass
     by_status[key] = by_status.get(key, 0) + 1
-    if emulator_refused_body(response):
-        Run.emulator_refusals += 1
-        return
-    checks = CHECKS
-    if injected_fault(case) and response.status_code == 502:
-        # The one 5xx this test causes on purpose: AWS failing after CreateRole, rolled back.
-        error = json.loads(response.content)["error"]
-        assert error["code"] == "MalformedPolicyDocument", error
-        assert "nothing was left behind" in error["message"], error
-        Run.rolled_back += 1
-        checks = [c for c in CHECKS if c is not not_a_server_error]
     assert not accepted_bad_role_arn(case, response), f"a malformed role ARN was accepted: {case.body}"
-    case.validate_response(response, checks=checks)
+    case.validate_response(response, checks=CHECKS)
 
 
 DOCUMENTED_METHODS = {
@@ -883,45 +763,6 @@ def test_a_role_arn_names_one_role(path: str, body: dict[str, Any]) -> None:
     assert response.json()["error"]["code"] == "InvalidRoleArn"
 
 
-@pytest.mark.parametrize(
-    ("path", "prefix"),
-    [(OWNER_ROLE_PATH, FAIL_POLICY_PREFIX), (REQUESTOR_PATH, FAIL_PROFILE_PREFIX)],
-    ids=["owner-put-role-policy", "requestor-add-role-to-instance-profile"],
-)
-def test_a_create_failing_after_create_role_leaves_nothing(path: str, prefix: str) -> None:
-    """At least one failed create per run, whatever the fuzzing drew: the fault proxy fails
-    the write after CreateRole, the answer is the documented 502, and the role is gone."""
-    if not Run.rules:
-        pytest.skip("the stack runs without the fault proxy (XACCT_FAULT_PROXY=1)")
-    name = f"{prefix}{int(time.time() * 1000):x}"
-    if path == OWNER_ROLE_PATH:
-        body: dict[str, Any] = {
-            "resource_arn": "arn:aws:s3:::xacct-demo-reports",
-            "actions": ["s3:GetObject"],
-            "requestor_account_id": REQUESTOR_ACCOUNT,
-            "role_name": name,
-        }
-        side = "owner"
-    else:
-        body = {
-            "owner_role_arn": f"arn:aws:iam::{OWNER_ACCOUNT}:role/xacct/{name}",
-            "service_principal": "ec2.amazonaws.com",
-            "role_name": name,
-        }
-        side = "requestor"
-    response = requests.post(base_url(path) + path, json=body, timeout=REQUEST_TIMEOUT)
-    assert response.status_code == 502, response.text
-    error = response.json()["error"]
-    assert error["code"] == "MalformedPolicyDocument", error
-    assert "nothing was left behind" in error["message"], error
-    iam = _iam(side)
-    with pytest.raises(iam.exceptions.NoSuchEntityException):
-        iam.get_role(RoleName=name)
-    if side == "requestor":
-        with pytest.raises(iam.exceptions.NoSuchEntityException):
-            iam.get_instance_profile(InstanceProfileName=name)
-
-
 def test_the_checks_pass_for_what_xacct_made() -> None:
     """KEPT as made: its requestor role may assume the grant with the External ID and not
     without it or with a wrong one, the grant allows exactly the granted actions and has not
@@ -1004,9 +845,7 @@ def test_no_role_is_left_half_made() -> None:
     """Every role under /xacct/ is whole: tagged, with its inline policy (and profile)."""
     print(
         f"schemathesis: {Run.sent} requests sent, {Run.skipped} cases over the time budget, "
-        f"{Run.rolled_back} creates failed on purpose and rolled back, "
-        f"{Run.emulator_refusals} non-UTF-8 bodies refused by the emulator, "
-        f"{Run.retried} requests sent again after an emulator failure"
+        "every answer the function's own"
     )
     for label, counts in sorted(Run.statuses.items()):
         print(f"  {label}: {dict(sorted(counts.items()))}")
