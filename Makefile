@@ -85,7 +85,7 @@ test-template:
 	@scripts/bootstrap-sam-venv
 	@set -eu; \
 	home="$$(mktemp -d)"; trap 'rm -rf "$$home"' EXIT; \
-	offline=(env $$(env | sed -n 's/^\(AWS_[A-Za-z0-9_]*\|SAM_CLI_[A-Za-z0-9_]*\)=.*/-u \1/p') \
+	offline=(env $$(env | sed -n -E 's/^((AWS|SAM_CLI)_[A-Za-z0-9_]*)=.*/-u \1/p') \
 		AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 		AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0 HOME="$$home"); \
 	if unshare -n true 2>/dev/null; then offline=(unshare -n "$${offline[@]}"); fi; \
