@@ -24,7 +24,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 E2E_STACK_FILE := $(CURDIR)/.local/stack.json
 
 .PHONY: bench bench-discovery help venv local local-up local-down local-status local-reset \
-	test test-python test-e2e catalog package fuzz
+	test test-template test-python test-e2e catalog package fuzz
 
 help:
 	@echo "xacct make targets:"
@@ -35,7 +35,8 @@ help:
 	@echo "  local-status  show what the local stack runs"
 	@echo "  local-reset   a fresh moto, seeded again, new credentials, the functions restarted (background)"
 	@echo "  test          everything CI runs: fmt, clippy, unit tests, Python checks, end-to-end tests"
-	@echo "  test-python   only the Python checks in tests/python (with .venv-sam/ for SAM's lints)"
+	@echo "  test-template cfn-lint and sam validate --lint on template.yaml, offline (from .venv-sam/)"
+	@echo "  test-python   only the Python checks in tests/python"
 	@echo "  test-e2e      only the end-to-end tests, against a local stack started and stopped here"
 	@echo "  bench         release benchmarks: policy crate, cold start and warm latency per function, load test"
 	@echo "  bench-discovery  release benchmark of list-resources at scale (up to 7,200 resources, 50 ms per AWS call)"
@@ -74,15 +75,39 @@ test: venv
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace --exclude xacct-e2e
 	$(CARGO) build --workspace --bins
+	@$(MAKE) --no-print-directory test-template
 	@$(MAKE) --no-print-directory test-python
 	@$(MAKE) --no-print-directory test-e2e
 
+# SAM's own checks of template.yaml, with the pinned aws-sam-cli and cfn-lint of .venv-sam/
+# (scripts/bootstrap-sam-venv creates it; test-e2e's CloudFormation exports use its cfn-lint
+# too): cfn-lint must print nothing at all, and `sam validate --lint` must call the template
+# valid. Offline, as a deploy's first check would be: no AWS_* or SAM_CLI_* variable from the
+# caller, no profile or credentials, no telemetry, a throwaway HOME, and no network at all
+# where `unshare -n` is allowed. The template's security rules themselves are Rust tests
+# that `cargo test` runs (crates/policy/tests/template_rules.rs, template_policies.rs).
+test-template:
+	@scripts/bootstrap-sam-venv
+	@set -eu; \
+	home="$$(mktemp -d)"; trap 'rm -rf "$$home"' EXIT; \
+	offline=(env $$(env | sed -n -E 's/^((AWS|SAM_CLI)_[A-Za-z0-9_]*)=.*/-u \1/p') \
+		AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0 HOME="$$home"); \
+	if unshare -n true 2>/dev/null; then offline=(unshare -n "$${offline[@]}"); fi; \
+	rc=0; out="$$("$${offline[@]}" .venv-sam/bin/cfn-lint -- template.yaml 2>&1)" || rc=$$?; \
+	if [ $$rc -ne 0 ] || [ -n "$$out" ]; then \
+		printf '%s\n' "$$out" >&2; echo "test-template: cfn-lint reported findings (exit $$rc)" >&2; exit 1; \
+	fi; \
+	rc=0; out="$$("$${offline[@]}" .venv-sam/bin/sam validate --lint --template-file template.yaml 2>&1)" || rc=$$?; \
+	if [ $$rc -ne 0 ] || [[ "$$out" != *"is a valid SAM Template"* ]]; then \
+		printf '%s\n' "$$out" >&2; echo "test-template: sam validate --lint failed (exit $$rc)" >&2; exit 1; \
+	fi; \
+	echo "template.yaml: cfn-lint and sam validate --lint pass, offline"
+
 # pytest exits 5 when it collects nothing: that is "no Python tests yet", not a failure.
-# No cache provider: it would leave .pytest_cache/ in the work tree. The template tests
-# run SAM's and cfn-lint's checks from .venv-sam/ and skip them without it.
+# No cache provider: it would leave .pytest_cache/ in the work tree.
 # tests/python/stack/ needs a running local stack: test-e2e runs it.
 test-python: venv
-	@if [ -x scripts/bootstrap-sam-venv ]; then scripts/bootstrap-sam-venv; fi
 	@if [ -d tests/python ]; then \
 		rc=0; .venv/bin/pytest -q -p no:cacheprovider --ignore=tests/python/stack tests/python || rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "tests/python: no tests collected, skipped"; rc=0; fi; \

@@ -2,36 +2,16 @@
 //! way twice; `eval::parse_date` does not panic; `eval::glob` on a fuzzed pattern and text does not panic, ends quickly (runs of
 //! `*` included) and agrees with a few properties any wildcard match has.
 //!
-//! The input is an `Arbitrary` struct: `cargo fuzz fmt evaluate <file>` shows one decoded,
-//! and `fuzz/gen_evaluate_seeds.py` writes the seeds in `fuzz/corpus/evaluate/`.
+//! The input is an `Arbitrary` struct (`xacct_fuzz_seeds::EvaluateInput`): `cargo fuzz fmt
+//! evaluate <file>` shows one decoded, and `cargo run --manifest-path fuzz/Cargo.toml -p
+//! xacct-fuzz-seeds` writes the seeds in `fuzz/corpus/evaluate/`.
 
 #![no_main]
 
-use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use xacct_fuzz_seeds::EvaluateInput as Input;
 use xacct_policy::eval::{self, Context, Labeled, PolicySet, Request, RequestPrincipal};
 use xacct_policy::{Arn, PolicyDocument};
-
-/// Fields in the order the seed generator writes them; `policy` last, so it takes the rest
-/// of the input.
-#[derive(Debug, Arbitrary)]
-struct Input {
-    /// An ARN (`Aws`), a service principal (`*.amazonaws.com`) or `*` (anonymous).
-    principal: String,
-    action: String,
-    resource: String,
-    /// At most four keys of four values each are used.
-    context: Vec<(String, Vec<String>)>,
-    /// The policy is the resource's policy (else the principal's identity policy).
-    resource_policy: bool,
-    /// The account owning the resource; `None` means the principal's own account.
-    resource_account: Option<String>,
-    glob_pattern: String,
-    glob_text: String,
-    glob_ignore_case: bool,
-    /// Policy JSON.
-    policy: String,
-}
 
 fn check_glob(pattern: &str, text: &str, ignore_case: bool) {
     let matched = eval::glob(pattern, text, ignore_case);

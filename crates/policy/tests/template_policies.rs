@@ -11,22 +11,20 @@
     clippy::indexing_slicing
 )]
 
-use serde_json::Value as Json;
-use serde_yaml::Value as Yaml;
+mod template;
+
+use serde_json::{Value as Json, json};
 use xacct_policy::PolicyDocument;
 use xacct_policy::eval::{
     Context, Decision, Labeled, PolicySet, Request, RequestPrincipal, evaluate,
 };
 
+use template::{resource, resources_of_type};
+
 const ACCOUNT: &str = "111111111111";
 const STACK: &str = "xacct";
 const BOUNDARY_ARN: &str =
     "arn:aws:iam::111111111111:policy/xacct/xacct-PermissionsBoundaryPolicy-1";
-
-fn template() -> Yaml {
-    let text = include_str!("../../../template.yaml");
-    serde_yaml::from_str(text).expect("template.yaml parses")
-}
 
 fn sub(text: &str) -> String {
     text.replace("${AWS::Partition}", "aws")
@@ -36,43 +34,45 @@ fn sub(text: &str) -> String {
         .replace("${HumanPrincipalPath}", "/")
 }
 
-/// CloudFormation's short-form intrinsics resolved to JSON; `None` for `AWS::NoValue`.
-/// `!If` takes its true branch, so optional statements are checked too.
-fn resolve(value: &Yaml) -> Option<Json> {
-    Some(match value {
-        Yaml::Null => Json::Null,
-        Yaml::Bool(b) => Json::Bool(*b),
-        Yaml::Number(n) => serde_json::to_value(n).unwrap(),
-        Yaml::String(s) => Json::String(s.clone()),
-        Yaml::Sequence(items) => Json::Array(items.iter().filter_map(resolve).collect()),
-        Yaml::Mapping(map) => Json::Object(
+/// The template's intrinsics (in long form) resolved to plain JSON; `None` for
+/// `AWS::NoValue`. `Fn::If` takes its true branch, so optional statements are checked too.
+fn resolve(value: &Json) -> Option<Json> {
+    let object = |map: &serde_json::Map<String, Json>| {
+        Json::Object(
             map.iter()
-                .filter_map(|(k, v)| Some((k.as_str().unwrap().to_owned(), resolve(v)?)))
+                .filter_map(|(k, v)| Some((k.clone(), resolve(v)?)))
                 .collect(),
-        ),
-        Yaml::Tagged(tagged) => match (tagged.tag.to_string().as_str(), &tagged.value) {
-            ("!Sub", Yaml::String(s)) => Json::String(sub(s)),
-            ("!Ref", Yaml::String(name)) => match name.as_str() {
-                "AWS::NoValue" => return None,
-                "AWS::AccountId" => Json::String(ACCOUNT.to_owned()),
-                "AWS::StackName" => Json::String(STACK.to_owned()),
-                "PermissionsBoundaryPolicy" => Json::String(BOUNDARY_ARN.to_owned()),
-                other => Json::String(format!("ref-{other}")),
-            },
-            ("!GetAtt", Yaml::String(attr)) => {
-                let group = attr.trim_end_matches(".Arn");
-                Json::String(format!(
-                    "arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{STACK}/{group}"
-                ))
+        )
+    };
+    Some(match value {
+        Json::Array(items) => Json::Array(items.iter().filter_map(resolve).collect()),
+        Json::Object(map) if map.len() == 1 => {
+            let (function, argument) = map.iter().next().unwrap();
+            match (function.as_str(), argument) {
+                ("Fn::Sub", Json::String(s)) => Json::String(sub(s)),
+                ("Ref", Json::String(name)) => match name.as_str() {
+                    "AWS::NoValue" => return None,
+                    "AWS::AccountId" => Json::String(ACCOUNT.to_owned()),
+                    "AWS::StackName" => Json::String(STACK.to_owned()),
+                    "PermissionsBoundaryPolicy" => Json::String(BOUNDARY_ARN.to_owned()),
+                    other => Json::String(format!("ref-{other}")),
+                },
+                ("Fn::GetAtt", Json::Array(parts)) => {
+                    let group = parts[0].as_str().unwrap();
+                    Json::String(format!(
+                        "arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{STACK}/{group}"
+                    ))
+                }
+                ("Fn::If", Json::Array(branches)) => return resolve(&branches[1]),
+                (function, _) if function.starts_with("Fn::") => {
+                    panic!("unexpected intrinsic {function} in a policy")
+                }
+                _ => object(map),
             }
-            ("!If", Yaml::Sequence(branches)) => return resolve(&branches[1]),
-            (tag, _) => panic!("unexpected intrinsic {tag} in a policy"),
-        },
+        }
+        Json::Object(map) => object(map),
+        other => other.clone(),
     })
-}
-
-fn resource(logical_id: &str) -> Yaml {
-    template()["Resources"][logical_id].clone()
 }
 
 fn boundary() -> PolicyDocument {
@@ -84,7 +84,7 @@ fn boundary() -> PolicyDocument {
 fn role_policies(logical_id: &str) -> Vec<PolicyDocument> {
     let role = resource(logical_id);
     role["Properties"]["Policies"]
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .map(|p| serde_json::from_value(resolve(&p["PolicyDocument"]).unwrap()).unwrap())
@@ -370,28 +370,22 @@ fn no_function_reads_a_functions_environment() {
 
 #[test]
 fn every_function_has_reserved_concurrency_and_a_name_the_boundary_knows() {
-    let template = template();
-    let functions: Vec<(&Yaml, &Yaml)> = template["Resources"]
-        .as_mapping()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .collect();
+    let functions = resources_of_type("AWS::Serverless::Function");
     assert_eq!(functions.len(), 9);
     for (id, function) in functions {
         let properties = &function["Properties"];
         assert_eq!(
             properties["ReservedConcurrentExecutions"],
-            serde_yaml::from_str::<Yaml>("!Ref FunctionConcurrency").unwrap(),
-            "{id:?} has no reserved concurrency"
+            json!({"Ref": "FunctionConcurrency"}),
+            "{id} has no reserved concurrency"
         );
         let name = resolve(&properties["FunctionName"]).unwrap();
         let name = name.as_str().unwrap();
-        assert!(name.starts_with("xacct-"), "{id:?}: {name}");
+        assert!(name.starts_with("xacct-"), "{id}: {name}");
         assert_eq!(
             properties["Environment"]["Variables"]["XACCT_STACK_NAME"],
-            serde_yaml::from_str::<Yaml>("!Ref AWS::StackName").unwrap(),
-            "{id:?}"
+            json!({"Ref": "AWS::StackName"}),
+            "{id}"
         );
     }
 }
