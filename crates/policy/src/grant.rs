@@ -207,8 +207,13 @@ pub fn least_privilege_policy<S: AsRef<str>>(
                     types.push(type_name);
                 }
             }
+            // Only the qualified forms (`lambda:GetProvisionedConcurrencyConfig`).
+            let qualifiers = if types.is_empty() { "Qualifiers" } else { "" };
+            if types.is_empty() {
+                types.push(permissions.resource_type());
+            }
             format!(
-                "{service}{}",
+                "{service}{}{qualifiers}",
                 types.iter().map(|t| camel(t)).collect::<String>()
             )
         };
@@ -302,6 +307,23 @@ mod tests {
         // and the database-only action in its own.
         assert!(json.contains(r#"{"Sid":"RdsDbSnapshot","Effect":"Allow","Action":"rds:CreateDBSnapshot","Resource":["arn:aws:rds:us-east-1:111111111111:db:orders","arn:aws:rds:us-east-1:111111111111:snapshot:*"]}"#), "{json}");
         assert!(json.contains(r#"{"Sid":"RdsDb","Effect":"Allow","Action":"rds:DescribeDBInstances","Resource":"arn:aws:rds:us-east-1:111111111111:db:orders"}"#), "{json}");
+    }
+
+    #[test]
+    fn qualified_only_action_is_granted_on_the_versions_and_aliases() {
+        let p = perms("arn:aws:lambda:us-east-1:111111111111:function:resize");
+        let doc = least_privilege_policy(
+            &p,
+            &[
+                "lambda:GetProvisionedConcurrencyConfig",
+                "lambda:GetFunction",
+            ],
+            GrantOptions::default(),
+        )
+        .unwrap();
+        let json = doc.to_json();
+        assert!(json.contains(r#"{"Sid":"LambdaFunctionQualifiers","Effect":"Allow","Action":"lambda:GetProvisionedConcurrencyConfig","Resource":"arn:aws:lambda:us-east-1:111111111111:function:resize:*"}"#), "{json}");
+        assert!(json.contains(r#""Action":"lambda:GetFunction","Resource":["arn:aws:lambda:us-east-1:111111111111:function:resize","arn:aws:lambda:us-east-1:111111111111:function:resize:*"]"#), "{json}");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //!
 //! Everything comes from the catalog: the ARN is recognized by template; actions on its type
 //! are granted on the ARN itself (plus `:*` where the type has qualifier children, such as a
-//! Lambda function's versions and aliases); actions on its `/` children (an S3 bucket's
-//! objects) on `arn/*`; List/Read actions without resource-level support that name the type
-//! on `*`. Other resource types an action requires (the snapshot `rds:CreateDBSnapshot`
+//! Lambda function's versions and aliases); actions only on those qualified forms
+//! (`lambda:GetProvisionedConcurrencyConfig`) on `arn:*` alone; actions on its `/` children
+//! (an S3 bucket's objects) on `arn/*`; List/Read actions without resource-level support that
+//! name the type on `*`. Other resource types an action requires (the snapshot `rds:CreateDBSnapshot`
 //! creates) are added as patterns next to the resource.
 
 use std::collections::BTreeSet;
@@ -192,6 +193,10 @@ pub fn permissions_for(arn: &Arn) -> Result<ResourcePermissions, PermissionsErro
             .iter()
             .find(|(t, _)| child_types.contains(t))
             .map(|(t, _)| *t);
+        let on_qualified = types
+            .iter()
+            .find(|(t, _)| qualifier_types.contains(t))
+            .map(|(t, _)| *t);
         let mut targets = Vec::new();
         let mut covered: BTreeSet<&'static str> = BTreeSet::new();
         if on_resource {
@@ -220,6 +225,15 @@ pub fn permissions_for(arn: &Arn) -> Result<ResourcePermissions, PermissionsErro
                 resource_type: Some(child),
             });
             covered.insert(child.name());
+        } else if let Some(qualified) = on_qualified {
+            // Only a qualified ARN names what the action works on (a function's version or
+            // alias): granted on the qualified forms, not on the resource itself.
+            targets.push(GrantTarget {
+                arn: arn.with_resource_suffix(":*").to_string(),
+                scope: GrantScope::Qualifiers,
+                resource_type: Some(qualified),
+            });
+            covered.extend(qualifier_types.iter().map(|t| t.name()));
         } else if own_types
             .iter()
             .any(|t| is_discovery_action_for(action, *t))
@@ -309,6 +323,33 @@ mod tests {
             ]
         );
         assert_eq!(p.find("lambda", "ListFunctions").unwrap().resource(), "*");
+    }
+
+    #[test]
+    fn qualified_only_actions_go_on_the_functions_versions_and_aliases() {
+        let p = perms("arn:aws:lambda:us-east-1:111111111111:function:resize");
+        for name in [
+            "GetProvisionedConcurrencyConfig",
+            "PutProvisionedConcurrencyConfig",
+            "DeleteProvisionedConcurrencyConfig",
+        ] {
+            let a = p.find("lambda", name).unwrap();
+            let targets: Vec<_> = a
+                .targets
+                .iter()
+                .map(|t| (t.arn.as_str(), t.scope, t.resource_type.map(|t| t.name())))
+                .collect();
+            assert_eq!(
+                targets,
+                [(
+                    "arn:aws:lambda:us-east-1:111111111111:function:resize:*",
+                    GrantScope::Qualifiers,
+                    Some("function alias")
+                )],
+                "{name}"
+            );
+            assert!(a.resource_level(), "{name}");
+        }
     }
 
     #[test]

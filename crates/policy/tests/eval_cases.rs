@@ -168,6 +168,10 @@ cases!(
     session_policy_limits_the_session,
     organization_policies_must_allow_at_every_level,
     expired_grant_trust_refuses_assume_role,
+    resource_control_policies_only_deny,
+    resource_variables_only_in_the_resource_part,
+    special_character_variables_are_literal,
+    if_exists_without_the_key_ignores_variables_without_value,
 );
 
 #[test]
@@ -183,5 +187,5 @@ fn every_case_file_has_a_test() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(count, 27, "add the new case file to cases!()");
+    assert_eq!(count, 31, "add the new case file to cases!()");
 }

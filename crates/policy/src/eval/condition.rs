@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use super::Context;
-use super::matching::{arn_matches, glob, substitute};
+use super::matching::{arn_like, like, substitute};
 use crate::document::Condition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +108,14 @@ impl Operator {
                 .iter()
                 .any(|p| p.eq_ignore_ascii_case("true") == present.is_none());
         }
-        // A policy variable with no value in the request makes the condition false, for
-        // negated operators too: it is not "differs from nothing" (IAM User Guide, policy
+        // `...IfExists` with the key absent holds whatever its values: AWS recommends it
+        // precisely so that variables without a value do not invalidate the statement (IAM
+        // User Guide, policy variables).
+        if present.is_none() && self.if_exists {
+            return true;
+        }
+        // Otherwise a policy variable with no value in the request makes the condition false,
+        // for negated operators too: it is not "differs from nothing" (IAM User Guide, policy
         // variables: no value, no match).
         if policy_values
             .iter()
@@ -161,7 +167,7 @@ impl Operator {
             Base::StringEqualsIgnoreCase => {
                 substitute(policy, context)?.to_lowercase() == value.to_lowercase()
             }
-            Base::StringLike => glob(&substitute(policy, context)?, value, false),
+            Base::StringLike => like(policy, value, context)?,
             Base::Numeric(ord, or_equal) => {
                 let (p, v) = (
                     policy.trim().parse::<f64>().ok()?,
@@ -178,7 +184,7 @@ impl Operator {
             Base::Bool => policy.eq_ignore_ascii_case(value),
             Base::Binary => policy == value,
             Base::Ip => cidr_contains(policy, value)?,
-            Base::Arn => arn_matches(&substitute(policy, context)?, value),
+            Base::Arn => arn_like(policy, value, context)?,
             Base::Null => false,
         })
     }

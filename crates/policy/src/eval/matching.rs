@@ -1,12 +1,37 @@
 //! Wildcard matching as IAM does it: `*` any run of characters, `?` one character; actions
 //! case-insensitive, ARNs case-sensitive and segment by segment; policy variables
-//! (`${aws:username}`, `${*}`) substituted from the request context.
+//! (`${aws:username}`, `${*}`) substituted from the request context, their values (and
+//! `${*}`, `${?}`, `${$}`) matched as literal characters, never as wildcards.
 
 use super::Context;
 
+/// One element of a wildcard pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Char(char),
+    /// `*`: any run of characters.
+    Any,
+    /// `?`: one character.
+    One,
+}
+
+fn tokens(pattern: &str) -> Vec<Token> {
+    pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Token::Any,
+            '?' => Token::One,
+            c => Token::Char(c),
+        })
+        .collect()
+}
+
 /// Whether `text` fits `pattern` with `*` and `?` wildcards.
 pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+    glob_tokens(&tokens(pattern), text, ignore_case)
+}
+
+fn glob_tokens(p: &[Token], text: &str, ignore_case: bool) -> bool {
     let t: Vec<char> = text.chars().collect();
     let eq = |a: char, b: char| {
         if ignore_case {
@@ -20,15 +45,15 @@ pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         match (p.get(pi), t.get(ti)) {
-            (Some('*'), _) => {
+            (Some(Token::Any), _) => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            (Some('?'), Some(_)) => {
+            (Some(Token::One), Some(_)) => {
                 pi += 1;
                 ti += 1;
             }
-            (Some(&pc), Some(&tc)) if eq(pc, tc) => {
+            (Some(&Token::Char(pc)), Some(&tc)) if eq(pc, tc) => {
                 pi += 1;
                 ti += 1;
             }
@@ -42,7 +67,10 @@ pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
             },
         }
     }
-    p.get(pi..).unwrap_or_default().iter().all(|c| *c == '*')
+    p.get(pi..)
+        .unwrap_or_default()
+        .iter()
+        .all(|c| *c == Token::Any)
 }
 
 /// Whether an action fits an `Action`/`NotAction` entry (case-insensitive).
@@ -53,15 +81,18 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 /// Whether an ARN fits an ARN pattern: `*` alone matches anything; otherwise the first five
 /// segments match one by one and the resource part as a whole.
 pub fn arn_matches(pattern: &str, arn: &str) -> bool {
-    if pattern == "*" {
+    arn_tokens_match(&tokens(pattern), arn)
+}
+
+fn arn_tokens_match(pattern: &[Token], arn: &str) -> bool {
+    if pattern == [Token::Any] {
         return true;
     }
-    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let p: Vec<&[Token]> = pattern.splitn(6, |t| *t == Token::Char(':')).collect();
     let a: Vec<&str> = arn.splitn(6, ':').collect();
+    let is_arn = |p: &[Token]| p.starts_with(&tokens("arn:"));
     if a.len() != 6 {
-        return !pattern.starts_with("arn:")
-            && !arn.starts_with("arn:")
-            && glob(pattern, arn, false);
+        return !is_arn(pattern) && !arn.starts_with("arn:") && glob_tokens(pattern, arn, false);
     }
     if p.len() < 6 {
         // Fewer segments: a `*` that ends the last one expands beyond the colons
@@ -70,46 +101,100 @@ pub fn arn_matches(pattern: &str, arn: &str) -> bool {
         let Some((last, head)) = p.split_last() else {
             return false;
         };
-        if !last.ends_with('*') {
+        if last.last() != Some(&Token::Any) {
             return false;
         }
         let rest = a.get(head.len()..).unwrap_or_default().join(":");
-        return head.iter().zip(a.iter()).all(|(p, a)| glob(p, a, false))
-            && glob(last, &rest, false);
+        return head
+            .iter()
+            .zip(a.iter())
+            .all(|(p, a)| glob_tokens(p, a, false))
+            && glob_tokens(last, &rest, false);
     }
-    p.iter().zip(a.iter()).all(|(p, a)| glob(p, a, false))
+    p.iter()
+        .zip(a.iter())
+        .all(|(p, a)| glob_tokens(p, a, false))
 }
 
-/// Replaces `${key}` policy variables with context values. `None` when a variable has no
-/// value: then the element cannot match, as in IAM.
-pub fn substitute(text: &str, context: &Context) -> Option<String> {
-    if !text.contains("${") {
-        return Some(text.to_owned());
+/// Whether a `Resource` or `NotResource` entry fits the request's resource. Policy variables
+/// are substituted in the resource part only (after the fifth colon); before it they are
+/// text that matches nothing (IAM User Guide, policy variables, Resource element). `None`
+/// when a variable there has no value.
+pub(crate) fn resource_matches(pattern: &str, arn: &str, context: &Context) -> Option<bool> {
+    let mut at = 0;
+    for _ in 0..5 {
+        match pattern.get(at..).and_then(|rest| rest.find(':')) {
+            Some(i) => at += i + 1,
+            None => return Some(arn_matches(pattern, arn)),
+        }
     }
-    let mut out = String::with_capacity(text.len());
+    let (head, resource) = pattern.split_at(at);
+    let mut all = tokens(head);
+    all.extend(substitute_tokens(resource, context)?);
+    Some(arn_tokens_match(&all, arn))
+}
+
+/// `StringLike` and the ARN operators: whether `value` fits the policy value, with its
+/// variables substituted. `None` when a variable has no value.
+pub(crate) fn like(policy: &str, value: &str, context: &Context) -> Option<bool> {
+    Some(glob_tokens(
+        &substitute_tokens(policy, context)?,
+        value,
+        false,
+    ))
+}
+
+/// The ARN operators (`ArnLike`, `ArnEquals`): segment by segment, variables substituted.
+pub(crate) fn arn_like(policy: &str, value: &str, context: &Context) -> Option<bool> {
+    Some(arn_tokens_match(
+        &substitute_tokens(policy, context)?,
+        value,
+    ))
+}
+
+/// Replaces `${key}` policy variables with context values, for comparisons without
+/// wildcards. `None` when a variable has no value: then the element cannot match, as in IAM.
+pub fn substitute(text: &str, context: &Context) -> Option<String> {
+    Some(
+        substitute_tokens(text, context)?
+            .into_iter()
+            .map(|t| match t {
+                Token::Char(c) => c,
+                Token::Any => '*',
+                Token::One => '?',
+            })
+            .collect(),
+    )
+}
+
+fn substitute_tokens(text: &str, context: &Context) -> Option<Vec<Token>> {
+    let mut out = Vec::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
-        out.push_str(rest.get(..start).unwrap_or_default());
+        out.extend(tokens(rest.get(..start).unwrap_or_default()));
         let after = rest.get(start + 2..).unwrap_or_default();
         let end = after.find('}')?;
         let inner = after.get(..end).unwrap_or_default();
         match inner {
-            "*" | "?" | "$" => out.push_str(inner),
+            // The characters themselves, never wildcards (IAM User Guide, policy variables,
+            // special characters).
+            "*" | "?" | "$" => out.extend(inner.chars().map(Token::Char)),
             _ => {
                 // `${aws:username, 'default'}` carries a default value.
                 let (key, default) = match inner.split_once(',') {
                     Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\''))),
                     None => (inner.trim(), None),
                 };
-                match context.get(key).and_then(|v| v.first()) {
-                    Some(value) => out.push_str(value),
-                    None => out.push_str(default?),
-                }
+                let value = match context.get(key).and_then(|v| v.first()) {
+                    Some(value) => value.as_str(),
+                    None => default?,
+                };
+                out.extend(value.chars().map(Token::Char));
             }
         }
         rest = after.get(end + 1..).unwrap_or_default();
     }
-    out.push_str(rest);
+    out.extend(tokens(rest));
     Some(out)
 }
 
@@ -169,6 +254,50 @@ mod tests {
             substitute("${aws:userid, 'none'}", &ctx).as_deref(),
             Some("none")
         );
+    }
+
+    #[test]
+    fn special_character_variables_and_values_are_literal() {
+        let ctx = Context::new().with("aws:username", "b*");
+        assert_eq!(like("q4/${*}", "q4/*", &ctx), Some(true));
+        assert_eq!(like("q4/${*}", "q4/Data.csv", &ctx), Some(false));
+        assert_eq!(like("q${?}", "qx", &ctx), Some(false));
+        assert_eq!(like("home/${aws:username}", "home/bob", &ctx), Some(false));
+        assert_eq!(like("home/${aws:username}", "home/b*", &ctx), Some(true));
+        assert_eq!(like("${aws:userid}", "x", &ctx), None);
+    }
+
+    #[test]
+    fn resource_variables_are_substituted_after_the_fifth_colon_only() {
+        let ctx = Context::new()
+            .with("aws:PrincipalAccount", "111111111111")
+            .with("aws:username", "ana");
+        let queue = "arn:aws:sqs:us-east-1:111111111111:ana";
+        assert_eq!(
+            resource_matches(
+                "arn:aws:sqs:us-east-1:111111111111:${aws:username}",
+                queue,
+                &ctx
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            resource_matches(
+                "arn:aws:sqs:us-east-1:${aws:PrincipalAccount}:ana",
+                queue,
+                &ctx
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            resource_matches(
+                "arn:aws:sqs:us-east-1:111111111111:${aws:userid}",
+                queue,
+                &ctx
+            ),
+            None
+        );
+        assert_eq!(resource_matches("*", queue, &ctx), Some(true));
     }
 
     #[test]

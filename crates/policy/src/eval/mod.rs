@@ -228,7 +228,9 @@ pub struct PolicySet<'a> {
     /// Service control policies of the principal's account, one per level of the
     /// organization (root, OUs, account): each must allow.
     pub scps: Vec<Labeled<'a>>,
-    /// Resource control policies of the resource's account, one per level: each must allow.
+    /// Resource control policies of the resource's account, one per level. AWS attaches
+    /// `RCPFullAWSAccess` to every level and it cannot be detached, so only their denies
+    /// count (AWS Organizations User Guide, RCP evaluation).
     pub rcps: Vec<Labeled<'a>>,
 }
 
@@ -349,13 +351,12 @@ fn statement_applies(
     if !action_ok {
         return None;
     }
-    let resource_fits = |pattern: &String| {
-        matching::substitute(pattern, context).is_some_and(|p| arn_matches(&p, &request.resource))
-    };
+    let fit = |pattern: &String| matching::resource_matches(pattern, &request.resource, context);
+    let resource_fits = |pattern: &String| fit(pattern) == Some(true);
     // A policy variable with no value in the request makes its element not apply: an entry
     // of `Resource` matches nothing, and a `NotResource` holding one never applies (it is
     // not read as "every resource but nothing").
-    let resolvable = |pattern: &String| matching::substitute(pattern, context).is_some();
+    let resolvable = |pattern: &String| fit(pattern).is_some();
     let resource_ok = match (&st.resource, &st.not_resource) {
         (Some(r), _) => r.iter().any(resource_fits),
         (None, Some(nr)) => nr.iter().all(resolvable) && !nr.iter().any(resource_fits),
@@ -508,7 +509,8 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
         };
     }
 
-    // Every level of SCPs and RCPs must allow; they grant nothing themselves.
+    // Every level of SCPs must allow; they grant nothing themselves. RCPs always allow
+    // through `RCPFullAWSAccess`: only their denies, above, count.
     let ceiling = |levels: &[Matches], policies: &[Labeled<'_>], kind: &str| {
         levels
             .iter()
@@ -516,9 +518,7 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
             .find(|(m, _)| m.allows.is_empty())
             .map(|(_, p)| format!("{kind} `{}` does not allow it", p.label))
     };
-    if let Some(reason) = ceiling(&scps, &policies.scps, "the service control policy")
-        .or_else(|| ceiling(&rcps, &policies.rcps, "the resource control policy"))
-    {
+    if let Some(reason) = ceiling(&scps, &policies.scps, "the service control policy") {
         return Evaluation {
             decision: Decision::ImplicitDeny,
             statements: Vec::new(),
