@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::catalog::AccessLevel;
+use crate::catalog::{AccessLevel, ActionDef};
 use crate::document::{INLINE_ROLE_POLICY_LIMIT, PolicyDocument, Statement};
 use crate::ids::Action;
 use crate::permissions::{ActionPermission, GrantScope, ResourcePermissions};
@@ -132,15 +132,34 @@ pub fn select_actions<'p, S: AsRef<str>>(
                 arn: permissions.arn.to_string(),
             });
         };
-        if def.access_level() == AccessLevel::PermissionsManagement
-            && !options.allow_permissions_management
-        {
+        if shares_access(service, def) && !options.allow_permissions_management {
             return Err(GrantError::PermissionsManagement(raw.to_owned()));
         }
         chosen.push(entry);
     }
     chosen.sort_by_key(|a| a.action.name().to_ascii_lowercase());
     Ok(chosen)
+}
+
+/// Actions that change who may reach a resource although AWS's service reference files
+/// them under `Write`: sharing a DB snapshot or an AMI with other accounts (or everyone),
+/// and a Lambda Function URL, which may be created with `AuthType: NONE`.
+const SHARES_ACCESS_AS_WRITE: &[(&str, &str)] = &[
+    ("ec2", "ModifyImageAttribute"),
+    ("lambda", "CreateFunctionUrlConfig"),
+    ("lambda", "UpdateFunctionUrlConfig"),
+    ("rds", "ModifyDBClusterSnapshotAttribute"),
+    ("rds", "ModifyDBSnapshotAttribute"),
+];
+
+/// Whether granting the action lets the requestor change who has access: AWS's
+/// permissions management level, or one of the actions above. Such actions are granted only
+/// with `allow_permissions_management`.
+pub fn shares_access(service: &str, def: ActionDef) -> bool {
+    def.access_level() == AccessLevel::PermissionsManagement
+        || SHARES_ACCESS_AS_WRITE
+            .iter()
+            .any(|(s, a)| s.eq_ignore_ascii_case(service) && *a == def.name())
 }
 
 fn camel(s: &str) -> String {
@@ -355,6 +374,17 @@ mod tests {
         assert_eq!(
             err(&["not an action"]),
             GrantError::InvalidAction("not an action".into())
+        );
+        let snapshot = perms("arn:aws:rds:us-east-1:111111111111:snapshot:nightly");
+        assert_eq!(
+            least_privilege_policy(
+                &snapshot,
+                &["rds:ModifyDBSnapshotAttribute"],
+                GrantOptions::default()
+            )
+            .unwrap_err(),
+            GrantError::PermissionsManagement("rds:ModifyDBSnapshotAttribute".into()),
+            "sharing a snapshot is permissions management whatever AWS's level says"
         );
         let allowed = least_privilege_policy(
             &p,
