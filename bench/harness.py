@@ -87,7 +87,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EVENTS_DIR = REPO_ROOT / "bench" / "events"
+EVENTS_DIR = REPO_ROOT / "crates" / "api" / "tests" / "events"
 DEFAULT_OUT = REPO_ROOT / "bench" / "results.json"
 
 LOOPBACK = "127.0.0.1"
@@ -1434,7 +1434,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--events-dir",
         type=Path,
         default=EVENTS_DIR,
-        help="where <function>.json events are (default bench/events)",
+        help="where <function>.json events are (default crates/api/tests/events)",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (merged)")
     parser.add_argument(

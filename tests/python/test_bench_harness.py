@@ -27,7 +27,7 @@ pytest.importorskip("moto")
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "bench" / "harness.py"
-EVENTS = ROOT / "bench" / "events"
+EVENTS = ROOT / "crates" / "api" / "tests" / "events"
 FUNCTION = "list-permissions"
 # A guard against a hung harness, not a time goal: a run takes 2-10 s on a quiet 2-core
 # machine (each process the harness stops gets up to 3 s to exit), more on a busy one.

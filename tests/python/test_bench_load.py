@@ -30,7 +30,7 @@ yaml = pytest.importorskip("yaml")
 jsonschema = pytest.importorskip("jsonschema")
 
 ROOT = Path(__file__).resolve().parents[2]
-EVENTS = ROOT / "bench" / "events"
+EVENTS = ROOT / "crates" / "api" / "tests" / "events"
 
 
 def _load(name: str, path: Path) -> ModuleType:
