@@ -644,6 +644,8 @@ fn function_json(region: &str, n: usize) -> serde_json::Value {
 struct Seen {
     calls: BTreeMap<&'static str, usize>,
     unknown: Vec<String>,
+    /// Every answered call: what, where, when sent, when answered.
+    log: Vec<(Action, String, Instant, Instant)>,
 }
 
 #[derive(Debug)]
@@ -741,6 +743,57 @@ impl GeneratedAws {
             .unwrap_or_default()
     }
 
+    /// Where the time went, from `started` (the discovery's start) to `ended`.
+    fn timeline(&self, started: Instant, ended: Instant) -> Timeline {
+        let log = self
+            .inner
+            .seen
+            .lock()
+            .map(|s| s.log.clone())
+            .unwrap_or_default();
+        let at = |t: Instant| {
+            crate::stats::round3(crate::runtime_api::ms(t.saturating_duration_since(started)))
+        };
+        let regions = log.iter().find(|(a, ..)| *a == Action::DescribeRegions);
+        let listings = log.iter().filter(|(a, ..)| *a != Action::DescribeRegions);
+        // The longest chain: ListFunctions in the region with the most functions.
+        let busiest = self
+            .inner
+            .answers
+            .account
+            .per_region
+            .iter()
+            .max_by_key(|(_, c)| c.functions)
+            .map(|(r, _)| *r)
+            .unwrap_or("us-east-1");
+        let mut chain: Vec<(Instant, Instant)> = log
+            .iter()
+            .filter(|(a, r, ..)| *a == Action::ListFunctions && r == busiest)
+            .map(|(_, _, s, e)| (*s, *e))
+            .collect();
+        chain.sort();
+        let mut waits = Vec::new();
+        let mut previous = regions.map(|(.., answered)| *answered);
+        for (sent, answered) in &chain {
+            if let Some(p) = previous {
+                waits.push(crate::stats::round3(crate::runtime_api::ms(
+                    sent.saturating_duration_since(p),
+                )));
+            }
+            previous = Some(*answered);
+        }
+        Timeline {
+            regions_answered_ms: regions.map(|(.., e)| at(*e)),
+            first_listing_sent_ms: listings.clone().map(|(_, _, s, _)| at(*s)).reduce(f64::min),
+            last_listing_sent_ms: listings.clone().map(|(_, _, s, _)| at(*s)).reduce(f64::max),
+            last_answer_ms: listings.map(|(.., e)| at(*e)).reduce(f64::max),
+            chain: ["lambda ", busiest].concat(),
+            chain_calls_ms: chain.iter().map(|(s, e)| [at(*s), at(*e)]).collect(),
+            chain_waits_ms: waits,
+            end_ms: at(ended),
+        }
+    }
+
     pub fn max_in_flight(&self) -> usize {
         self.inner.max_in_flight.load(Ordering::Relaxed)
     }
@@ -770,16 +823,23 @@ impl Inner {
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.max_in_flight.fetch_max(now, Ordering::Relaxed);
         let routed = route(&request);
+        let sent = Instant::now();
         if let Ok(mut seen) = self.seen.lock() {
             match &routed {
                 Ok(call) => *seen.calls.entry(call.action.name()).or_default() += 1,
                 Err(e) => seen.unknown.push(e.clone()),
             }
         }
-        tokio::time::sleep(self.delay).await;
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
         let (status, content_type, body) = match routed {
             Ok(call) => {
                 let (content_type, body) = self.rendered_answer(&call);
+                if let Ok(mut seen) = self.seen.lock() {
+                    seen.log
+                        .push((call.action, call.region, sent, Instant::now()));
+                }
                 (200, content_type, body)
             }
             Err(e) => (400, "text/plain", Bytes::from(e)),
@@ -824,7 +884,28 @@ pub struct PointRun {
     pub peak_rss_mb: Option<f64>,
     /// The rendered answers this process holds (part of its peak memory, not xacct's).
     pub answers_mb: f64,
+    /// CPU time of the discovery (user and system, all threads; 10 ms ticks).
     pub cpu_ms: Option<u64>,
+    pub timeline: Timeline,
+}
+
+/// Where a discovery's time went, in ms from its start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Timeline {
+    /// DescribeRegions answered: the listings may start.
+    pub regions_answered_ms: Option<f64>,
+    pub first_listing_sent_ms: Option<f64>,
+    pub last_listing_sent_ms: Option<f64>,
+    pub last_answer_ms: Option<f64>,
+    /// The longest chain of calls (ListFunctions in the region with the most functions).
+    pub chain: String,
+    /// Its calls: [sent, answered].
+    pub chain_calls_ms: Vec<[f64; 2]>,
+    /// Before each of its calls, the wait since the answer it followed (DescribeRegions'
+    /// for the first): time the chain spent on something else than AWS.
+    pub chain_waits_ms: Vec<f64>,
+    /// The discovery returned.
+    pub end_ms: f64,
 }
 
 /// One discovery against the generated account of `scale`, in this process: xacct's
@@ -841,12 +922,14 @@ pub async fn point(scale: f64, delay: Duration, concurrency: Concurrency) -> Res
         .http_client(aws.shared())
         .build();
     let discoverer = Discoverer::new(config).with_concurrency(concurrency);
+    let cpu_before = crate::system::own_cpu_ms();
     let started = Instant::now();
     let found = discoverer
         .discover(&DiscoveryQuery::default())
         .await
         .context(|| "discovery failed".to_owned())?;
-    let wall = started.elapsed();
+    let ended = Instant::now();
+    let wall = ended - started;
     let unknown = aws.unknown();
     if !unknown.is_empty() {
         return Err(BenchError::new(format!(
@@ -869,7 +952,10 @@ pub async fn point(scale: f64, delay: Duration, concurrency: Concurrency) -> Res
         resources: found.resources.len(),
         peak_rss_mb: crate::system::own_peak_rss_mb(),
         answers_mb: crate::system::mib(rendered as u64),
-        cpu_ms: crate::system::own_cpu_ms(),
+        cpu_ms: crate::system::own_cpu_ms()
+            .zip(cpu_before)
+            .map(|(after, before)| after.saturating_sub(before)),
+        timeline: aws.timeline(started, ended),
     })
 }
 
@@ -962,6 +1048,7 @@ pub fn run(options: &Options) -> Result<serde_json::Value> {
                 "peak_rss_mb": median.peak_rss_mb,
                 "answers_mb": median.answers_mb,
                 "cpu_ms": median.cpu_ms,
+                "timeline": median.timeline,
             },
             "sequential": sequential.map(|s| serde_json::json!({
                 "wall_ms": s.wall_ms,
@@ -1110,8 +1197,7 @@ mod tests {
 
     /// The generated answers parse with the SDK and page as xacct's discovery pages them:
     /// the whole discovery, without delay, finds every resource in the expected calls.
-    #[tokio::test]
-    async fn discovery_finds_every_generated_resource_in_the_expected_calls() {
+    async fn discovery_finds_every_generated_resource() {
         let account = Account::scaled(0.05);
         let expected_calls = account.expected_calls();
         let aws = GeneratedAws::new(account, Duration::ZERO);
@@ -1146,5 +1232,16 @@ mod tests {
             .find(|r| r.resource_type == "instance")
             .unwrap();
         assert!(instance.name.starts_with("bench-"), "{instance:?}");
+    }
+
+    // Discovery lists EC2 on threads of their own: on either kind of runtime.
+    #[tokio::test]
+    async fn discovery_finds_every_generated_resource_on_one_thread() {
+        discovery_finds_every_generated_resource().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn discovery_finds_every_generated_resource_on_two_workers() {
+        discovery_finds_every_generated_resource().await;
     }
 }
