@@ -723,6 +723,32 @@ mod tests {
     }
 
     #[test]
+    fn every_function_runs_with_the_memory_template_yaml_gives_it() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let template: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let deployed: BTreeMap<String, u64> = template["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .filter(|r| r["Type"] == "AWS::Serverless::Function")
+            .map(|r| {
+                let p = &r["Properties"];
+                let code = p["CodeUri"].as_str().unwrap();
+                (
+                    code.trim_start_matches("functions/").to_owned(),
+                    p["MemorySize"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let benched: BTreeMap<String, u64> = FUNCTIONS
+            .iter()
+            .map(|f| (f.name.to_owned(), u64::from(f.memory_mb)))
+            .collect();
+        assert_eq!(benched, deployed);
+    }
+
+    #[test]
     fn seeded_roles_are_written_by_the_create_of_their_side() {
         assert_eq!(GRANT.creator(), "create-owner-role");
         assert_eq!(REQUESTOR_ROLE.creator(), "create-requestor-resources");
