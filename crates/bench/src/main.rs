@@ -134,6 +134,19 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| BenchError::new(format!("start the async runtime: {e}")))
 }
 
+/// Runs `work` until it ends or the bench is interrupted (SIGINT, SIGTERM): then it is
+/// dropped, which stops the processes it started (moto, the functions).
+async fn interruptible<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| BenchError::new(format!("listen for SIGTERM: {e}")))?;
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => Err(BenchError::new("interrupted")),
+        _ = term.recv() => Err(BenchError::new("terminated")),
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Functions {
@@ -154,7 +167,7 @@ fn run(cli: Cli) -> Result<()> {
                 timeout: Duration::from_secs(stack.timeout),
                 only,
             };
-            let mut measured = runtime()?.block_on(functions::run(&options))?;
+            let mut measured = runtime()?.block_on(interruptible(functions::run(&options)))?;
             if let Some(harness) = measured.get_mut("harness") {
                 set(
                     harness,
@@ -199,7 +212,7 @@ fn run(cli: Cli) -> Result<()> {
                 instances,
                 timeout: Duration::from_secs(stack.timeout),
             };
-            let mut report = runtime()?.block_on(load::run(&options))?;
+            let mut report = runtime()?.block_on(interruptible(load::run(&options)))?;
             set(
                 &mut report,
                 "machine",
