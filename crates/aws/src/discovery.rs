@@ -17,10 +17,10 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use xacct_policy::Partition;
+use xacct_policy::{AccountId, Arn, Partition};
 
 use crate::config::{in_region, region as default_region};
-use crate::error::AwsError;
+use crate::error::{AwsError, AwsErrorKind};
 
 /// Calls in flight at once by default: jobs (a listing of one service in one region, or one
 /// region's tags), enough for every job of every AWS region at once, and per-item calls
@@ -530,8 +530,22 @@ impl Discoverer {
                             }
                         }
                     };
+                    let arn =
+                        Arn::from_parts(Partition::for_region(&region), "s3", "", None, &name)
+                            .map_err(|e| {
+                                failure(
+                                    ServiceKind::S3,
+                                    home,
+                                    &AwsError::new(
+                                        "ListBuckets",
+                                        "InvalidResponse",
+                                        &e.to_string(),
+                                        AwsErrorKind::Unavailable,
+                                    ),
+                                )
+                            })?;
                     Ok(DiscoveredResource {
-                        arn: format!("arn:{}:s3:::{name}", Partition::for_region(&region)),
+                        arn: arn.to_string(),
                         service: ServiceKind::S3,
                         resource_type: "bucket",
                         name,
@@ -587,11 +601,19 @@ impl Discoverer {
                             ))
                         })
                         .collect();
+                    let account = owner.parse::<AccountId>().ok();
+                    let Ok(arn) = Arn::from_parts(
+                        Partition::for_region(region),
+                        "ec2",
+                        region,
+                        account.as_ref(),
+                        &["instance/", id].concat(),
+                    ) else {
+                        tracing::warn!(region, id, "an instance without a valid ARN is left out");
+                        continue;
+                    };
                     out.push(DiscoveredResource {
-                        arn: format!(
-                            "arn:{}:ec2:{region}:{owner}:instance/{id}",
-                            Partition::for_region(region)
-                        ),
+                        arn: arn.to_string(),
                         service: ServiceKind::Ec2,
                         resource_type: "instance",
                         name: tags.get("Name").cloned().unwrap_or_else(|| id.to_owned()),
