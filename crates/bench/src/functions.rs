@@ -12,8 +12,8 @@ use crate::error::{BenchError, Context, Result};
 use crate::events::{self, HttpAnswer, at, set};
 use crate::launch::{Cold, Launch};
 use crate::moto::{
-    self, Account, BENCH_BUCKET, BENCH_FUNCTIONS, BENCH_INSTANCES, Moto, OWNER_ACCOUNT, REGION,
-    REQUESTOR_ACCOUNT, Seeded, Side, bucket_arn, function_arn, role_arn,
+    BENCH_BUCKET, BENCH_FUNCTIONS, BENCH_INSTANCES, OWNER_ACCOUNT, REGION, REQUESTOR_ACCOUNT,
+    Seeded, SeededMoto, Side, bucket_arn, function_arn, role_arn,
 };
 use crate::stats::{Summary, median, ratio, round3};
 use crate::system::{mib, peak_rss_mb, zipped_size};
@@ -366,27 +366,12 @@ pub async fn run(options: &Options) -> Result<Value> {
     {
         binaries.insert(name, binary(&options.bin_dir, name)?);
     }
-    std::fs::create_dir_all(&options.log_dir)
-        .context(|| format!("create {}", options.log_dir.display()))?;
-    let moto = Moto::start(
-        &options.moto,
-        options.moto_port,
-        &options.log_dir.join("moto.log"),
-    )
-    .await?;
-    crate::progress(&format!("moto answers at {}", moto.endpoint));
-    let owner = Account::assume(&moto.endpoint, Side::Owner).await?;
-    let requestor = Account::assume(&moto.endpoint, Side::Requestor).await?;
-    let seeded = moto::seed_owner(&owner).await?;
-    let prewarm = moto::prewarm(&[&owner, &requestor]).await;
+    let aws = SeededMoto::start(&options.moto, options.moto_port, &options.log_dir).await?;
     crate::progress(&format!(
         "seeded and pre-warmed moto in {:.1} s",
-        prewarm.as_secs_f64()
+        aws.prewarm.as_secs_f64()
     ));
-    let account = |side| match side {
-        Side::Owner => &owner,
-        Side::Requestor => &requestor,
-    };
+    let seeded = &aws.seeded;
     let launch = |label: &str, name: &str, side: Side, memory_mb: u32| -> Result<Launch> {
         Ok(Launch {
             label: label.to_owned(),
@@ -397,7 +382,7 @@ pub async fn run(options: &Options) -> Result<Value> {
             function_name: name.to_owned(),
             function_arn: function_arn(side, REGION, name)?.to_string(),
             memory_mb,
-            aws_env: account(side).environment(),
+            aws_env: aws.account(side).environment(),
             log_dir: options.log_dir.clone(),
             timeout: options.timeout,
         })
@@ -437,7 +422,7 @@ pub async fn run(options: &Options) -> Result<Value> {
             options.cold_runs.max(1)
         ));
     }
-    report(&targets, &measured, &seeded, options)
+    report(&targets, &measured, seeded, options)
 }
 
 /// Writes the seeded roles with xacct's own create functions, one process per creator.

@@ -19,8 +19,8 @@ use crate::events::{self, HttpAnswer, at, set};
 use crate::functions::FUNCTIONS;
 use crate::launch::{Launch, Running};
 use crate::moto::{
-    self, Account, BENCH_BUCKET, BENCH_FUNCTIONS, EU_BUCKET, Moto, REGION, REQUESTOR_ACCOUNT,
-    Seeded, Side, bucket_arn, function_arn, role_arn,
+    BENCH_BUCKET, BENCH_FUNCTIONS, EU_BUCKET, REGION, REQUESTOR_ACCOUNT, Seeded, SeededMoto, Side,
+    bucket_arn, function_arn, role_arn,
 };
 use crate::runtime_api::{Answer, RuntimeApi};
 use crate::stats::{Summary, round3};
@@ -862,29 +862,13 @@ fn first_errors(sent: &[Sent], step: &str) -> Result<()> {
 
 /// The whole run; returns the results' `load` key.
 pub async fn run(options: &Options) -> Result<Value> {
-    std::fs::create_dir_all(&options.log_dir)
-        .context(|| format!("create {}", options.log_dir.display()))?;
-    let moto = Moto::start(
-        &options.moto,
-        options.moto_port,
-        &options.log_dir.join("moto.log"),
-    )
-    .await?;
-    crate::progress(&format!("moto answers at {}", moto.endpoint));
-    let owner = Account::assume(&moto.endpoint, Side::Owner).await?;
-    let requestor = Account::assume(&moto.endpoint, Side::Requestor).await?;
-    let seeded = moto::seed_owner(&owner).await?;
-    moto::prewarm(&[&owner, &requestor]).await;
-    let targets = Targets::new(&seeded)?;
+    let aws = SeededMoto::start(&options.moto, options.moto_port, &options.log_dir).await?;
+    let targets = Targets::new(&aws.seeded)?;
     let plan = Plan::new(&targets, options.requests, LAG, options.instances)?;
 
     let mut pools = BTreeMap::new();
     for spec in FUNCTIONS {
-        let account = if spec.side == Side::Owner {
-            &owner
-        } else {
-            &requestor
-        };
+        let account = aws.account(spec.side);
         let launch = Launch {
             label: spec.name.to_owned(),
             binary: options.bin_dir.join(spec.name),

@@ -452,6 +452,45 @@ pub fn stored_zip(name: &str, data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A moto for one bench run: started, both accounts assumed, the owner seeded, every read
+/// API the functions use called once. moto stops when it is dropped.
+#[derive(Debug)]
+pub struct SeededMoto {
+    pub moto: Moto,
+    pub owner: Account,
+    pub requestor: Account,
+    pub seeded: Seeded,
+    /// How long the pre-warming took.
+    pub prewarm: Duration,
+}
+
+impl SeededMoto {
+    pub async fn start(program: &Path, port: u16, log_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(log_dir).context(|| format!("create {}", log_dir.display()))?;
+        let moto = Moto::start(program, port, &log_dir.join("moto.log")).await?;
+        crate::progress(&format!("moto answers at {}", moto.endpoint));
+        let owner = Account::assume(&moto.endpoint, Side::Owner).await?;
+        let requestor = Account::assume(&moto.endpoint, Side::Requestor).await?;
+        let seeded = seed_owner(&owner).await?;
+        let prewarm = prewarm(&[&owner, &requestor]).await;
+        Ok(Self {
+            moto,
+            owner,
+            requestor,
+            seeded,
+            prewarm,
+        })
+    }
+
+    /// The account a side's functions run in.
+    pub fn account(&self, side: Side) -> &Account {
+        match side {
+            Side::Owner => &self.owner,
+            Side::Requestor => &self.requestor,
+        }
+    }
+}
+
 /// Calls every read API the functions use once, in each account and region; absent
 /// entities are fine. Returns how long it took.
 pub async fn prewarm(accounts: &[&Account]) -> Duration {
