@@ -109,9 +109,9 @@ pub async fn serve(
     });
     let runtime = "/.rt/{function}/2018-06-01/runtime";
     let app = Router::new()
-        .route("/lambda-url/{function}", any(invoke_root))
-        .route("/lambda-url/{function}/", any(invoke_root))
-        .route("/lambda-url/{function}/{*path}", any(invoke_path))
+        .route("/lambda-url/{function}", any(invoke_url))
+        .route("/lambda-url/{function}/", any(invoke_url))
+        .route("/lambda-url/{function}/{*path}", any(invoke_url))
         .route(&[runtime, "/invocation/next"].concat(), get(next))
         .route(
             &[runtime, "/invocation/{id}/response"].concat(),
@@ -125,34 +125,18 @@ pub async fn serve(
     Ok(())
 }
 
-async fn invoke_root(
+/// Any request to a Function URL: `{function}`, and `{path}` after it when there is one.
+async fn invoke_url(
     State(state): State<Shared>,
-    Path(function): Path<String>,
+    Path(mut params): Path<HashMap<String, String>>,
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let function = params.remove("function").unwrap_or_default();
     let request = Incoming {
-        path: String::new(),
-        method,
-        query: query.unwrap_or_default(),
-        headers,
-        body,
-    };
-    invoke(state, function, request).await
-}
-
-async fn invoke_path(
-    State(state): State<Shared>,
-    Path((function, path)): Path<(String, String)>,
-    method: Method,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let request = Incoming {
-        path,
+        path: params.remove("path").unwrap_or_default(),
         method,
         query: query.unwrap_or_default(),
         headers,
