@@ -14,6 +14,7 @@ pub mod config;
 pub mod console;
 pub mod lifecycle;
 pub mod output;
+pub mod setup;
 pub mod simulate;
 pub mod wizard;
 
@@ -34,6 +35,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Simulate(a) = &cli.command {
         return simulate::run(a, output).await;
     }
+    // Writes the config file the other commands read: no setup needed yet.
+    if let Command::Setup(a) = &cli.command {
+        return setup::run(&cli.global, a, output).await;
+    }
     let settings = Settings::load(&cli.global).map_err(CallError::from)?;
     let client = Client::new(settings)?;
     match cli.command {
@@ -47,7 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wizard => wizard::run(&client).await?,
         Command::Console(a) => console::serve(client, a.port).await?,
         Command::Config => commands::show_config(&client, output),
-        Command::Completions { .. } | Command::Simulate(_) => {}
+        Command::Completions { .. } | Command::Simulate(_) | Command::Setup(_) => {}
     }
     Ok(())
 }
@@ -57,6 +62,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<simulate::Denied>().is_some() {
         return 1;
+    }
+    if let Some(e) = err.downcast_ref::<setup::SetupError>() {
+        return match e {
+            setup::SetupError::Describe { .. } => 3,
+            setup::SetupError::Read { .. } | setup::SetupError::Write { .. } => 1,
+            _ => 2,
+        };
     }
     match err.downcast_ref::<CallError>() {
         Some(CallError::Api { status, .. }) if *status == 409 || *status >= 500 => 3,
