@@ -27,8 +27,9 @@ pub(crate) fn json_out(value: &impl Serialize) {
 }
 
 // The answers of `list-resources`, the two creates and the two checks are read as JSON by
-// key: their types in `xacct-api` hold `&'static str` fields (finding and problem codes,
-// resource types, assume cases, drift kinds) that cannot be deserialized.
+// key: their types in `xacct-api`, and the `xacct-policy` and `xacct-aws` types inside
+// them, hold `&'static str` fields (finding and problem codes, resource and principal
+// types, assume cases, drift kinds) that serde cannot fill from an answer.
 
 /// A text field of an answer; empty when it is missing or not text.
 pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
