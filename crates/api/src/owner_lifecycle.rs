@@ -27,7 +27,7 @@ use crate::lifecycle::{
 };
 
 /// One grant as `list-grants` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub role_arn: String,
     pub role_name: String,
@@ -47,7 +47,7 @@ pub struct Grant {
 }
 
 /// The `list-grants` answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListGrantsResponse {
     pub grants: Vec<Grant>,
     pub next_cursor: Option<String>,
@@ -402,7 +402,7 @@ pub struct RevokeRoleRequest {
 }
 
 /// What a revoke removed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RevokeResponse {
     pub removed: Vec<String>,
     pub changed: bool,

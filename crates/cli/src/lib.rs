@@ -2,11 +2,6 @@
 //! URLs (signed with SigV4) and print what they answer; the IAM knowledge is in the
 //! functions.
 
-// Reading a `serde_json::Value` by key (`answer["actions"]`) yields `Null` when the key is
-// missing and never panics; the lint cannot tell that from slice indexing. Writes go
-// through `set` in `commands`, which never indexes.
-#![allow(clippy::indexing_slicing)]
-
 pub mod args;
 pub mod client;
 pub mod commands;
