@@ -69,7 +69,7 @@ pub struct CreateOwnerRoleRequest {
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateOwnerRoleResponse {
     pub role_arn: String,
     pub role_name: String,
@@ -400,7 +400,7 @@ async fn locate<R, D: ResourceDirectory>(
         }
         Existence::NotChecked => findings.push(Finding {
             severity: Severity::Warning,
-            code: "RESOURCE_NOT_VERIFIED",
+            code: "RESOURCE_NOT_VERIFIED".into(),
             message: format!(
                 "xacct cannot check that `{}` exists; the role is created anyway",
                 input.resource

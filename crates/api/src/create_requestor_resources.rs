@@ -47,11 +47,28 @@ pub struct CreateRequestorRequest {
     pub dry_run: bool,
 }
 
+/// Who on the requestor side may assume the owner role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalType {
+    Service,
+    Group,
+    User,
+}
+
+impl From<&Human> for PrincipalType {
+    fn from(human: &Human) -> Self {
+        match human {
+            Human::Group(_) => Self::Group,
+            Human::User(_) => Self::User,
+        }
+    }
+}
+
 /// The answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateRequestorResponse {
-    /// `service`, `group` or `user`.
-    pub principal_type: &'static str,
+    pub principal_type: PrincipalType,
     /// The role (service) or the group or user (people).
     pub principal_arn: String,
     pub role_arn: Option<String>,
@@ -303,7 +320,7 @@ async fn service_side<R: RoleStore>(
         notes,
     );
     Ok(CreateRequestorResponse {
-        principal_type: "service",
+        principal_type: PrincipalType::Service,
         principal_arn: outcome.arn.clone(),
         role_arn: Some(outcome.arn),
         role_name: Some(role_name.to_string()),
@@ -410,7 +427,7 @@ async fn person_side<R: HumanStore>(
         },
     );
     Ok(CreateRequestorResponse {
-        principal_type: human.kind(),
+        principal_type: PrincipalType::from(&human),
         principal_arn: outcome.arn,
         role_arn: None,
         role_name: None,

@@ -27,7 +27,7 @@ pub struct Deps {
 }
 
 /// The answer of `list-resources`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct ResourcesResponse {
     pub resources: Vec<DiscoveredResource>,
     pub next_cursor: Option<String>,
@@ -271,7 +271,7 @@ mod tests {
         DiscoveredResource {
             arn: format!("arn:aws:{service}:{region}:111111111111:x/{name}"),
             service,
-            resource_type: "x",
+            resource_type: xacct_aws::discovery::ResourceKind::Instance,
             name: name.to_owned(),
             region: region.to_owned(),
             tags: BTreeMap::new(),

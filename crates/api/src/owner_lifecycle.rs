@@ -230,7 +230,7 @@ pub struct CheckOwnerRoleRequest {
 }
 
 /// The `check-owner-role` answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckOwnerRoleResponse {
     pub role_arn: String,
     pub resource_arn: String,

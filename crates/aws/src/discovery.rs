@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use xacct_policy::{AccountId, Arn, Partition};
 
 use crate::config::{in_region, region as default_region};
@@ -73,7 +73,7 @@ impl Concurrency {
 }
 
 /// A resource kind xacct discovers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKind {
     S3,
@@ -111,21 +111,43 @@ impl FromStr for ServiceKind {
     }
 }
 
+/// The catalog resource type of a discovered resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    Bucket,
+    Instance,
+    Function,
+    Db,
+    Cluster,
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Bucket => "bucket",
+            Self::Instance => "instance",
+            Self::Function => "function",
+            Self::Db => "db",
+            Self::Cluster => "cluster",
+        })
+    }
+}
+
 /// One discovered resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscoveredResource {
     pub arn: String,
     pub service: ServiceKind,
-    /// The catalog resource type: `bucket`, `instance`, `function`, `db`, `cluster`.
     #[serde(rename = "type")]
-    pub resource_type: &'static str,
+    pub resource_type: ResourceKind,
     pub name: String,
     pub region: String,
     pub tags: BTreeMap<String, String>,
 }
 
 /// A service or region that could not be listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialFailure {
     pub service: ServiceKind,
     pub region: String,
@@ -547,7 +569,7 @@ impl Discoverer {
                     Ok(DiscoveredResource {
                         arn: arn.to_string(),
                         service: ServiceKind::S3,
-                        resource_type: "bucket",
+                        resource_type: ResourceKind::Bucket,
                         name,
                         region,
                         tags: BTreeMap::new(),
@@ -615,7 +637,7 @@ impl Discoverer {
                     out.push(DiscoveredResource {
                         arn: arn.to_string(),
                         service: ServiceKind::Ec2,
-                        resource_type: "instance",
+                        resource_type: ResourceKind::Instance,
                         name: tags.get("Name").cloned().unwrap_or_else(|| id.to_owned()),
                         region: region.to_owned(),
                         tags,
@@ -641,7 +663,7 @@ impl Discoverer {
                     out.push(DiscoveredResource {
                         arn: arn.to_owned(),
                         service: ServiceKind::Lambda,
-                        resource_type: "function",
+                        resource_type: ResourceKind::Function,
                         name: name.to_owned(),
                         region: region.to_owned(),
                         tags: BTreeMap::new(),
@@ -670,7 +692,7 @@ impl Discoverer {
                 out.push(DiscoveredResource {
                     arn: arn.to_owned(),
                     service: ServiceKind::Rds,
-                    resource_type: "db",
+                    resource_type: ResourceKind::Db,
                     name: name.to_owned(),
                     region: region.to_owned(),
                     tags: rds_tags(db.tag_list()),
@@ -698,7 +720,7 @@ impl Discoverer {
                 out.push(DiscoveredResource {
                     arn: arn.to_owned(),
                     service: ServiceKind::Rds,
-                    resource_type: "cluster",
+                    resource_type: ResourceKind::Cluster,
                     name: name.to_owned(),
                     region: region.to_owned(),
                     tags: rds_tags(c.tag_list()),
@@ -711,7 +733,22 @@ impl Discoverer {
 
 #[cfg(test)]
 mod tests {
-    use super::Concurrency;
+    use super::{Concurrency, ResourceKind};
+
+    #[test]
+    fn resource_kinds_read_back_and_show_as_the_catalog_names_them() {
+        for kind in [
+            ResourceKind::Bucket,
+            ResourceKind::Instance,
+            ResourceKind::Function,
+            ResourceKind::Db,
+            ResourceKind::Cluster,
+        ] {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, kind.to_string());
+            assert_eq!(serde_json::from_value::<ResourceKind>(json).unwrap(), kind);
+        }
+    }
 
     #[test]
     fn concurrency_parses_one_number_or_a_pair_within_bounds() {

@@ -1,18 +1,26 @@
 //! Drift: how a live policy differs from the one xacct would write, statement by statement.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::document::{Effect, PolicyDocument, Statement};
 
+/// What happened to a part of a role outside xacct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftChange {
+    Added,
+    Removed,
+    Changed,
+}
+
 /// How one part of a role differs from what xacct would build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drift {
     /// `trust_policy`, `permissions_policy`, `inline_policies`, `attached_policies`,
     /// `permissions_boundary`.
     pub document: String,
-    /// `added`, `removed` or `changed`.
-    pub change: &'static str,
+    pub change: DriftChange,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Value>,
@@ -59,7 +67,7 @@ pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocumen
                 }
                 out.push(Drift {
                     document: document.to_owned(),
-                    change: "changed",
+                    change: DriftChange::Changed,
                     message: format!("{document} {} was changed outside xacct", name(st, i)),
                     expected: expected.statements.get(j).and_then(value),
                     actual: value(st),
@@ -67,7 +75,7 @@ pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocumen
             }
             None => out.push(Drift {
                 document: document.to_owned(),
-                change: "added",
+                change: DriftChange::Added,
                 message: format!(
                     "{document} {} was added outside xacct{}",
                     name(st, i),
@@ -86,7 +94,7 @@ pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocumen
         if !matched.get(j).copied().unwrap_or(true) {
             out.push(Drift {
                 document: document.to_owned(),
-                change: "removed",
+                change: DriftChange::Removed,
                 message: format!("{document} {} was removed outside xacct", name(st, j)),
                 expected: value(st),
                 actual: None,
@@ -146,7 +154,7 @@ mod tests {
             Statement::allow("Extra", vec!["s3:*".into()], vec!["*".into()]),
         ]);
         let drift = compare("permissions_policy", &expected, &actual);
-        let changes: Vec<(&str, &str)> = drift
+        let changes: Vec<(DriftChange, &str)> = drift
             .iter()
             .map(|d| (d.change, d.message.as_str()))
             .collect();
@@ -154,20 +162,33 @@ mod tests {
             changes,
             vec![
                 (
-                    "changed",
+                    DriftChange::Changed,
                     "permissions_policy statement `Objects` was changed outside xacct"
                 ),
                 (
-                    "added",
+                    DriftChange::Added,
                     "permissions_policy statement `Extra` was added outside xacct"
                 ),
                 (
-                    "removed",
+                    DriftChange::Removed,
                     "permissions_policy statement `Bucket` was removed outside xacct"
                 ),
             ]
         );
         assert_eq!(drift[0].actual.as_ref().unwrap()["Resource"], "*");
+    }
+
+    #[test]
+    fn drift_reads_back_as_written_with_its_change_as_a_word() {
+        let expected = doc(vec![Statement::allow(
+            "Bucket",
+            vec!["s3:ListBucket".into()],
+            vec!["arn:aws:s3:::b".into()],
+        )]);
+        let drift = compare("permissions_policy", &expected, &doc(Vec::new()));
+        let json = serde_json::to_value(&drift).unwrap();
+        assert_eq!(json[0]["change"], "removed");
+        assert_eq!(serde_json::from_value::<Vec<Drift>>(json).unwrap(), drift);
     }
 
     #[test]

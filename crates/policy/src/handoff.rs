@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::arn::Arn;
@@ -47,7 +47,7 @@ pub struct Access {
 }
 
 /// Everything handed to the requestor, as text ready to paste.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandOff {
     pub profile_name: String,
     /// An `~/.aws/config` section; `None` when the principal runs no code that reads one.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::arn::Arn;
 use crate::document::PolicyDocument;
-use crate::drift::{Drift, allowed_actions, compare};
+use crate::drift::{Drift, DriftChange, allowed_actions, compare};
 use crate::expiry::Expiry;
 use crate::grant::{GrantOptions, least_privilege_policy};
 use crate::ids::{AccountId, ExternalId, OrganizationId};
@@ -113,7 +113,7 @@ impl OwnerGrant {
             )),
             None => out.push(Drift {
                 document: "trust_policy".to_owned(),
-                change: "changed",
+                change: DriftChange::Changed,
                 message: "trust_policy no longer requires an External ID (`sts:ExternalId`)"
                     .to_owned(),
                 expected: None,
@@ -143,7 +143,7 @@ impl OwnerGrant {
             Some(doc) => out.extend(compare("permissions_policy", &expected, doc)),
             None => out.push(Drift {
                 document: "inline_policies".to_owned(),
-                change: "removed",
+                change: DriftChange::Removed,
                 message: format!("inline policy `{OWNER_POLICY_NAME}` was removed outside xacct"),
                 expected: None,
                 actual: None,
@@ -152,7 +152,7 @@ impl OwnerGrant {
         for (name, doc) in live.inline.iter().filter(|(n, _)| *n != OWNER_POLICY_NAME) {
             out.push(Drift {
                 document: "inline_policies".to_owned(),
-                change: "added",
+                change: DriftChange::Added,
                 message: format!("inline policy `{name}` was added outside xacct"),
                 expected: None,
                 actual: serde_json::to_value(doc).ok(),
@@ -161,7 +161,7 @@ impl OwnerGrant {
         for arn in live.attached {
             out.push(Drift {
                 document: "attached_policies".to_owned(),
-                change: "added",
+                change: DriftChange::Added,
                 message: format!("managed policy `{arn}` was attached outside xacct"),
                 expected: None,
                 actual: Some(serde_json::Value::String(arn.clone())),
@@ -171,7 +171,7 @@ impl OwnerGrant {
         if live.permissions_boundary != wanted.as_deref() {
             out.push(Drift {
                 document: "permissions_boundary".to_owned(),
-                change: "changed",
+                change: DriftChange::Changed,
                 message: "the permissions boundary differs from the one xacct sets".to_owned(),
                 expected: wanted.map(serde_json::Value::String),
                 actual: live

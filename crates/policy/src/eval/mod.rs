@@ -11,7 +11,7 @@ mod matching;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use condition::{Operator, parse_date};
 pub use matching::{action_matches, arn_matches, glob};
@@ -153,7 +153,7 @@ impl Request {
 }
 
 /// The outcome of an evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Allow,
