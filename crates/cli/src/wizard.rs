@@ -138,7 +138,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
     body.dry_run = false;
     let created: CreateOwnerRoleResponse = client.post("create-owner-role", &body).await?;
     let owner_role = created.role_arn.clone();
-    let external_id = Some(created.external_id.clone());
+    let external_id = created.external_id.clone();
     show_created(&Created::Owner(Box::new(created)), Output::Table);
 
     if Confirm::new()
@@ -162,7 +162,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
                     .unwrap_or("lambda.amazonaws.com")
                     .to_owned(),
             ),
-            external_id: external_id.clone(),
+            external_id: Some(external_id.clone()),
             ..CreateRequestorRequest::default()
         };
         let answer: CreateRequestorResponse = client
@@ -171,7 +171,6 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
             .map_err(|e: CallError| anyhow::anyhow!(e))?;
         show_created(&Created::Requestor(Box::new(answer)), Output::Table);
     }
-    let external_id = external_id.unwrap_or_default();
     print(&format!(
         "\nhand-off: role {owner_role}, external id {external_id}\n  aws sts assume-role --role-arn {owner_role} --role-session-name xacct --external-id {external_id}"
     ));
