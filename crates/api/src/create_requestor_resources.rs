@@ -10,6 +10,7 @@ use xacct_aws::roles::{
     MANAGED_TAG, RoleSpec, RoleStore, description, ensure_role_converging, tag_value,
 };
 use xacct_policy::access_diff::{AccessDiff, RoleAccess};
+use xacct_policy::expiry::{Expiry, ExpiryError};
 use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, human_policy_name, requestor_role_name};
 use xacct_policy::trust::{assume_owner_role_policy, human_assume_policy, service_trust};
@@ -43,6 +44,11 @@ pub struct CreateRequestorRequest {
     pub external_id: Option<String>,
     #[serde(default)]
     pub role_name: Option<String>,
+    /// Service roles only: when the owner's grant ends (its `expires_at`, RFC 3339). It is
+    /// recorded in the role's `xacct:expires-at` tag, and this side's `expire-requestor-grants`
+    /// removes the role afterwards.
+    #[serde(default)]
+    pub expires_at: Option<String>,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -62,6 +68,8 @@ pub struct CreateRequestorResponse {
     pub group_name: Option<String>,
     pub user_name: Option<String>,
     pub external_id: Option<String>,
+    /// When the role is removed by the requestor side's sweep; `null` for never.
+    pub expires_at: Option<String>,
     pub policy_name: String,
     pub policy: PolicyDocument,
     pub trust_policy: Option<PolicyDocument>,
@@ -133,6 +141,13 @@ fn who(body: &CreateRequestorRequest) -> Result<Who, ApiError> {
             ));
         }
     };
+    if matches!(who, Who::Person(_)) && body.expires_at.is_some() {
+        return Err(ApiError::invalid(
+            "expires_at",
+            "ExpiryNotForPeople",
+            "expires_at applies to service principals; a person's inline policy carries no tag to record it",
+        ));
+    }
     if matches!(who, Who::Person(_)) && body.role_name.is_some() {
         return Err(ApiError::invalid(
             "role_name",
@@ -158,6 +173,22 @@ fn access(
     }
 }
 
+/// The owner grant's expiry as the request gives it: RFC 3339, not in the past. The most a
+/// grant may last is the owner side's rule, which its trust policy enforces.
+fn expiry(raw: Option<&str>, now: i64) -> Result<Option<Expiry>, ApiError> {
+    raw.map(|at| {
+        let e = Expiry::parse(at).map_err(|e| ApiError::expiry("expires_at", &e))?;
+        if e.is_past(now) {
+            return Err(ApiError::expiry(
+                "expires_at",
+                &ExpiryError::Past(e.to_string()),
+            ));
+        }
+        Ok(e)
+    })
+    .transpose()
+}
+
 /// `create-requestor-resources` as a plain operation: the checked request in, the role (or
 /// the person's policy) as it now is out.
 pub async fn create_requestor_resources<R: RoleStore + HumanStore>(
@@ -171,6 +202,7 @@ pub async fn create_requestor_resources<R: RoleStore + HumanStore>(
     let external_id =
         ApiError::optional_id::<ExternalId>("external_id", body.external_id.as_deref())?;
     let role_name = ApiError::optional_id::<RoleName>("role_name", body.role_name.as_deref())?;
+    let expires_at = expiry(body.expires_at.as_deref(), crate::runtime::now_epoch())?;
 
     let account = deps.account.account().await?;
     same_partition(
@@ -197,6 +229,7 @@ pub async fn create_requestor_resources<R: RoleStore + HumanStore>(
                 principal,
                 role_name,
                 external_id,
+                expires_at,
                 &account,
             )
             .await
@@ -225,6 +258,7 @@ async fn service_side<R: RoleStore>(
     principal: ServicePrincipal,
     role_name: Option<RoleName>,
     external_id: Option<ExternalId>,
+    expires_at: Option<Expiry>,
     account: &AccountId,
 ) -> Result<CreateRequestorResponse, ApiError> {
     let role_name = role_name.unwrap_or_else(|| requestor_role_name(owner_role, &principal));
@@ -254,7 +288,10 @@ async fn service_side<R: RoleStore>(
                     tag_value(&owner_role.to_string()),
                 ),
                 (tags::SERVICE_PRINCIPAL.to_owned(), principal.to_string()),
-            ]),
+            ])
+            .into_iter()
+            .chain(expires_at.map(|e| (tags::EXPIRES_AT.to_owned(), e.to_string())))
+            .collect(),
             identity_tags: vec![
                 tags::OWNER_ROLE.to_owned(),
                 tags::SERVICE_PRINCIPAL.to_owned(),
@@ -313,6 +350,7 @@ async fn service_side<R: RoleStore>(
         group_name: None,
         user_name: None,
         external_id: external_id.map(|e| e.to_string()),
+        expires_at: expires_at.map(|e| e.to_string()),
         policy_name: POLICY_NAME.to_owned(),
         policy: spec.policy,
         trust_policy: Some(spec.trust_policy),
@@ -420,6 +458,7 @@ async fn person_side<R: HumanStore>(
         group_name: matches!(human, Human::Group(_)).then(|| human.name().to_owned()),
         user_name: matches!(human, Human::User(_)).then(|| human.name().to_owned()),
         external_id: external_id.map(|e| e.to_string()),
+        expires_at: None,
         policy_name,
         policy,
         trust_policy: None,

@@ -13,6 +13,8 @@ pub mod create_owner_role;
 #[cfg(feature = "requestor")]
 pub mod create_requestor_resources;
 #[cfg(feature = "iam")]
+pub mod expire_grants;
+#[cfg(feature = "iam")]
 pub mod handoff;
 #[cfg(feature = "iam")]
 pub mod lifecycle;

@@ -20,7 +20,7 @@ use xacct_policy::permissions::permissions_for;
 use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument};
 
 use crate::error::{ApiError, Failure};
-use crate::http::{serve_json, serve_query};
+use crate::http::{request_epoch, serve_json, serve_query};
 use crate::lifecycle::OWNER_POLICY_NAME as POLICY_NAME;
 use crate::lifecycle::{
     IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here, role_not_found,
@@ -236,6 +236,11 @@ pub struct CheckOwnerRoleResponse {
     pub resource_arn: String,
     pub requestor_account_id: String,
     pub can_assume: bool,
+    /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    pub expires_at: Option<String>,
+    /// Whether the call is refused only because the grant has ended: the trust's
+    /// `aws:CurrentTime` condition, evaluated at the time of the request, decides it.
+    pub expired: bool,
     pub reason: String,
     pub statement: Option<String>,
     /// The call as given, and without / with a wrong External ID.
@@ -248,11 +253,12 @@ pub struct CheckOwnerRoleResponse {
     pub permissions_policies: std::collections::BTreeMap<String, PolicyDocument>,
 }
 
-/// Whether a grant works and has drifted: the role and the caller to evaluate in, the
-/// verdict out. Reads only.
+/// Whether a grant works and has drifted: the role, the caller and the time (`now`, seconds
+/// since the epoch) to evaluate at in, the verdict out. Reads only.
 pub async fn check_grant<R: RoleStore>(
     deps: &IamDeps<R>,
     caller: &str,
+    now: i64,
     body: CheckOwnerRoleRequest,
 ) -> Result<CheckOwnerRoleResponse, ApiError> {
     let principal: Arn = body
@@ -285,9 +291,9 @@ pub async fn check_grant<R: RoleStore>(
     let live_role: Arn = state.arn.parse().unwrap_or(role_arn);
     let empty = PolicyDocument::new(Vec::new());
     let trust = state.trust_policy.clone().unwrap_or_else(|| empty.clone());
-    // Now, as AWS sees it: an expired grant's trust refuses the call.
-    let now = Expiry::from_epoch(crate::runtime::now_epoch()).to_string();
-    let cases = assume_cases(&AssumeCall {
+    // The request's time, as AWS sees it: an expired grant's trust refuses the call.
+    let now = Expiry::from_epoch(now).to_string();
+    let call = AssumeCall {
         role_arn: &live_role,
         trust_policy: &trust,
         principal: &principal,
@@ -295,7 +301,9 @@ pub async fn check_grant<R: RoleStore>(
         mfa: body.mfa,
         requestor_policies: &[],
         current_time: Some(&now),
-    });
+    };
+    let cases = assume_cases(&call);
+    let expired = xacct_policy::check::expired(&call);
     let permissions =
         permissions_for(&grant.resource).map_err(|e| ApiError::from(e).on("role_arn"))?;
     let attached: Vec<(String, &PolicyDocument)> = live
@@ -355,12 +363,14 @@ pub async fn check_grant<R: RoleStore>(
             )
         })
         .unwrap_or_default();
-    tracing::info!(caller, role = %state.arn, can_assume, drift = drift.len(), "check-owner-role");
+    tracing::info!(caller, role = %state.arn, can_assume, expired, drift = drift.len(), "check-owner-role");
     Ok(CheckOwnerRoleResponse {
         role_arn: state.arn.clone(),
         resource_arn: grant.resource.to_string(),
         requestor_account_id: grant.requestor.to_string(),
         can_assume,
+        expires_at: grant.expires_at.map(|e| e.to_string()),
+        expired,
         reason,
         statement,
         assume_checks: cases,
@@ -381,14 +391,16 @@ fn not_a_grant(role: &impl std::fmt::Display) -> ApiError {
     .on("role_arn")
 }
 
-/// `check-owner-role`: reads the live role and evaluates it; changes nothing.
+/// `check-owner-role`: reads the live role and evaluates it at the time the Function URL
+/// received the request; changes nothing.
 pub async fn check_owner_role<R: RoleStore>(
     deps: &IamDeps<R>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
+    let now = request_epoch(&req).unwrap_or_else(crate::runtime::now_epoch);
     Ok(
         serve_json(req, "check-owner-role", |caller, body| async move {
-            check_grant(deps, &caller, body).await
+            check_grant(deps, &caller, now, body).await
         })
         .await,
     )
@@ -434,18 +446,20 @@ pub(crate) async fn revoke_role<R: RoleStore>(
     })
 }
 
+/// Refuses a role that is xacct's but not an owner grant.
+pub(crate) fn owner_grant_role(state: &RoleState) -> Result<(), ApiError> {
+    OwnerGrant::from_tags(&state.tags)
+        .map(|_| ())
+        .ok_or_else(|| not_a_grant(&state.arn))
+}
+
 /// Revokes an owner grant: its role in, what was removed out.
 pub async fn revoke_owner_grant<R: RoleStore>(
     deps: &IamDeps<R>,
     caller: &str,
     body: RevokeRoleRequest,
 ) -> Result<RevokeResponse, ApiError> {
-    let out = revoke_role(deps, &body.role_arn, |state| {
-        OwnerGrant::from_tags(&state.tags)
-            .map(|_| ())
-            .ok_or_else(|| not_a_grant(&state.arn))
-    })
-    .await?;
+    let out = revoke_role(deps, &body.role_arn, owner_grant_role).await?;
     tracing::info!(caller, role = %body.role_arn, changed = out.changed, removed = ?out.removed, "revoke-grant");
     Ok(out)
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use xacct_aws::humans::{Human, HumanError, HumanStore, remove_human_policy};
-use xacct_aws::roles::{RoleStore, read_role_policies};
+use xacct_aws::roles::{RoleState, RoleStore, read_role_policies};
 use xacct_policy::check::session_arn;
 use xacct_policy::eval::{
     Context, Labeled, PolicySet, Request as EvalRequest, RequestPrincipal, evaluate_principal_side,
@@ -367,6 +367,23 @@ pub fn is_xacct_human_policy(owner: &Arn, doc: &PolicyDocument) -> bool {
         .any(|mfa| human_assume_policy(owner, *mfa).is_ok_and(|d| &d == doc))
 }
 
+/// Refuses a role that is xacct's but not a requestor role.
+pub(crate) fn requestor_role(state: &RoleState) -> Result<(), ApiError> {
+    if state.tags.contains_key(tags::OWNER_ROLE) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Failure::Conflict,
+            "NotARequestorRole",
+            format!(
+                "role_arn `{}` is an xacct role but not a requestor role",
+                state.arn
+            ),
+        )
+        .on("role_arn"))
+    }
+}
+
 /// Revokes the requestor side: the role or person in, what was removed out.
 pub async fn revoke_requestor_side<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
@@ -374,24 +391,7 @@ pub async fn revoke_requestor_side<R: RoleStore + HumanStore>(
     body: RequestorTarget,
 ) -> Result<RevokeResponse, ApiError> {
     let out = match target(&body)? {
-        Target::Role(raw) => {
-            revoke_role(deps, &raw, |state| {
-                if state.tags.contains_key(tags::OWNER_ROLE) {
-                    Ok(())
-                } else {
-                    Err(ApiError::new(
-                        Failure::Conflict,
-                        "NotARequestorRole",
-                        format!(
-                            "role_arn `{}` is an xacct role but not a requestor role",
-                            state.arn
-                        ),
-                    )
-                    .on("role_arn"))
-                }
-            })
-            .await?
-        }
+        Target::Role(raw) => revoke_role(deps, &raw, requestor_role).await?,
         Target::Person(human) => {
             let owner = owner_role(body.owner_role_arn.as_deref())?;
             let removal =
