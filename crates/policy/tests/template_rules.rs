@@ -28,12 +28,14 @@ use template::{
     resources_of_type, scenarios, template, walk,
 };
 
-/// A function package, the side that deploys it and its sizing.
+/// A function package, the side that deploys it, its sizing, and whether it is called
+/// through a Function URL (or only by its schedule).
 struct Function {
     package: &'static str,
     side: &'static str,
     memory: u64,
     timeout: u64,
+    url: bool,
 }
 
 const fn function_spec(
@@ -47,10 +49,24 @@ const fn function_spec(
         side,
         memory,
         timeout,
+        url: true,
     }
 }
 
-const FUNCTIONS: [Function; 9] = [
+/// A function that only its EventBridge schedule invokes: no Function URL.
+const fn scheduled_spec(
+    package: &'static str,
+    side: &'static str,
+    memory: u64,
+    timeout: u64,
+) -> Function {
+    Function {
+        url: false,
+        ..function_spec(package, side, memory, timeout)
+    }
+}
+
+const FUNCTIONS: [Function; 11] = [
     function_spec("list-resources", "owner", 1769, 60),
     function_spec("list-permissions", "owner", 128, 10),
     function_spec("create-owner-role", "owner", 128, 30),
@@ -60,11 +76,20 @@ const FUNCTIONS: [Function; 9] = [
     function_spec("create-requestor-resources", "requestor", 128, 30),
     function_spec("check-requestor-role", "requestor", 128, 30),
     function_spec("revoke-requestor-resources", "requestor", 128, 30),
+    scheduled_spec("expire-grants", "owner", 128, 120),
+    scheduled_spec("expire-requestor-grants", "requestor", 128, 120),
 ];
 /// The functions that create and update roles (under the boundary).
 const IAM_WRITERS: [&str; 2] = ["create-owner-role", "create-requestor-resources"];
 /// The functions that delete xacct's roles (and instance profiles, and people's policies).
-const REVOKERS: [&str; 2] = ["revoke-grant", "revoke-requestor-resources"];
+const REVOKERS: [&str; 4] = [
+    "revoke-grant",
+    "revoke-requestor-resources",
+    "expire-grants",
+    "expire-requestor-grants",
+];
+/// The scheduled sweeps: the revokers that find expired grants themselves.
+const SWEEPS: [&str; 2] = ["expire-grants", "expire-requestor-grants"];
 /// The functions that make no IAM write at all.
 const IAM_READERS: [&str; 3] = ["list-grants", "check-owner-role", "check-requestor-role"];
 /// The requestor functions that may act on people when `AllowHumanRequestors` is "true".
@@ -442,11 +467,22 @@ fn every_function_url_uses_aws_iam() {
         .map(|f| function_logical_id(f.package))
         .collect();
     assert_eq!(ids, expected);
-    for (id, function) in &functions {
-        assert_eq!(
-            function["Properties"]["FunctionUrlConfig"]["AuthType"], "AWS_IAM",
-            "{id}"
-        );
+    for spec in &FUNCTIONS {
+        let properties = &function(spec.package)["Properties"];
+        if spec.url {
+            assert_eq!(
+                properties["FunctionUrlConfig"]["AuthType"], "AWS_IAM",
+                "{}",
+                spec.package
+            );
+        } else {
+            // Reachable only through its schedule.
+            assert!(
+                !has_key(properties, "FunctionUrlConfig"),
+                "{}",
+                spec.package
+            );
+        }
     }
     for (id, url) in resources_of_type("AWS::Lambda::Url") {
         assert_eq!(url["Properties"]["AuthType"], "AWS_IAM", "{id}");
@@ -483,7 +519,10 @@ fn every_function_has_an_invoke_permission_pair_for_every_invoker() {
             ));
         }
         let mut expected = BTreeSet::new();
-        for function in FUNCTIONS.iter().filter(|f| f.side == parameters.side()) {
+        for function in FUNCTIONS
+            .iter()
+            .filter(|f| f.url && f.side == parameters.side())
+        {
             for slot in parameters.filled_slots() {
                 for action in ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"] {
                     expected.insert((
@@ -581,7 +620,7 @@ fn invoker_parameters_accept_only_iam_principal_arns() {
 #[test]
 fn outputs_give_every_function_url_on_its_side() {
     let outputs = template()["Outputs"].as_object().unwrap();
-    for function in &FUNCTIONS {
+    for function in FUNCTIONS.iter().filter(|f| f.url) {
         let url = format!("{}Url", function_logical_id(function.package));
         let value = json!({ "Fn::GetAtt": [url, "FunctionUrl"] });
         let matching: Vec<&Json> = outputs.values().filter(|o| o["Value"] == value).collect();
@@ -842,11 +881,16 @@ fn iam_actions_on_every_resource_are_only_those_without_resource_level_permissio
             }
         }
     }
-    let readers: Vec<&str> = roles
+    let readers: BTreeSet<&str> = roles
         .into_keys()
         .filter(|role| allowed_actions(role, None).contains(unscoped))
         .collect();
-    assert_eq!(readers, [execution_role_logical_id("list-grants")]);
+    let expected: BTreeSet<&str> = ["list-grants"]
+        .into_iter()
+        .chain(SWEEPS)
+        .map(execution_role_logical_id)
+        .collect();
+    assert_eq!(readers, expected);
 }
 
 #[test]
@@ -1170,8 +1214,9 @@ fn check_requestor_role_role_reads_people_only_when_human_requestors_are_allowed
     }
 }
 
-#[test]
-fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
+/// What revoking a role needs: reading it, and deleting it with its policies, attachments
+/// and instance profile.
+fn role_revocation() -> Vec<(&'static str, Set)> {
     let roles = set([XACCT_ROLES]);
     let profiles = set([XACCT_INSTANCE_PROFILES]);
     let mut expected = scoped(
@@ -1191,6 +1236,12 @@ fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
             .chain(INSTANCE_PROFILE_REMOVAL),
         &profiles,
     ));
+    expected
+}
+
+#[test]
+fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
+    let expected = role_revocation();
     assert_exact_allows("revoke-grant", &expected, None);
     let mut people = scoped(
         ["iam:GetUserPolicy", "iam:DeleteUserPolicy"],
@@ -1206,6 +1257,138 @@ fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
             wanted.extend(people.iter().cloned());
         }
         assert_exact_allows("revoke-requestor-resources", &wanted, Some(&parameters));
+    }
+}
+
+#[test]
+fn sweeps_allow_exactly_listing_roles_and_what_revoking_one_needs() {
+    // The sweep finds expired grants in one paged listing, then removes each as the
+    // revoke functions do; it touches no person's policy.
+    let mut expected = role_revocation();
+    expected.push(("iam:GetAccountAuthorizationDetails", set(["*"])));
+    for package in SWEEPS {
+        for parameters in scenarios() {
+            if deployed(function_logical_id(package), &parameters) {
+                assert_exact_allows(package, &expected, Some(&parameters));
+            }
+        }
+    }
+}
+
+/// The one schedule that invokes `package`: its logical ID and resource.
+fn schedule_of(package: &str) -> (&'static str, &'static Json) {
+    let function = function_logical_id(package);
+    let arn = json!({"Fn::GetAtt": [function, "Arn"]});
+    let schedules: Vec<(&str, &Json)> = resources_of_type("AWS::Scheduler::Schedule")
+        .into_iter()
+        .filter(|(_, s)| s["Properties"]["Target"]["Arn"] == arn)
+        .collect();
+    let [schedule] = schedules.as_slice() else {
+        panic!("{package}: {} schedules", schedules.len());
+    };
+    *schedule
+}
+
+#[test]
+fn every_sweep_runs_on_a_schedule_at_the_configured_rate_and_nothing_else_invokes_it() {
+    let schedules = resources_of_type("AWS::Scheduler::Schedule");
+    assert_eq!(schedules.len(), SWEEPS.len());
+    for package in SWEEPS {
+        let function = function_logical_id(package);
+        let (id, schedule) = schedule_of(package);
+        for parameters in scenarios() {
+            assert_eq!(
+                deployed(id, &parameters),
+                deployed(function, &parameters),
+                "{id} {parameters:?}"
+            );
+        }
+        let properties = &schedule["Properties"];
+        assert_eq!(
+            properties["ScheduleExpression"],
+            json!({"Fn::Sub": "rate(${ExpireGrantsRate})"}),
+            "{package}"
+        );
+        assert_eq!(properties["State"], "ENABLED", "{package}");
+        // The schedule's ARN is what the sweep logs as its caller.
+        let input: Json =
+            serde_json::from_str(properties["Target"]["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            input,
+            json!({"schedule_arn": "<aws.scheduler.schedule-arn>"}),
+            "{package}"
+        );
+        // Its role: only EventBridge Scheduler of this account may assume it, and it may
+        // only invoke this function.
+        let role_ref = &properties["Target"]["RoleArn"]["Fn::GetAtt"];
+        assert_eq!(role_ref[1], "Arn", "{package}");
+        let role = role_ref[0].as_str().unwrap();
+        let trust = statements(&resource(role)["Properties"]["AssumeRolePolicyDocument"]);
+        assert_eq!(
+            trust,
+            [&json!({
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+            })],
+            "{package}"
+        );
+        let allowed = allows(role, None);
+        let [invoke] = allowed.as_slice() else {
+            panic!("{role}: {} statements", allowed.len());
+        };
+        assert_eq!(actions(invoke), set(["lambda:InvokeFunction"]), "{role}");
+        assert_eq!(
+            resource_texts(invoke),
+            set([format!("GetAtt:{function}.Arn").as_str()]),
+            "{role}"
+        );
+        assert!(denies(role).is_empty(), "{role}");
+        // How many grants a run removes comes from the stack.
+        assert_eq!(
+            self::function(package)["Properties"]["Environment"]["Variables"]["XACCT_SWEEP_LIMIT"],
+            json!({"Ref": "ExpireGrantsPerRun"}),
+            "{package}"
+        );
+    }
+    // No other role of the stack may invoke a function directly.
+    for role in resources_of_type("AWS::IAM::Role").into_keys() {
+        let invokes = allowed_actions(role, None).contains("lambda:InvokeFunction");
+        let scheduler = SWEEPS
+            .iter()
+            .any(|p| schedule_of(p).1["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0] == role);
+        assert!(!invokes || scheduler, "{role}");
+    }
+}
+
+#[test]
+fn the_sweep_rate_is_hourly_by_default_and_only_a_scheduler_rate() {
+    let parameters = &template()["Parameters"];
+    assert_eq!(parameters["ExpireGrantsRate"]["Default"], "1 hour");
+    assert_eq!(parameters["ExpireGrantsPerRun"]["Default"], 25);
+    let pattern = allowed_pattern("ExpireGrantsRate");
+    for accepted in [
+        "1 hour",
+        "15 minutes",
+        "1 minute",
+        "2 hours",
+        "1 day",
+        "7 days",
+    ] {
+        assert!(pattern.is_match(accepted), "{accepted}");
+    }
+    for rejected in [
+        "",
+        "0 hours",
+        "1 week",
+        "hour",
+        "1 hour)",
+        "1 hour) or cron(0 0 * * ? *",
+        "cron(0 * * * ? *)",
+        "01 hour",
+    ] {
+        assert!(!pattern.is_match(rejected), "{rejected}");
     }
 }
 
