@@ -193,6 +193,17 @@ pub fn shorten(value: &str) -> String {
     }
 }
 
+/// A failed scheduled run (a function with no Function URL) as the Lambda runtime reports
+/// it: the error's code as the type, its message as the message.
+impl From<ApiError> for lambda_http::lambda_runtime::Diagnostic {
+    fn from(e: ApiError) -> Self {
+        Self {
+            error_type: e.code,
+            error_message: e.message,
+        }
+    }
+}
+
 impl From<PermissionsError> for ApiError {
     fn from(e: PermissionsError) -> Self {
         let code = match e {
@@ -327,6 +338,19 @@ impl From<HumanError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_scheduled_run_reports_its_code_and_message_to_the_runtime() {
+        let d = lambda_http::lambda_runtime::Diagnostic::from(ApiError::new(
+            Failure::Upstream,
+            "Throttling",
+            "aws refused or failed",
+        ));
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("Throttling", "aws refused or failed")
+        );
+    }
 
     #[test]
     fn each_failure_maps_to_one_status_and_method_not_allowed_names_the_methods() {

@@ -248,3 +248,29 @@ async fn a_failed_listing_fails_the_run_and_removes_nothing() {
     assert_eq!(err.status(), 502, "{err:?}");
     assert_eq!(deps.roles.role_names(), ["a"]);
 }
+
+#[tokio::test]
+async fn a_scheduled_run_takes_the_schedule_from_its_event_and_now_from_the_clock() {
+    let deps = deps();
+    // Against the real clock: ended a minute ago, and ending in a day.
+    let real_now = xacct_api::runtime::now_epoch();
+    owner_grant(&deps.roles, "ended", Some(real_now - NOW - 60)).await;
+    owner_grant(&deps.roles, "running", Some(real_now - NOW + 86_400)).await;
+    // EventBridge Scheduler's input as template.yaml writes it, with the context attribute
+    // filled in; keys the sweep does not know are ignored.
+    let event: xacct_api::expire_grants::SweepEvent = serde_json::from_value(serde_json::json!(
+        {"schedule_arn": SCHEDULE, "detail-type": "Scheduled Event"}
+    ))
+    .unwrap();
+    assert_eq!(event.schedule_arn.as_deref(), Some(SCHEDULE));
+    let report = xacct_api::expire_grants::handle(
+        &deps,
+        Side::Owner,
+        25,
+        lambda_http::LambdaEvent::new(event, lambda_http::Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(arns(&report.revoked), [arn("ended")]);
+    assert_eq!(deps.roles.role_names(), ["running"]);
+}
