@@ -9,12 +9,14 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::deps;
 use xacct_api::expire_grants::{Side, sweep};
-use xacct_api::lifecycle::{IamDeps, OwnerGrant, tags};
+use xacct_api::lifecycle::{OwnerGrant, tags};
 use xacct_aws::fake::FakeIam;
-use xacct_aws::identity::AccountLookup;
 use xacct_aws::roles::{RoleSpec, ensure_role};
 use xacct_policy::expiry::Expiry;
 use xacct_policy::{PolicyDocument, Statement};
@@ -22,17 +24,6 @@ use xacct_policy::{PolicyDocument, Statement};
 /// 2026-12-06T...: the clock every test passes in.
 const NOW: i64 = 1_796_500_000;
 const SCHEDULE: &str = "arn:aws:scheduler:us-east-1:111111111111:schedule/default/xacct-expire";
-
-fn deps() -> IamDeps<FakeIam> {
-    let config = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    IamDeps {
-        roles: FakeIam::new("111111111111"),
-        account: AccountLookup::known(&config, "111111111111".parse().unwrap()),
-        permissions_boundary: None,
-    }
-}
 
 fn policy(resource: &str) -> PolicyDocument {
     PolicyDocument::new(vec![Statement::allow(

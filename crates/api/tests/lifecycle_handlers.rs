@@ -9,27 +9,18 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeSet;
 
+use common::deps;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
-use xacct_api::lifecycle::{IamDeps, OwnerGrant};
+use xacct_api::lifecycle::OwnerGrant;
 use xacct_api::owner_lifecycle::{check_owner_role, list_grants, revoke_grant};
 use xacct_aws::fake::FakeIam;
-use xacct_aws::identity::AccountLookup;
 use xacct_aws::roles::{RoleSpec, RoleStore, ensure_role};
 use xacct_policy::{PolicyDocument, Statement};
-
-fn deps() -> IamDeps<FakeIam> {
-    let config = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    IamDeps {
-        roles: FakeIam::new("111111111111"),
-        account: AccountLookup::known(&config, "111111111111".parse().unwrap()),
-        permissions_boundary: None,
-    }
-}
 
 async fn add_grant(iam: &FakeIam, i: usize) -> String {
     add_grant_ending(iam, i, None).await

@@ -582,6 +582,17 @@ fn allowed_pattern(parameter: &str) -> Regex {
     Regex::new(&format!("^(?:{pattern})$")).unwrap()
 }
 
+/// The parameter's `AllowedPattern` accepts every value of `accepted` and none of `rejected`.
+fn assert_pattern(parameter: &str, accepted: &[&str], rejected: &[&str]) {
+    let pattern = allowed_pattern(parameter);
+    for value in accepted {
+        assert!(pattern.is_match(value), "{parameter} refuses {value}");
+    }
+    for value in rejected {
+        assert!(!pattern.is_match(value), "{parameter} accepts {value}");
+    }
+}
+
 #[test]
 fn invoker_parameters_accept_only_iam_principal_arns() {
     let parameters = &template()["Parameters"];
@@ -590,26 +601,24 @@ fn invoker_parameters_accept_only_iam_principal_arns() {
         "the first invoker must be given explicitly"
     );
     for slot in INVOKER_SLOTS {
-        let pattern = allowed_pattern(slot);
-        for accepted in [
-            "arn:aws:iam::000000000000:role/xacct-cli",
-            "arn:aws:iam::000000000000:role/team/path/ci-deployer",
-            "arn:aws-us-gov:iam::000000000000:user/alice",
-            "arn:aws:iam::000000000000:root",
-        ] {
-            assert!(pattern.is_match(accepted), "{slot} refuses {accepted}");
-        }
-        for rejected in [
-            "*",
-            "000000000000",
-            "arn:aws:iam::000000000000:*",
-            "arn:aws:sts::000000000000:assumed-role/r/session",
-            "arn:aws:iam::000000000000:role/a,arn:aws:iam::000000000000:role/b",
-            "lambda.amazonaws.com",
-            "arn:aws:iam::*:role/x",
-        ] {
-            assert!(!pattern.is_match(rejected), "{slot} accepts {rejected}");
-        }
+        assert_pattern(
+            slot,
+            &[
+                "arn:aws:iam::000000000000:role/xacct-cli",
+                "arn:aws:iam::000000000000:role/team/path/ci-deployer",
+                "arn:aws-us-gov:iam::000000000000:user/alice",
+                "arn:aws:iam::000000000000:root",
+            ],
+            &[
+                "*",
+                "000000000000",
+                "arn:aws:iam::000000000000:*",
+                "arn:aws:sts::000000000000:assumed-role/r/session",
+                "arn:aws:iam::000000000000:role/a,arn:aws:iam::000000000000:role/b",
+                "lambda.amazonaws.com",
+                "arn:aws:iam::*:role/x",
+            ],
+        );
     }
     for slot in &INVOKER_SLOTS[1..] {
         assert_eq!(parameters[slot]["Default"], "", "{slot}");
@@ -1367,29 +1376,27 @@ fn the_sweep_rate_is_hourly_by_default_and_only_a_scheduler_rate() {
     let parameters = &template()["Parameters"];
     assert_eq!(parameters["ExpireGrantsRate"]["Default"], "1 hour");
     assert_eq!(parameters["ExpireGrantsPerRun"]["Default"], 25);
-    let pattern = allowed_pattern("ExpireGrantsRate");
-    for accepted in [
-        "1 hour",
-        "15 minutes",
-        "1 minute",
-        "2 hours",
-        "1 day",
-        "7 days",
-    ] {
-        assert!(pattern.is_match(accepted), "{accepted}");
-    }
-    for rejected in [
-        "",
-        "0 hours",
-        "1 week",
-        "hour",
-        "1 hour)",
-        "1 hour) or cron(0 0 * * ? *",
-        "cron(0 * * * ? *)",
-        "01 hour",
-    ] {
-        assert!(!pattern.is_match(rejected), "{rejected}");
-    }
+    assert_pattern(
+        "ExpireGrantsRate",
+        &[
+            "1 hour",
+            "15 minutes",
+            "1 minute",
+            "2 hours",
+            "1 day",
+            "7 days",
+        ],
+        &[
+            "",
+            "0 hours",
+            "1 week",
+            "hour",
+            "1 hour)",
+            "1 hour) or cron(0 0 * * ? *",
+            "cron(0 * * * ? *)",
+            "01 hour",
+        ],
+    );
 }
 
 #[test]
@@ -1528,24 +1535,22 @@ fn human_requestor_parameters_are_off_by_default_and_validated() {
     assert_eq!(values, set(["false", "true"]));
     let path = &parameters["HumanPrincipalPath"];
     assert_eq!(path["Default"], "/");
-    let pattern = allowed_pattern("HumanPrincipalPath");
-    for accepted in ["/", "/people/", "/team/analysts/", "/a.b_c-d@e=f,g+h/"] {
-        assert!(pattern.is_match(accepted), "{accepted}");
-    }
-    for rejected in [
-        "",
-        "people/",
-        "/people",
-        "//",
-        "/a//b/",
-        "/*/",
-        "/peo*ple/",
-        "/?/",
-        "/a b/",
-        "/${x}/",
-    ] {
-        assert!(!pattern.is_match(rejected), "{rejected}");
-    }
+    assert_pattern(
+        "HumanPrincipalPath",
+        &["/", "/people/", "/team/analysts/", "/a.b_c-d@e=f,g+h/"],
+        &[
+            "",
+            "people/",
+            "/people",
+            "//",
+            "/a//b/",
+            "/*/",
+            "/peo*ple/",
+            "/?/",
+            "/a b/",
+            "/${x}/",
+        ],
+    );
 }
 
 #[test]
