@@ -52,17 +52,26 @@ impl Failure {
 }
 
 /// An error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, utoipa::ToSchema)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     #[serde(skip)]
     pub failure: Failure,
+    /// Stable, for machines; for 502 and some 409, AWS's own error code.
+    #[schema(min_length = 1)]
     pub code: String,
+    /// For people; names the field and the rule for bad input.
+    #[schema(min_length = 1)]
     pub message: String,
+    /// The request field or query parameter at fault, when there is one: a body field
+    /// (`role_name`), a path into the body for a wrongly typed value (`actions[1]`), or for
+    /// `UnknownParameter` the query key as sent (which may be empty).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
     pub field: Option<String>,
     /// Whether the same request may succeed later.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(schema_with = crate::openapi::retryable, required = false)]
     pub retryable: bool,
 }
 
