@@ -220,22 +220,6 @@ named_enum!(
     ["allow", "implicit_deny", "explicit_deny"]
 );
 
-/// The error answer: `{"error": ApiError}`.
-#[derive(Debug, ToSchema)]
-#[schema(
-    as = Error,
-    description = "Every error answer.",
-    example = json!({"error": {
-        "code": "InvalidAccountId",
-        "message": "requestor_account_id must be 12 digits, got `12345`",
-        "field": "requestor_account_id",
-    }})
-)]
-pub struct ErrorBody {
-    #[schema(inline)]
-    pub error: crate::ApiError,
-}
-
 /// An error that always names the field at fault.
 #[derive(Debug)]
 pub struct FieldError;

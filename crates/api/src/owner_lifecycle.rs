@@ -27,7 +27,7 @@ use crate::lifecycle::{
 };
 
 /// One grant as `list-grants` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(description = "One grant, as its owner role and the role's tags record it.")]
 pub struct Grant {
     #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
@@ -63,7 +63,7 @@ pub struct Grant {
 }
 
 /// The `list-grants` answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ListGrantsResponse {
     #[schema(max_items = 1000)]
     pub grants: Vec<Grant>,
@@ -444,7 +444,7 @@ pub struct RevokeRoleRequest {
 }
 
 /// What a revoke removed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RevokeResponse {
     /// What was deleted, in order, such as ``inline policy `xacct-grant` ``, ``instance
     /// profile `arn:...` ``, ``role `arn:...` ``; empty when it was already gone.

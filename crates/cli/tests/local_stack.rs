@@ -645,3 +645,168 @@ fn inside_the_repository_the_cli_finds_the_local_stack_with_nothing_exported() {
     let text = String::from_utf8(config.stdout).unwrap();
     assert!(text.contains("local stack file"), "{text}");
 }
+
+/// The Function URL outputs of `template.yaml`, each with the function it names
+/// (`ListResourcesUrl` -> `list-resources`), read from the template itself so the stacks
+/// below carry exactly the outputs a deployed stack has.
+fn template_url_outputs() -> Vec<(String, String)> {
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
+            .unwrap();
+    let outputs = template.split("\nOutputs:\n").nth(1).unwrap();
+    outputs
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ")?.strip_suffix(':'))
+        .filter(|k| !k.starts_with(' ') && k.ends_with("Url"))
+        .map(|key| {
+            let mut function = String::new();
+            for c in key.trim_end_matches("Url").chars() {
+                if c.is_ascii_uppercase() && !function.is_empty() {
+                    function.push('-');
+                }
+                function.push(c.to_ascii_lowercase());
+            }
+            (key.to_owned(), function)
+        })
+        .collect()
+}
+
+/// Creates a stack in moto whose outputs are those of an xacct stack of `side`, pointing at
+/// the local stack's functions of that side.
+async fn deploy_outputs_only_stack(s: &Value, side: &str, name: &str) {
+    let creds = &s["credentials"][side];
+    let credentials = aws_credential_types::Credentials::new(
+        creds["access_key_id"].as_str().unwrap(),
+        creds["secret_access_key"].as_str().unwrap(),
+        creds["session_token"].as_str().map(str::to_owned),
+        None,
+        "local-stack",
+    );
+    let config = aws_sdk_cloudformation::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .credentials_provider(credentials)
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(s["moto_url"].as_str().unwrap())
+        .build();
+    let mut outputs = serde_json::Map::new();
+    outputs.insert("Side".into(), serde_json::json!({ "Value": side }));
+    for (key, function) in template_url_outputs() {
+        if let Some(url) = s["functions"][&function].as_str()
+            && function.contains("requestor") == (side == "requestor")
+        {
+            outputs.insert(key, serde_json::json!({ "Value": url }));
+        }
+    }
+    let template = serde_json::json!({
+        "Resources": { "Handle": { "Type": "AWS::CloudFormation::WaitConditionHandle" } },
+        "Outputs": outputs,
+    });
+    aws_sdk_cloudformation::Client::from_conf(config)
+        .create_stack()
+        .stack_name(name)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+async fn setup_from_the_stacks_outputs_is_all_the_cli_needs() {
+    let s = stack();
+    let owner_stack = unique("xacct-owner");
+    let requestor_stack = unique("xacct-requestor");
+    deploy_outputs_only_stack(&s, "owner", &owner_stack).await;
+    deploy_outputs_only_stack(&s, "requestor", &requestor_stack).await;
+
+    // Two profiles, as a user who deployed each side with its own credentials has.
+    let dir = tempfile::tempdir().unwrap();
+    let mut profiles = String::new();
+    for side in ["owner", "requestor"] {
+        let c = &s["credentials"][side];
+        profiles.push_str(&format!(
+            "[{side}]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            c["access_key_id"].as_str().unwrap(),
+            c["secret_access_key"].as_str().unwrap(),
+            c["session_token"].as_str().unwrap(),
+        ));
+    }
+    let credentials = dir.path().join("credentials");
+    std::fs::write(&credentials, profiles).unwrap();
+    let config_file = dir.path().join("xacct.toml");
+    std::fs::write(&config_file, "# my notes\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xacct"));
+        cmd.args(args)
+            .arg("--config")
+            .arg(&config_file)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", s["moto_url"].as_str().unwrap());
+        cmd.output().unwrap()
+    };
+    let setup_args = [
+        "setup",
+        "--owner-stack",
+        &owner_stack,
+        "--owner-profile",
+        "owner",
+        "--requestor-stack",
+        &requestor_stack,
+        "--requestor-profile",
+        "requestor",
+        "--name",
+        "local",
+    ];
+    let written = json(&run(&[&setup_args[..], &["-o", "json"]].concat()));
+    assert_eq!(written["setup"], "local");
+    assert_eq!(written["urls"].as_object().unwrap().len(), 9, "{written}");
+    assert_eq!(
+        written["urls"]["list-resources"],
+        s["functions"]["list-resources"]
+    );
+    let text = std::fs::read_to_string(&config_file).unwrap();
+    assert!(text.starts_with("# my notes\n"), "{text}");
+    assert!(text.contains("default_setup = \"local\""), "{text}");
+
+    // Re-running updates the same setup: the file is the same.
+    let table = run(&setup_args);
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    assert!(String::from_utf8_lossy(&table.stdout).starts_with("wrote setup `local` to "));
+    assert_eq!(std::fs::read_to_string(&config_file).unwrap(), text);
+
+    // The written setup is all the other commands need: no URL in the environment.
+    let listed = json(&run(&["resources", "--service", "s3", "-o", "json"]));
+    assert!(
+        listed["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "xacct-demo-reports"),
+        "{listed}"
+    );
+
+    // A stack given for the wrong side is refused by name, and the file is unchanged.
+    let wrong = run(&[
+        "setup",
+        "--owner-stack",
+        &requestor_stack,
+        "--owner-profile",
+        "requestor",
+    ]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("deploys the requestor side"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&config_file).unwrap(), text);
+}

@@ -136,7 +136,7 @@ fn catalog_misses_no_action_resource_type_or_condition_key() {
             }
             for key in raw["conditionKeys"].as_array().unwrap() {
                 let key = key.as_str().unwrap();
-                if !action.condition_keys().contains(&key) {
+                if !action.condition_keys().any(|k| k == key) {
                     missing.push(format!("{prefix}:{name} condition key {key}"));
                 }
             }

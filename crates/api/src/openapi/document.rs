@@ -119,7 +119,7 @@ The local stack (`cargo lambda watch`) checks no signature.
     ),
     components(
         schemas(
-            super::ErrorBody,
+            crate::error::ErrorBody,
             super::FieldError,
             super::Arn,
             super::RoleArn,

@@ -67,24 +67,38 @@ impl fmt::Display for AccessLevel {
     }
 }
 
+/// A string of the catalog: its offset and length in [`TEXT`].
+#[derive(Clone, Copy)]
+pub(crate) struct Str(u32, u32);
+
+/// Every string of the catalog, once; the tables point into it (see build.rs for why).
+static TEXT: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog_text.txt"));
+
+impl Str {
+    fn get(self) -> &'static str {
+        let start = self.0 as usize;
+        TEXT.get(start..start + self.1 as usize).unwrap_or_default()
+    }
+}
+
 pub(crate) struct ServiceRecord {
-    prefix: &'static str,
-    name: &'static str,
+    prefix: Str,
+    name: Str,
     resource_types: (u32, u32),
     actions: (u32, u32),
     condition_keys: (u32, u32),
 }
 
 pub(crate) struct ResourceTypeRecord {
-    service: &'static str,
-    name: &'static str,
-    arn: &'static str,
+    service: Str,
+    name: Str,
+    arn: Str,
 }
 
 pub(crate) struct ActionRecord {
-    name: &'static str,
+    name: Str,
     access_level: AccessLevel,
-    description: &'static str,
+    description: Str,
     resource_types: (u32, u32),
     condition_keys: (u32, u32),
     dependent_actions: (u32, u32),
@@ -97,7 +111,7 @@ pub(crate) struct ActionResourceRecord {
 
 mod data {
     use super::{
-        AccessLevel, ActionRecord, ActionResourceRecord, ResourceTypeRecord, ServiceRecord,
+        AccessLevel, ActionRecord, ActionResourceRecord, ResourceTypeRecord, ServiceRecord, Str,
     };
     include!(concat!(env!("OUT_DIR"), "/catalog_data.rs"));
 }
@@ -115,7 +129,7 @@ pub fn services() -> impl ExactSizeIterator<Item = Service> {
 pub fn service(prefix: &str) -> Option<Service> {
     let prefix = prefix.to_ascii_lowercase();
     data::SERVICES
-        .binary_search_by(|s| s.prefix.cmp(prefix.as_str()))
+        .binary_search_by(|s| s.prefix.get().cmp(prefix.as_str()))
         .ok()
         .and_then(|i| data::SERVICES.get(i))
         .map(Service)
@@ -141,16 +155,18 @@ pub struct Service(&'static ServiceRecord);
 
 impl fmt::Debug for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Service").field(&self.0.prefix).finish()
+        f.debug_tuple("Service")
+            .field(&self.0.prefix.get())
+            .finish()
     }
 }
 
 impl Service {
     pub fn prefix(self) -> &'static str {
-        self.0.prefix
+        self.0.prefix.get()
     }
     pub fn name(self) -> &'static str {
-        self.0.name
+        self.0.name.get()
     }
     /// Its actions, sorted case-insensitively by name.
     pub fn actions(self) -> impl ExactSizeIterator<Item = ActionDef> {
@@ -178,6 +194,7 @@ impl Service {
         actions
             .binary_search_by(|a| {
                 a.name
+                    .get()
                     .bytes()
                     .map(|b| b.to_ascii_lowercase())
                     .cmp(lower.bytes())
@@ -193,8 +210,8 @@ impl Service {
     pub fn condition_key_type(self, key: &str) -> Option<&'static str> {
         slice(data::SERVICE_CONDITION_KEYS, self.0.condition_keys)
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, t)| *t)
+            .find(|(k, _)| k.get().eq_ignore_ascii_case(key))
+            .map(|(_, t)| t.get())
     }
 }
 
@@ -211,7 +228,7 @@ impl fmt::Debug for ActionDef {
             f,
             "ActionDef({}:{})",
             self.service.prefix(),
-            self.record.name
+            self.record.name.get()
         )
     }
 }
@@ -229,17 +246,17 @@ impl ActionDef {
     }
     /// The action name as AWS spells it (`GetObject`).
     pub fn name(self) -> &'static str {
-        self.record.name
+        self.record.name.get()
     }
     /// `service:Name`.
     pub fn full_name(self) -> String {
-        format!("{}:{}", self.service.prefix(), self.record.name)
+        format!("{}:{}", self.service.prefix(), self.name())
     }
     pub fn access_level(self) -> AccessLevel {
         self.record.access_level
     }
     pub fn description(self) -> &'static str {
-        self.record.description
+        self.record.description.get()
     }
     /// The resource types the action can be scoped to, each with whether AWS marks it
     /// required. Empty means the action supports no resource-level permissions (`*` only).
@@ -259,12 +276,16 @@ impl ActionDef {
         self.record.resource_types.0 != self.record.resource_types.1
     }
     /// Condition keys the action supports besides its resource types' keys.
-    pub fn condition_keys(self) -> &'static [&'static str] {
+    pub fn condition_keys(self) -> impl ExactSizeIterator<Item = &'static str> {
         slice(data::STRINGS, self.record.condition_keys)
+            .iter()
+            .map(|s| s.get())
     }
     /// Other actions AWS says this one may also need.
-    pub fn dependent_actions(self) -> &'static [&'static str] {
+    pub fn dependent_actions(self) -> impl ExactSizeIterator<Item = &'static str> {
         slice(data::STRINGS, self.record.dependent_actions)
+            .iter()
+            .map(|s| s.get())
     }
 }
 
@@ -274,7 +295,7 @@ pub struct ResourceType(&'static ResourceTypeRecord);
 
 impl fmt::Debug for ResourceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ResourceType({}:{})", self.0.service, self.0.name)
+        write!(f, "ResourceType({}:{})", self.service(), self.name())
     }
 }
 
@@ -288,17 +309,17 @@ impl Eq for ResourceType {}
 impl ResourceType {
     /// The prefix of the service that defines it.
     pub fn service(self) -> &'static str {
-        self.0.service
+        self.0.service.get()
     }
     pub fn name(self) -> &'static str {
-        self.0.name
+        self.0.name.get()
     }
     /// The ARN template, such as `arn:${Partition}:s3:::${BucketName}`.
     pub fn arn_template(self) -> &'static str {
-        self.0.arn
+        self.0.arn.get()
     }
     pub fn template(self) -> ArnTemplate {
-        ArnTemplate::parse(self.0.arn)
+        ArnTemplate::parse(self.arn_template())
     }
 }
 
@@ -326,15 +347,15 @@ pub fn recognize_pattern(pattern: &str) -> Vec<Recognized> {
 
 fn recognize_str(service: &str, text: &str) -> Vec<Recognized> {
     let index = data::ARN_SERVICE_INDEX;
-    let start = index.partition_point(|(s, _)| *s < service);
+    let start = index.partition_point(|(s, _)| s.get() < service);
     let mut found: Vec<Recognized> = index
         .get(start..)
         .unwrap_or_default()
         .iter()
-        .take_while(|(s, _)| *s == service)
+        .take_while(|(s, _)| s.get() == service)
         .filter_map(|(_, i)| data::RESOURCE_TYPES.get(*i as usize))
         .filter_map(|record| {
-            let template = ArnTemplate::parse(record.arn);
+            let template = ArnTemplate::parse(record.arn.get());
             template.matches(text).then(|| Recognized {
                 resource_type: ResourceType(record),
                 specificity: template.literal_len(),
