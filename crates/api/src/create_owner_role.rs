@@ -33,64 +33,108 @@ pub const MIN_SESSION: i64 = 3600;
 pub const MAX_SESSION: i64 = 43_200;
 
 /// The request body.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOwnerRoleRequest {
+    /// The resource to share, in the owner account (or with no account, as S3 buckets); any
+    /// service in the catalog. Blanks around it are ignored.
     pub resource_arn: String,
+    #[schema(schema_with = crate::openapi::requested_actions)]
     pub actions: Vec<String>,
+    #[schema(value_type = crate::openapi::AccountId)]
     pub requestor_account_id: String,
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::requestor_role_arn)]
     pub requestor_role_arn: Option<String>,
+    /// Omitted or `null`, one is generated, and a repeat keeps the role's current one.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub external_id: Option<String>,
+    /// Require `aws:MultiFactorAuthPresent` in the trust policy.
     #[serde(default)]
+    #[schema(default = false)]
     pub require_mfa: bool,
+    /// The role's maximum session duration in seconds; `null` or omitted is 3600.
     #[serde(default)]
+    #[schema(minimum = 3600, maximum = 43200)]
     pub max_session_duration: Option<i64>,
+    /// Omitted or `null`, a name derived from the resource and the requestor.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::RoleName>)]
     pub role_name: Option<String>,
+    /// Allow actions at the `Permissions management` access level.
     #[serde(default)]
+    #[schema(default = false)]
     pub allow_permissions_management: bool,
+    /// Also require `aws:PrincipalOrgID` in the trust policy.
     #[serde(default)]
+    #[schema(pattern = "^o-[a-z0-9]{10,32}$")]
     pub principal_org_id: Option<String>,
-    /// When the grant ends (RFC 3339); AWS refuses to assume the role afterwards.
+    /// When the grant ends (RFC 3339 with a zone, such as `2026-12-31T18:00:00Z`): the trust
+    /// policy gets `DateLessThan aws:CurrentTime`, so AWS itself refuses to assume the role
+    /// afterwards, and the role the tag `xacct:expires-at`. Not in the past, at most the
+    /// deployment's maximum (`MaxGrantDays`, default 90 days) away. Omitted, the grant is
+    /// permanent.
     #[serde(default)]
     pub expires_at: Option<String>,
-    /// The same as a duration from now: `7d`, `12h`, `90m`.
+    /// The same as a duration from now: `7d`, `12h`, `90m`. A repeat with it extends the
+    /// grant (a new expiry is asked for); a repeat without an expiry of a grant that has one
+    /// drops it, which is a widening (409 `TrustWouldWiden` unless `widen_trust`).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]+[dhm]$")]
     pub expires_in: Option<String>,
-    /// Permit a repeat that trusts more principals than the grant does now (drops or
-    /// changes `requestor_role_arn`, `require_mfa` or `principal_org_id`, or drops the
-    /// expiry).
+    /// Allow a repeat to trust more principals than the existing grant: drop or change
+    /// `requestor_role_arn`, `require_mfa` or `principal_org_id`, or drop the expiry. Without
+    /// it such a repeat is refused with 409 `TrustWouldWiden` and nothing is written.
     #[serde(default)]
+    #[schema(default = false)]
     pub widen_trust: bool,
+    /// Compute the answer, write nothing.
     #[serde(default)]
+    #[schema(default = false)]
     pub dry_run: bool,
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreateOwnerRoleResponse {
+    #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
     pub role_arn: String,
+    #[schema(value_type = crate::openapi::RoleName)]
     pub role_name: String,
+    /// IAM's RoleId; `null` for a dry run of a role that does not exist yet.
+    #[schema(value_type = Option<crate::openapi::RoleId>, required = true)]
     pub role_id: Option<String>,
+    #[schema(value_type = crate::openapi::ExternalId)]
     pub external_id: String,
+    #[schema(value_type = crate::openapi::Arn)]
     pub resource_arn: String,
+    #[schema(value_type = crate::openapi::AccountId)]
     pub requestor_account_id: String,
+    #[schema(value_type = Option<crate::openapi::RoleArn>, required = true)]
     pub requestor_role_arn: Option<String>,
     /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    #[schema(required = true)]
     pub expires_at: Option<String>,
+    #[schema(schema_with = crate::openapi::granted_actions)]
     pub actions: Vec<String>,
+    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub trust_policy: PolicyDocument,
+    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub permissions_policy: PolicyDocument,
+    #[schema(value_type = Vec<crate::openapi::FindingSchema>)]
     pub findings: Vec<Finding>,
+    /// Whether the request changed (or, for a dry run, would change) anything.
     pub changed: bool,
     pub dry_run: bool,
+    /// What was (or would be) done, such as `create role`, `put inline policy `xacct-grant``.
     pub changes: Vec<String>,
     /// What the change does to access: pairs granted and revoked, principals and
     /// conditions added and dropped, and whether it widens or narrows.
+    #[schema(value_type = crate::openapi::AccessDiffSchema)]
     pub access_diff: AccessDiff,
     /// What the requestor needs to use the role, and the role as infrastructure code.
+    #[schema(value_type = crate::openapi::HandOffSchema)]
     pub handoff: HandOff,
 }
 

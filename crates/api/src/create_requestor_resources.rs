@@ -27,22 +27,41 @@ use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
 pub const POLICY_NAME: &str = "xacct-assume-owner-role";
 
 /// The request body: exactly one of `service_principal`, `group_name`, `user_name`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    description = "Exactly one of `service_principal`, `group_name` and `user_name` (a `null` one \
+        counts as absent); `require_mfa` only for people, `role_name` only for a service."
+)]
 pub struct CreateRequestorRequest {
+    /// The owner role to assume, in another account. Blanks around it are ignored.
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub owner_role_arn: String,
+    /// The service that will run as the new role; blanks around it are ignored.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::AllowedServicePrincipal>)]
     pub service_principal: Option<String>,
+    /// An existing IAM group of this account; its members get access.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::GroupName>)]
     pub group_name: Option<String>,
+    /// An existing IAM user of this account, who gets access.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::UserName>)]
     pub user_name: Option<String>,
-    /// People only: allow the call only from an MFA-signed session.
+    /// People only. Allow the call only from an MFA-signed session
+    /// (`aws:MultiFactorAuthPresent`).
     #[serde(default)]
+    #[schema(default = false)]
     pub require_mfa: bool,
+    /// Checked and echoed, and written into the hand-off.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub external_id: Option<String>,
+    /// A service only. Omitted or `null`, a name derived from the owner role and the
+    /// principal.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::RoleName>)]
     pub role_name: Option<String>,
     /// Service roles only: when the owner's grant ends (its `expires_at`, RFC 3339). It is
     /// recorded in the role's `xacct:expires-at` tag, and this side's `expire-requestor-grants`
@@ -50,40 +69,79 @@ pub struct CreateRequestorRequest {
     #[serde(default)]
     pub expires_at: Option<String>,
     #[serde(default)]
+    #[schema(default = false)]
     pub dry_run: bool,
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "For a service, the role (`principal_type: service`); for people, the policy \
+        on the group or user (`principal_type: group` or `user`), with no role."
+)]
 pub struct CreateRequestorResponse {
-    /// `service`, `group` or `user`.
+    #[schema(schema_with = crate::openapi::principal_type)]
     pub principal_type: &'static str,
-    /// The role (service) or the group or user (people).
+    /// The role (for a service), or the group or user.
+    #[schema(value_type = crate::openapi::IamPrincipalArn)]
     pub principal_arn: String,
+    /// The role, for a service; `null` for people.
+    #[schema(
+        required = true,
+        pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$"
+    )]
     pub role_arn: Option<String>,
+    #[schema(value_type = Option<crate::openapi::RoleName>, required = true)]
     pub role_name: Option<String>,
+    /// IAM's RoleId; `null` for people, and for a dry run of a role that does not exist yet.
+    #[schema(value_type = Option<crate::openapi::RoleId>, required = true)]
     pub role_id: Option<String>,
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub owner_role_arn: String,
+    #[schema(value_type = Option<crate::openapi::AllowedServicePrincipal>, required = true)]
     pub service_principal: Option<String>,
+    #[schema(value_type = Option<crate::openapi::GroupName>, required = true)]
     pub group_name: Option<String>,
+    #[schema(value_type = Option<crate::openapi::UserName>, required = true)]
     pub user_name: Option<String>,
+    /// The request's `external_id`, or `null`.
+    #[schema(value_type = Option<crate::openapi::ExternalId>, required = true)]
     pub external_id: Option<String>,
-    /// When the role is removed by the requestor side's sweep; `null` for never.
+    /// When the role is removed by the requestor side's sweep (RFC 3339, UTC); `null` for
+    /// never, and for people.
+    #[schema(required = true)]
     pub expires_at: Option<String>,
+    /// The inline policy: `xacct-assume-owner-role` on a role,
+    /// `xacct-assume-<owner account>-<owner role name>` (at most 128 characters) on a group
+    /// or user.
+    #[schema(max_length = 128, pattern = "^xacct-assume-[A-Za-z0-9_+=,.@-]+$")]
     pub policy_name: String,
+    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub policy: PolicyDocument,
+    /// The role's trust policy; `null` for people.
+    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
     pub trust_policy: Option<PolicyDocument>,
+    /// Only for `ec2.amazonaws.com`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        value_type = String,
+        required = false,
+        pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:instance-profile/xacct/[A-Za-z0-9_+=,.@-]{1,64}$"
+    )]
     pub instance_profile_arn: Option<String>,
-    /// For people: the console link that switches into the owner role.
+    /// Only for people, as `handoff.switch_role_url`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::openapi::SwitchRoleUrl, required = false)]
     pub switch_role_url: Option<String>,
+    #[schema(value_type = Vec<crate::openapi::FindingSchema>)]
     pub findings: Vec<Finding>,
     pub changed: bool,
     pub dry_run: bool,
     pub changes: Vec<String>,
     /// What the change does to access (see `create-owner-role`).
+    #[schema(value_type = crate::openapi::AccessDiffSchema)]
     pub access_diff: AccessDiff,
+    #[schema(value_type = crate::openapi::HandOffSchema)]
     pub handoff: HandOff,
 }
 

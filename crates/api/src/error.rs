@@ -3,8 +3,7 @@
 //! stay in the logs.
 
 use lambda_http::{Body, Response};
-use serde::Serialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use xacct_aws::AwsError;
 use xacct_aws::error::AwsErrorKind;
@@ -18,7 +17,7 @@ use xacct_policy::{ArnError, IdError};
 
 /// What went wrong, in the caller's terms. [`Failure::status`] is the one place that knows
 /// HTTP statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Failure {
     /// The input breaks a rule; nothing was done.
     Invalid,
@@ -33,6 +32,7 @@ pub enum Failure {
     /// AWS refused or failed.
     Upstream,
     /// xacct itself failed; details stay in the logs.
+    #[default]
     Internal,
 }
 
@@ -52,18 +52,45 @@ impl Failure {
 }
 
 /// An error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema,
+)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     #[serde(skip)]
     pub failure: Failure,
+    /// Stable, for machines; for 502 and some 409, AWS's own error code.
+    #[schema(min_length = 1)]
     pub code: String,
+    /// For people; names the field and the rule for bad input.
+    #[schema(min_length = 1)]
     pub message: String,
+    /// The request field or query parameter at fault, when there is one: a body field
+    /// (`role_name`), a path into the body for a wrongly typed value (`actions[1]`), or for
+    /// `UnknownParameter` the query key as sent (which may be empty).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
     pub field: Option<String>,
     /// Whether the same request may succeed later.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schema(schema_with = crate::openapi::retryable, required = false)]
     pub retryable: bool,
+}
+
+/// The body of every error answer: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    as = Error,
+    description = "Every error answer.",
+    example = json!({"error": {
+        "code": "InvalidAccountId",
+        "message": "requestor_account_id must be 12 digits, got `12345`",
+        "field": "requestor_account_id",
+    }})
+)]
+pub struct ErrorBody {
+    #[schema(inline)]
+    pub error: ApiError,
 }
 
 impl ApiError {
@@ -173,12 +200,13 @@ impl ApiError {
         if let Failure::MethodNotAllowed(allow) = self.failure {
             builder = builder.header("allow", allow);
         }
-        let body = json!({ "error": &self }).to_string();
-        builder.body(Body::Text(body)).unwrap_or_else(|_| {
-            Response::new(Body::Text(
-                r#"{"error":{"code":"InternalError","message":"internal error"}}"#.to_owned(),
-            ))
-        })
+        // Serializing strings and a bool cannot fail; the fallback keeps the answer JSON.
+        const INTERNAL: &str = r#"{"error":{"code":"InternalError","message":"internal error"}}"#;
+        let body = serde_json::to_string(&ErrorBody { error: self })
+            .unwrap_or_else(|_| INTERNAL.to_owned());
+        builder
+            .body(Body::Text(body))
+            .unwrap_or_else(|_| Response::new(Body::Text(INTERNAL.to_owned())))
     }
 }
 
@@ -338,6 +366,7 @@ impl From<HumanError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_failed_scheduled_run_reports_its_code_and_message_to_the_runtime() {

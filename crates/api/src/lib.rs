@@ -6,6 +6,7 @@
 pub mod error;
 pub mod http;
 pub mod list_permissions;
+pub mod openapi;
 pub mod runtime;
 
 #[cfg(feature = "owner")]

@@ -21,6 +21,20 @@ pub struct IamDeps<R> {
     pub permissions_boundary: Option<Arn>,
 }
 
+impl IamDeps<xacct_aws::iam::IamRoleStore> {
+    /// What the lifecycle functions need, built once at start-up from the one SDK
+    /// configuration and the environment. A `PERMISSIONS_BOUNDARY_ARN` that is not an ARN
+    /// stops the function here rather than at the first role it writes.
+    pub async fn load() -> Result<Self, xacct_policy::ArnError> {
+        let config = xacct_aws::config::load().await;
+        Ok(Self {
+            roles: xacct_aws::iam::IamRoleStore::from_config(&config),
+            account: AccountLookup::new(&config),
+            permissions_boundary: crate::runtime::permissions_boundary()?,
+        })
+    }
+}
+
 impl<R> std::fmt::Debug for IamDeps<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IamDeps")

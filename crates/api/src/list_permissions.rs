@@ -10,33 +10,58 @@ use xacct_policy::permissions::{ActionPermission, ResourcePermissions, permissio
 use crate::error::ApiError;
 use crate::http::{Methods, caller_arn, json_body, ok, query, require_method, respond};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ListPermissionsRequest)]
 struct Body_ {
+    /// The resource's ARN; blanks around it are ignored.
     arn: String,
+    /// Only actions at these levels; `null`, absent or empty: every level. Each item may also
+    /// be a comma-separated list, matched loosely as the `access_levels` query parameter.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::openapi::AccessLevelFilter>>)]
     access_levels: Option<Vec<String>>,
 }
 
+/// The POST body's schema, named `ListPermissionsRequest`, for the OpenAPI document.
+pub fn request_schema() -> (
+    std::borrow::Cow<'static, str>,
+    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+) {
+    use utoipa::{PartialSchema, ToSchema};
+    (Body_::name(), Body_::schema())
+}
+
 /// One action in the answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ActionEntry {
+    /// `service:ActionName`
+    #[schema(pattern = "^[a-z0-9-]+:[A-Za-z0-9_-]+$")]
     pub action: String,
+    #[schema(value_type = crate::openapi::AccessLevel)]
     pub access_level: AccessLevel,
     pub description: String,
-    /// The ARN the action would be granted on (`*` when it has no resource-level support).
+    /// The ARN the action is granted on; `*` when it has no resource-level support.
+    #[schema(min_length = 1)]
     pub resource: String,
     /// Every ARN a grant of it includes (qualified versions, other required resources).
+    #[schema(schema_with = crate::openapi::action_resources)]
     pub resources: Vec<String>,
+    /// Whether the action can be scoped to the resource rather than `*`.
     pub resource_level: bool,
 }
 
 /// The answer of `list-permissions`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PermissionsResponse {
+    #[schema(value_type = crate::openapi::Arn)]
     pub arn: String,
+    /// The service prefix, such as `s3`.
+    #[schema(pattern = "^[a-z0-9-]+$")]
     pub service: String,
+    /// The service's name, such as `Amazon S3`.
     pub service_name: String,
+    /// The catalog resource type the ARN was recognized as, such as `bucket`.
     pub resource_type: String,
     pub actions: Vec<ActionEntry>,
 }
@@ -85,11 +110,14 @@ fn parse_levels(raw: &[String]) -> Result<Vec<AccessLevel>, ApiError> {
         .collect()
 }
 
+/// The query parameters of the GET form.
+pub const PARAMETERS: &[&str] = &["arn", "access_levels"];
+
 /// The actions of the ARN in the query (GET) or body (POST).
 async fn run(req: &Request) -> Result<PermissionsResponse, ApiError> {
     require_method(req, Methods::GetOrPost)?;
     let (raw_arn, raw_levels) = if req.method() == "GET" {
-        let q = query(req, &["arn", "access_levels"])?;
+        let q = query(req, PARAMETERS)?;
         let arn = q
             .get("arn")
             .and_then(|v| v.first())

@@ -27,29 +27,48 @@ use crate::lifecycle::{
 };
 
 /// One grant as `list-grants` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "One grant, as its owner role and the role's tags record it.")]
 pub struct Grant {
+    #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
     pub role_arn: String,
+    #[schema(value_type = crate::openapi::RoleName)]
     pub role_name: String,
+    #[schema(value_type = crate::openapi::Arn)]
     pub resource_arn: String,
+    #[schema(value_type = crate::openapi::AccountId)]
     pub requestor_account_id: String,
+    /// The requestor role the trust policy names; `null` when any principal the requestor
+    /// account allows may assume the role.
+    #[schema(value_type = Option<crate::openapi::RoleArn>, required = true)]
     pub requestor_role_arn: Option<String>,
+    #[schema(schema_with = crate::openapi::live_actions)]
     pub actions: Vec<String>,
+    /// The External ID the live trust policy requires; `null` when it requires none.
+    #[schema(required = true)]
     pub external_id: Option<String>,
     pub require_mfa: bool,
-    /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    /// When the grant ends (RFC 3339, UTC), as its trust policy's `DateLessThan
+    /// aws:CurrentTime` enforces it; `null` for a permanent grant.
+    #[schema(required = true)]
     pub expires_at: Option<String>,
-    /// Whether it has ended (its trust refuses every `sts:AssumeRole`).
+    /// Whether the grant has ended (AWS refuses every `sts:AssumeRole` on its role).
     pub expired: bool,
+    /// When IAM created the role (RFC 3339).
+    #[schema(required = true)]
     pub created: Option<String>,
-    /// When the role was last assumed (IAM's `RoleLastUsed`), if ever.
+    /// When the role was last assumed (IAM's `RoleLastUsed`, RFC 3339); `null` when never.
+    #[schema(required = true)]
     pub last_used: Option<String>,
 }
 
 /// The `list-grants` answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ListGrantsResponse {
+    #[schema(max_items = 1000)]
     pub grants: Vec<Grant>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true, pattern = "^[A-Za-z0-9_-]+$")]
     pub next_cursor: Option<String>,
 }
 
@@ -216,40 +235,62 @@ pub async fn list_grants<R: RoleListing>(
 }
 
 /// The `check-owner-role` request.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckOwnerRoleRequest {
+    /// The grant's role, in this account. Blanks around it are ignored.
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub role_arn: String,
-    /// Who would call `sts:AssumeRole`: a role, user or session in the requestor account.
+    /// Who would call `sts:AssumeRole`: a role, user, role session
+    /// (`arn:aws:sts::<account>:assumed-role/<role>/<session>`) or the root of an account;
+    /// any ARN that names an account. Blanks around it are ignored.
+    #[schema(pattern = "^arn:aws(-[a-z]+)*:(iam|sts)::[0-9]{12}:[!-~]+$")]
     pub principal_arn: String,
+    /// The External ID the caller presents; omitted or `null`, none.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub external_id: Option<String>,
-    /// Whether the caller signs in with MFA.
+    /// Whether the caller signed in with MFA (`aws:MultiFactorAuthPresent`).
     #[serde(default)]
+    #[schema(default = false)]
     pub mfa: bool,
 }
 
 /// The `check-owner-role` answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckOwnerRoleResponse {
+    #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
     pub role_arn: String,
+    #[schema(value_type = crate::openapi::Arn)]
     pub resource_arn: String,
+    #[schema(value_type = crate::openapi::AccountId)]
     pub requestor_account_id: String,
+    /// Whether the call as given is allowed (the first of `assume_checks`).
     pub can_assume: bool,
     /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    #[schema(required = true)]
     pub expires_at: Option<String>,
     /// Whether the call is refused only because the grant has ended: the trust's
     /// `aws:CurrentTime` condition, evaluated at the time of the request, decides it.
     pub expired: bool,
     pub reason: String,
+    #[schema(required = true)]
     pub statement: Option<String>,
-    /// The call as given, and without / with a wrong External ID.
+    /// The call as given first; then, when the trust policy requires an External ID, the
+    /// call without one and with a wrong one.
+    #[schema(value_type = Vec<crate::openapi::AssumeCheckSchema>, min_items = 1, max_items = 3)]
     pub assume_checks: Vec<AssumeCase>,
     /// Every action the catalog has for the resource, on every ARN it needs.
+    #[schema(value_type = Vec<crate::openapi::ActionCheckSchema>)]
     pub actions: Vec<ActionCheck>,
+    #[schema(schema_with = crate::openapi::allowed_actions)]
     pub allowed_actions: Vec<String>,
+    #[schema(value_type = Vec<crate::openapi::DriftSchema>)]
     pub drift: Vec<Drift>,
+    /// The live trust policy; `null` when IAM returned none that could be read.
+    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
     pub trust_policy: Option<PolicyDocument>,
+    #[schema(schema_with = crate::openapi::role_policies)]
     pub permissions_policies: std::collections::BTreeMap<String, PolicyDocument>,
 }
 
@@ -407,16 +448,21 @@ pub async fn check_owner_role<R: RoleStore>(
 }
 
 /// The `revoke-grant` and `revoke-requestor-resources` request for a role.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRoleRequest {
+    /// The role to delete, in this account. Blanks around it are ignored.
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub role_arn: String,
 }
 
 /// What a revoke removed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RevokeResponse {
+    /// What was deleted, in order, such as ``inline policy `xacct-grant` ``, ``instance
+    /// profile `arn:...` ``, ``role `arn:...` ``; empty when it was already gone.
     pub removed: Vec<String>,
+    /// Whether anything was deleted.
     pub changed: bool,
 }
 

@@ -22,16 +22,28 @@ use crate::lifecycle::{IamDeps, is_xacct_role, role_arn, role_here, role_not_fou
 use crate::owner_lifecycle::{RevokeResponse, revoke_role};
 
 /// Who on the requestor side: a role (for a service) or an existing group or user.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    as = RevokeRequestorRequest,
+    description = "Exactly one of `role_arn`, `group_name` and `user_name` (a `null` one counts \
+        as absent); `owner_role_arn` with a group or user."
+)]
 pub struct RequestorTarget {
+    /// A requestor role of this account. Blanks around it are ignored.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::RoleArn>)]
     pub role_arn: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::GroupName>)]
     pub group_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::UserName>)]
     pub user_name: Option<String>,
+    /// With a group or user, the owner role whose policy to delete; not read with a role.
+    /// Blanks around it are ignored.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::RoleArn>)]
     pub owner_role_arn: Option<String>,
 }
 
@@ -91,21 +103,29 @@ fn owner_role(raw: Option<&str>) -> Result<Arn, ApiError> {
 }
 
 /// One thing that stops the requestor side from working, or makes it grant more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(description = "One thing that stops the requestor side from working, or lets it do more.")]
 pub struct Problem {
+    #[schema(schema_with = crate::openapi::problem_code)]
     pub code: &'static str,
     pub message: String,
 }
 
 /// The `check-requestor-role` answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckRequestorResponse {
+    /// `true` when `problems` is empty.
     pub ok: bool,
     pub problems: Vec<Problem>,
+    /// The role, group or user checked.
+    #[schema(value_type = crate::openapi::IamPrincipalArn)]
     pub principal_arn: String,
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub owner_role_arn: String,
-    /// The policies that decide what the principal may do, by name.
+    #[schema(schema_with = crate::openapi::principal_policies)]
     pub policies: BTreeMap<String, PolicyDocument>,
+    /// A role's trust policy; `null` for a group or user.
+    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
     pub trust_policy: Option<PolicyDocument>,
 }
 

@@ -22,6 +22,11 @@ impl IamRoleStore {
         Self { client }
     }
 
+    /// With an IAM client of the one SDK configuration ([`crate::config::load`]).
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(config))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
+  xacct setup --owner-stack xacct-owner --owner-profile owner --requestor-stack xacct-requestor --requestor-profile requestor
   xacct resources --service s3,ec2 --region us-east-1
   xacct permissions arn:aws:s3:::reports --level read,list
   xacct grant arn:aws:s3:::reports --to 222222222222 --actions s3:GetObject,s3:ListBucket --dry-run
@@ -102,6 +103,9 @@ pub enum Command {
     /// Evaluate a request against policies, offline (files, or a live role with --role):
     /// the decision and the statements that decide it. Exit code 0 allowed, 1 denied.
     Simulate(crate::simulate::SimulateArgs),
+    /// Write a named setup of the config file from the deployed stacks' outputs (the
+    /// Function URLs), so the other commands work right after `sam deploy`.
+    Setup(crate::setup::SetupArgs),
     /// Show the configuration in effect and where each value comes from.
     Config,
     /// Print shell completions.

@@ -8,8 +8,10 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
+use xacct_api::error::ErrorBody;
 
 use crate::config::{ConfigError, Settings};
 
@@ -33,6 +35,8 @@ pub enum CallError {
     Config(#[from] ConfigError),
     #[error("could not sign the request: {0}")]
     Signing(String),
+    #[error("could not encode the request: {0}")]
+    Encoding(String),
 }
 
 /// The answer of a forwarded call: status, content type and body, unchanged.
@@ -229,38 +233,50 @@ impl Client {
         Ok(Forwarded { status, body })
     }
 
-    /// Calls a function and returns its JSON answer, or the error it gave.
-    pub async fn call(
+    /// Calls a function with a GET and reads its answer as `T`, or the error it gave.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        function: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, CallError> {
+        let query = serde_urlencoded_pairs(query);
+        self.call(function, "GET", Some(&query), Vec::new()).await
+    }
+
+    /// Calls a function with `body` as its JSON request and reads its answer as `T`, or
+    /// the error it gave.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        function: &str,
+        body: &impl Serialize,
+    ) -> Result<T, CallError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| CallError::Encoding(e.to_string()))?;
+        self.call(function, "POST", None, bytes).await
+    }
+
+    async fn call<T: DeserializeOwned>(
         &self,
         function: &str,
         method: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-    ) -> Result<Value, CallError> {
-        let query = serde_urlencoded_pairs(query);
-        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let answer = self.forward(function, method, Some(&query), bytes).await?;
-        let url = self.settings.function_url(function)?;
-        let json: Value =
-            serde_json::from_slice(&answer.body).map_err(|_| CallError::InvalidResponse {
-                url: url.clone(),
-                status: answer.status,
-            })?;
+        query: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<T, CallError> {
+        let answer = self.forward(function, method, query, body).await?;
+        let invalid = CallError::InvalidResponse {
+            url: self.settings.function_url(function)?,
+            status: answer.status,
+        };
         if (200..300).contains(&answer.status) {
-            return Ok(json);
+            return serde_json::from_slice(&answer.body).map_err(|_| invalid);
         }
-        let error = &json["error"];
-        match error["code"].as_str() {
-            Some(code) => Err(CallError::Api {
+        match serde_json::from_slice::<ErrorBody>(&answer.body) {
+            Ok(ErrorBody { error }) => Err(CallError::Api {
                 status: answer.status,
-                code: code.to_owned(),
-                message: error["message"].as_str().unwrap_or_default().to_owned(),
-                field: error["field"].as_str().map(str::to_owned),
+                code: error.code,
+                message: error.message,
+                field: error.field,
             }),
-            None => Err(CallError::InvalidResponse {
-                url,
-                status: answer.status,
-            }),
+            Err(_) => Err(invalid),
         }
     }
 }
@@ -271,8 +287,7 @@ const FORWARD_ATTEMPTS: u32 = 3;
 /// A 5xx whose body is not xacct's JSON error: an answer from in front of the function.
 fn not_from_xacct(answer: &Forwarded) -> bool {
     (500..600).contains(&answer.status)
-        && serde_json::from_slice::<Value>(&answer.body)
-            .map_or(true, |json| !json["error"]["code"].is_string())
+        && serde_json::from_slice::<ErrorBody>(&answer.body).is_err()
 }
 
 /// `a=1&b=2`, percent-encoded.

@@ -1,8 +1,13 @@
 //! One function per command: call the functions, print tables or JSON. No IAM logic lives
 //! here; it is all in the functions and `xacct-policy`.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use xacct_api::create_owner_role::CreateOwnerRoleRequest;
+use xacct_api::create_requestor_resources::CreateRequestorRequest;
+use xacct_api::list_permissions::PermissionsResponse;
 use xacct_policy::access_diff::AccessDiff;
+use xacct_policy::catalog::AccessLevel;
 
 use crate::args::{GrantArgs, Output, PermissionsArgs, RequestorArgs, ResourcesArgs};
 use crate::client::{CallError, Client};
@@ -17,23 +22,49 @@ async fn with_spinner<T>(label: &str, f: impl std::future::Future<Output = T>) -
     out
 }
 
-/// Sets `key` on a JSON object (a no-op on anything else).
-pub fn set(body: &mut Value, key: &str, value: Value) {
-    if let Some(map) = body.as_object_mut() {
-        map.insert(key.to_owned(), value);
-    }
-}
-
-fn json_out(value: &Value) {
+pub(crate) fn json_out(value: &impl Serialize) {
     print(&serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
+// The answers of `list-resources`, the two creates and the two checks are read as JSON by
+// key: their types in `xacct-api`, and the `xacct-policy` and `xacct-aws` types inside
+// them, hold `&'static str` fields (finding and problem codes, resource and principal
+// types, assume cases, drift kinds) that serde cannot fill from an answer.
+
+/// A text field of an answer; empty when it is missing or not text.
 pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_default()
+    opt_str(v, key).unwrap_or_default()
+}
+
+/// A text field of an answer, if it is there.
+pub(crate) fn opt_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// A list field of an answer; empty when it is missing or not a list.
+pub(crate) fn items<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// Whether a field of an answer is `true`.
+pub(crate) fn is_true(v: &Value, key: &str) -> bool {
+    v.get(key).and_then(Value::as_bool) == Some(true)
+}
+
+/// Every page of `list-resources` together, as `-o json` prints it.
+#[derive(Debug, Serialize)]
+pub struct AllResources {
+    pub resources: Vec<Value>,
+    pub partial_failures: Vec<Value>,
 }
 
 /// All resources, following `next_cursor` up to `limit`.
-pub async fn fetch_resources(client: &Client, args: &ResourcesArgs) -> Result<Value, CallError> {
+pub async fn fetch_resources(
+    client: &Client,
+    args: &ResourcesArgs,
+) -> Result<AllResources, CallError> {
     let mut resources = Vec::new();
     let mut failures = Vec::new();
     let mut cursor: Option<String> = None;
@@ -52,21 +83,21 @@ pub async fn fetch_resources(client: &Client, args: &ResourcesArgs) -> Result<Va
         if let Some(c) = &cursor {
             query.push(("cursor", c.clone()));
         }
-        let page = client.call("list-resources", "GET", &query, None).await?;
-        resources.extend(page["resources"].as_array().cloned().unwrap_or_default());
+        let page: Value = client.get("list-resources", &query).await?;
+        resources.extend_from_slice(items(&page, "resources"));
         if failures.is_empty() {
-            failures = page["partial_failures"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            failures = items(&page, "partial_failures").to_vec();
         }
-        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        cursor = opt_str(&page, "next_cursor").map(str::to_owned);
         if cursor.is_none() || resources.len() >= args.limit {
             break;
         }
     }
     resources.truncate(args.limit);
-    Ok(json!({"resources": resources, "partial_failures": failures}))
+    Ok(AllResources {
+        resources,
+        partial_failures: failures,
+    })
 }
 
 pub async fn resources(
@@ -79,7 +110,7 @@ pub async fn resources(
         fetch_resources(client, args),
     )
     .await?;
-    for f in all["partial_failures"].as_array().into_iter().flatten() {
+    for f in &all.partial_failures {
         note(&format!(
             "warning: {} in {} could not be listed: {} ({})",
             str_of(f, "service"),
@@ -92,13 +123,13 @@ pub async fn resources(
         json_out(&all);
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = all["resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows: Vec<Vec<String>> = all
+        .resources
+        .iter()
         .map(|r| {
-            let tags = r["tags"]
-                .as_object()
+            let tags = r
+                .get("tags")
+                .and_then(Value::as_object)
                 .map(|t| {
                     t.iter()
                         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
@@ -128,12 +159,12 @@ pub async fn fetch_permissions(
     client: &Client,
     arn: &str,
     levels: &[String],
-) -> Result<Value, CallError> {
+) -> Result<PermissionsResponse, CallError> {
     let mut query = vec![("arn", arn.to_owned())];
     if !levels.is_empty() {
         query.push(("access_levels", levels.join(",")));
     }
-    client.call("list-permissions", "GET", &query, None).await
+    client.get("list-permissions", &query).await
 }
 
 pub async fn permissions(
@@ -148,20 +179,17 @@ pub async fn permissions(
     }
     print(&format!(
         "{} ({}, {})",
-        str_of(&answer, "arn"),
-        str_of(&answer, "service_name"),
-        str_of(&answer, "resource_type")
+        answer.arn, answer.service_name, answer.resource_type
     ));
-    let rows: Vec<Vec<String>> = answer["actions"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows: Vec<Vec<String>> = answer
+        .actions
+        .iter()
         .map(|a| {
             vec![
-                str_of(a, "access_level").to_owned(),
-                str_of(a, "action").to_owned(),
-                str_of(a, "resource").to_owned(),
-                str_of(a, "description").to_owned(),
+                a.access_level.to_string(),
+                a.action.clone(),
+                a.resource.clone(),
+                a.description.clone(),
             ]
         })
         .collect();
@@ -180,42 +208,32 @@ async fn actions_at_levels(
     levels: &[String],
 ) -> Result<Vec<String>, CallError> {
     let answer = fetch_permissions(client, arn, levels).await?;
-    Ok(answer["actions"]
-        .as_array()
+    Ok(answer
+        .actions
         .into_iter()
-        .flatten()
-        .filter(|a| a["access_level"] != "Permissions management")
-        .filter_map(|a| a["action"].as_str().map(str::to_owned))
+        .filter(|a| a.access_level != AccessLevel::PermissionsManagement)
+        .map(|a| a.action)
         .collect())
 }
 
-/// The `create-owner-role` request body for a grant.
-pub fn grant_body(args: &GrantArgs, actions: &[String]) -> Value {
-    let mut body = json!({
-        "resource_arn": args.arn,
-        "actions": actions,
-        "requestor_account_id": args.to,
-        "require_mfa": args.mfa,
-        "allow_permissions_management": args.allow_permissions_management,
-        "widen_trust": args.widen_trust,
-        "dry_run": args.dry_run,
-    });
-    for (key, value) in [
-        ("requestor_role_arn", &args.role),
-        ("external_id", &args.external_id),
-        ("role_name", &args.role_name),
-        ("principal_org_id", &args.org),
-        ("expires_in", &args.expires_in),
-        ("expires_at", &args.expires_at),
-    ] {
-        if let Some(v) = value {
-            set(&mut body, key, json!(v));
-        }
+/// The `create-owner-role` request for a grant.
+pub fn grant_body(args: &GrantArgs, actions: &[String]) -> CreateOwnerRoleRequest {
+    CreateOwnerRoleRequest {
+        resource_arn: args.arn.clone(),
+        actions: actions.to_vec(),
+        requestor_account_id: args.to.clone(),
+        requestor_role_arn: args.role.clone(),
+        external_id: args.external_id.clone(),
+        require_mfa: args.mfa,
+        max_session_duration: args.max_session,
+        role_name: args.role_name.clone(),
+        allow_permissions_management: args.allow_permissions_management,
+        principal_org_id: args.org.clone(),
+        expires_at: args.expires_at.clone(),
+        expires_in: args.expires_in.clone(),
+        widen_trust: args.widen_trust,
+        dry_run: args.dry_run,
     }
-    if let Some(s) = args.max_session {
-        set(&mut body, "max_session_duration", json!(s));
-    }
-    body
 }
 
 /// Prints a create answer: what was (or would be) done, findings, the hand-off.
@@ -224,14 +242,14 @@ pub fn show_created(answer: &Value, output: Output) {
         json_out(answer);
         return;
     }
-    let dry = answer["dry_run"] == true;
-    let verb = match (dry, answer["changed"] == true) {
+    let dry = is_true(answer, "dry_run");
+    let verb = match (dry, is_true(answer, "changed")) {
         (true, true) => "would change",
         (true, false) => "is already up to date",
         (false, true) => "created or updated",
         (false, false) => "already up to date",
     };
-    let what = match answer["role_arn"].as_str() {
+    let what = match opt_str(answer, "role_arn") {
         Some(role) => format!("role {role}"),
         None => format!(
             "policy `{}` on {}",
@@ -240,7 +258,7 @@ pub fn show_created(answer: &Value, output: Output) {
         ),
     };
     print(&format!("{what} {verb}"));
-    for c in answer["changes"].as_array().into_iter().flatten() {
+    for c in items(answer, "changes") {
         print(&format!("  - {}", c.as_str().unwrap_or_default()));
     }
     if let Some(diff) = answer
@@ -251,18 +269,18 @@ pub fn show_created(answer: &Value, output: Output) {
             print(&line);
         }
     }
-    if let Some(ext) = answer["external_id"].as_str() {
+    if let Some(ext) = opt_str(answer, "external_id") {
         print(&format!("external id: {ext}"));
     }
-    if let Some(at) = answer["expires_at"].as_str() {
+    if let Some(at) = opt_str(answer, "expires_at") {
         print(&format!(
             "expires: {at} (AWS refuses to assume the role from then on)"
         ));
     }
-    if let Some(p) = answer["instance_profile_arn"].as_str() {
+    if let Some(p) = opt_str(answer, "instance_profile_arn") {
         print(&format!("instance profile: {p}"));
     }
-    for f in answer["findings"].as_array().into_iter().flatten() {
+    for f in items(answer, "findings") {
         print(&format!(
             "{}: {} {}",
             str_of(f, "severity"),
@@ -278,7 +296,9 @@ pub fn show_created(answer: &Value, output: Output) {
             ));
         }
     }
-    show_handoff(&answer["handoff"]);
+    if let Some(handoff) = answer.get("handoff") {
+        show_handoff(handoff);
+    }
 }
 
 /// Prints the hand-off: profile, command, link; the infrastructure code is in the JSON
@@ -288,17 +308,17 @@ pub fn show_handoff(handoff: &Value) {
         return;
     }
     print("\nfor the requestor:");
-    if let Some(profile) = handoff["aws_config"].as_str() {
+    if let Some(profile) = opt_str(handoff, "aws_config") {
         print(&format!("~/.aws/config:\n{profile}"));
     }
     print(&format!(
         "command:\n  {}",
         str_of(handoff, "assume_role_command")
     ));
-    if let Some(url) = handoff["switch_role_url"].as_str() {
+    if let Some(url) = opt_str(handoff, "switch_role_url") {
         print(&format!("console: {url}"));
     }
-    for n in handoff["notes"].as_array().into_iter().flatten() {
+    for n in items(handoff, "notes") {
         print(&format!("note: {}", n.as_str().unwrap_or_default()));
     }
     note(
@@ -312,41 +332,29 @@ pub async fn grant(client: &Client, args: &GrantArgs, output: Output) -> Result<
     } else {
         args.actions.clone()
     };
-    let answer = with_spinner(
+    let answer: Value = with_spinner(
         "creating the owner role",
-        client.call(
-            "create-owner-role",
-            "POST",
-            &[],
-            Some(&grant_body(args, &actions)),
-        ),
+        client.post("create-owner-role", &grant_body(args, &actions)),
     )
     .await?;
     show_created(&answer, output);
     Ok(())
 }
 
-pub fn requestor_body(args: &RequestorArgs) -> Value {
-    let mut body = json!({"owner_role_arn": args.owner_role_arn, "dry_run": args.dry_run});
-    for (key, value) in [
-        ("service_principal", &args.service),
-        ("group_name", &args.group),
-        ("user_name", &args.user),
-    ] {
-        if let Some(v) = value {
-            set(&mut body, key, json!(v));
-        }
+/// The `create-requestor-resources` request.
+pub fn requestor_body(args: &RequestorArgs) -> CreateRequestorRequest {
+    CreateRequestorRequest {
+        owner_role_arn: args.owner_role_arn.clone(),
+        service_principal: args.service.clone(),
+        group_name: args.group.clone(),
+        user_name: args.user.clone(),
+        require_mfa: args.mfa,
+        external_id: args.external_id.clone(),
+        role_name: args.role_name.clone(),
+        // `requestor-setup` has no flag for the owner grant's expiry yet.
+        expires_at: None,
+        dry_run: args.dry_run,
     }
-    if args.mfa {
-        set(&mut body, "require_mfa", json!(true));
-    }
-    if let Some(e) = &args.external_id {
-        set(&mut body, "external_id", json!(e));
-    }
-    if let Some(n) = &args.role_name {
-        set(&mut body, "role_name", json!(n));
-    }
-    body
 }
 
 pub async fn requestor_setup(
@@ -354,18 +362,38 @@ pub async fn requestor_setup(
     args: &RequestorArgs,
     output: Output,
 ) -> Result<(), CallError> {
-    let answer = with_spinner(
+    let answer: Value = with_spinner(
         "creating the requestor role",
-        client.call(
-            "create-requestor-resources",
-            "POST",
-            &[],
-            Some(&requestor_body(args)),
-        ),
+        client.post("create-requestor-resources", &requestor_body(args)),
     )
     .await?;
     show_created(&answer, output);
     Ok(())
+}
+
+/// How the CLI reaches one function, or why it cannot (`xacct config -o json`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum FunctionUrl<'a> {
+    Found {
+        function: &'a str,
+        url: String,
+        signed: bool,
+        profile: Option<&'a str>,
+    },
+    Missing {
+        function: &'a str,
+        error: String,
+    },
+}
+
+/// What `xacct config -o json` prints.
+#[derive(Debug, Serialize)]
+struct ConfigOutput<'a> {
+    config_file: &'a str,
+    setup: &'a Option<String>,
+    values: &'a std::collections::BTreeMap<String, crate::config::Sourced>,
+    functions: &'a [FunctionUrl<'a>],
 }
 
 pub fn show_config(client: &Client, output: Output) {
@@ -381,19 +409,28 @@ pub fn show_config(client: &Client, output: Output) {
         "check-requestor-role",
         "revoke-requestor-resources",
     ];
-    let urls: Vec<Value> = functions
+    let urls: Vec<FunctionUrl<'_>> = functions
         .iter()
-        .map(|f| match s.function_url(f) {
-            Ok(url) => {
-                json!({"function": f, "url": url, "signed": s.sign(&url), "profile": s.profile(f)})
-            }
-            Err(e) => json!({"function": f, "error": e.to_string()}),
+        .map(|function| match s.function_url(function) {
+            Ok(url) => FunctionUrl::Found {
+                function,
+                signed: s.sign(&url),
+                url,
+                profile: s.profile(function),
+            },
+            Err(e) => FunctionUrl::Missing {
+                function,
+                error: e.to_string(),
+            },
         })
         .collect();
     if output == Output::Json {
-        json_out(
-            &json!({"config_file": s.config_file, "setup": s.setup, "values": s.values, "functions": urls}),
-        );
+        json_out(&ConfigOutput {
+            config_file: &s.config_file,
+            setup: &s.setup,
+            values: &s.values,
+            functions: &urls,
+        });
         return;
     }
     print(&format!("config file: {}", s.config_file));
@@ -409,23 +446,24 @@ pub fn show_config(client: &Client, output: Output) {
     print(&table(&["SETTING", "VALUE", "FROM"], &rows, 90));
     let rows: Vec<Vec<String>> = urls
         .iter()
-        .map(|u| {
-            vec![
-                str_of(u, "function").to_owned(),
-                u["url"]
-                    .as_str()
-                    .or(u["error"].as_str())
-                    .unwrap_or_default()
-                    .to_owned(),
-                if u["signed"] == true {
-                    format!(
-                        "signed ({})",
-                        u["profile"].as_str().unwrap_or("default chain")
-                    )
+        .map(|u| match u {
+            FunctionUrl::Found {
+                function,
+                url,
+                signed,
+                profile,
+            } => vec![
+                (*function).to_owned(),
+                url.clone(),
+                if *signed {
+                    format!("signed ({})", profile.unwrap_or("default chain"))
                 } else {
                     "unsigned".to_owned()
                 },
-            ]
+            ],
+            FunctionUrl::Missing { function, error } => {
+                vec![(*function).to_owned(), error.clone(), "unsigned".to_owned()]
+            }
         })
         .collect();
     print(&table(&["FUNCTION", "URL", "SIGNING"], &rows, 90));

@@ -14,7 +14,8 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
+use xacct_api::error::{ApiError, ErrorBody, Failure};
 
 use crate::client::{CallError, Client};
 use crate::output::print;
@@ -63,11 +64,16 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// The console's own refusals, in the functions' error body. The console picks the status
+/// itself: it answers for itself, not for a function.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: ApiError::new(Failure::default(), code, message),
+    };
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
-        json!({"error": {"code": code, "message": message}}).to_string(),
+        serde_json::to_string(&body).unwrap_or_default(),
     )
         .into_response()
 }
@@ -204,16 +210,37 @@ async fn setup(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
         return forbidden_token();
     }
     let s = &c.client.settings;
-    let sides = json!({
-        "owner": s.function_url("create-owner-role").is_ok(),
-        "requestor": s.function_url("create-requestor-resources").is_ok(),
-    });
-    let body = json!({"setup": s.setup.clone().unwrap_or_else(|| "(flags and environment)".to_owned()), "owner_account": null, "requestor_account": null, "sides": sides});
+    let body = SetupBody {
+        setup: s.setup.as_deref().unwrap_or("(flags and environment)"),
+        owner_account: None,
+        requestor_account: None,
+        sides: Sides {
+            owner: s.function_url("create-owner-role").is_ok(),
+            requestor: s.function_url("create-requestor-resources").is_ok(),
+        },
+    };
     (
         [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        serde_json::to_string(&body).unwrap_or_default(),
     )
         .into_response()
+}
+
+/// `GET /api/setup`: which setup the console runs with and which sides it can reach.
+#[derive(Debug, Serialize)]
+struct SetupBody<'a> {
+    setup: &'a str,
+    /// Not looked up: always `null`, and the page shows none.
+    owner_account: Option<String>,
+    requestor_account: Option<String>,
+    sides: Sides,
+}
+
+/// Whether the owner's and the requestor's functions are configured.
+#[derive(Debug, Serialize)]
+struct Sides {
+    owner: bool,
+    requestor: bool,
 }
 
 async fn forward(
@@ -453,8 +480,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(answer.status(), 403);
-        let body: serde_json::Value = answer.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "MissingToken");
+        let body: ErrorBody = answer.json().await.unwrap();
+        assert_eq!(body.error.code, "MissingToken");
         // A wrong token, and a signed read, are refused the same way.
         for request in [
             http()
@@ -503,18 +530,18 @@ mod tests {
     #[tokio::test]
     async fn console_simulates_in_process_and_only_with_the_token() {
         let (base, token) = console().await;
-        let body = serde_json::json!({
+        let body = r#"{
             "principal": "arn:aws:iam::111111111111:user/ana",
             "action": "s3:GetObject",
             "resource": "arn:aws:s3:::reports/q4.csv",
             "identity_policies": [{"Version": "2012-10-17", "Statement": [{"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}],
             "boundary": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}
-        });
+        }"#;
         let post = |token: Option<&str>| {
             let mut r = http()
                 .post(format!("{base}/api/simulate"))
                 .header("content-type", "application/json")
-                .body(body.to_string());
+                .body(body);
             if let Some(t) = token {
                 r = r.header(TOKEN_HEADER, t);
             }

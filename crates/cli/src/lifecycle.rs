@@ -4,22 +4,42 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use xacct_api::owner_lifecycle::{
+    CheckOwnerRoleRequest, Grant, ListGrantsResponse, RevokeResponse, RevokeRoleRequest,
+};
+use xacct_api::requestor_lifecycle::RequestorTarget;
 use xacct_policy::check::{AssumeCall, assume};
 use xacct_policy::eval::Labeled;
 use xacct_policy::{Arn, PolicyDocument};
 
 use crate::args::{CheckArgs, GrantsArgs, Output, RequestorSide, RevokeArgs};
 use crate::client::{CallError, Client};
-use crate::commands::{set, str_of};
+use crate::commands::{is_true, items, json_out, str_of};
+use crate::config::LocalStack;
 use crate::output::{note, print, table};
 
-/// The requestor-side target of a check or revoke, as the functions take it.
-fn requestor_target(side: &RequestorSide) -> Option<Value> {
+/// The requestor-side target of a check or revoke of the grant of `owner_role_arn`, as the
+/// functions take it.
+fn requestor_target(side: &RequestorSide, owner_role_arn: &str) -> Option<RequestorTarget> {
+    let target = RequestorTarget {
+        owner_role_arn: Some(owner_role_arn.to_owned()),
+        ..RequestorTarget::default()
+    };
     match (&side.requestor_role, &side.group, &side.user) {
-        (Some(r), _, _) => Some(json!({"role_arn": r})),
-        (None, Some(g), _) => Some(json!({"group_name": g})),
-        (None, None, Some(u)) => Some(json!({"user_name": u})),
+        (Some(r), _, _) => Some(RequestorTarget {
+            role_arn: Some(r.clone()),
+            ..target
+        }),
+        (None, Some(g), _) => Some(RequestorTarget {
+            group_name: Some(g.clone()),
+            ..target
+        }),
+        (None, None, Some(u)) => Some(RequestorTarget {
+            user_name: Some(u.clone()),
+            ..target
+        }),
         _ => None,
     }
 }
@@ -40,22 +60,24 @@ pub fn combine(
     mfa: bool,
 ) -> Verdict {
     let mut reasons = Vec::new();
-    let mut works = owner["can_assume"] == true;
+    let mut works = is_true(owner, "can_assume");
     if !works {
         reasons.push(format!("owner side: {}", str_of(owner, "reason")));
     }
     if let Some(req) = requestor {
-        for p in req["problems"].as_array().into_iter().flatten() {
+        for p in items(req, "problems") {
             reasons.push(format!(
                 "requestor side: {} ({})",
                 str_of(p, "message"),
                 str_of(p, "code")
             ));
         }
-        let trust: Option<PolicyDocument> =
-            serde_json::from_value(owner["trust_policy"].clone()).ok();
-        let docs: Vec<(String, PolicyDocument)> = req["policies"]
-            .as_object()
+        let trust: Option<PolicyDocument> = owner
+            .get("trust_policy")
+            .and_then(|t| serde_json::from_value(t.clone()).ok());
+        let docs: Vec<(String, PolicyDocument)> = req
+            .get("policies")
+            .and_then(Value::as_object)
             .into_iter()
             .flatten()
             .filter_map(|(k, v)| Some((k.clone(), serde_json::from_value(v.clone()).ok()?)))
@@ -86,7 +108,7 @@ pub fn combine(
                 reasons.push(format!("both sides together: {}", e.reason));
             }
         }
-        works = works && req["ok"] == true;
+        works = works && is_true(req, "ok");
     }
     Verdict { works, reasons }
 }
@@ -95,16 +117,8 @@ pub fn combine(
 pub const PROPAGATION_DEADLINE: Duration = Duration::from_secs(150);
 
 pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow::Result<()> {
-    let target = requestor_target(&args.requestor);
-    let requestor = match target {
-        Some(mut body) => {
-            set(&mut body, "owner_role_arn", json!(args.role_arn));
-            Some(
-                client
-                    .call("check-requestor-role", "POST", &[], Some(&body))
-                    .await?,
-            )
-        }
+    let requestor: Option<Value> = match requestor_target(&args.requestor, &args.role_arn) {
+        Some(body) => Some(client.post("check-requestor-role", &body).await?),
         None => None,
     };
     let principal = match (&args.principal, &requestor) {
@@ -114,13 +128,13 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
             "name the requestor principal: --principal ARN, or --requestor-role / --group / --user"
         ),
     };
-    let mut body = json!({"role_arn": args.role_arn, "principal_arn": principal, "mfa": args.mfa});
-    if let Some(e) = &args.external_id {
-        set(&mut body, "external_id", json!(e));
-    }
-    let owner = client
-        .call("check-owner-role", "POST", &[], Some(&body))
-        .await?;
+    let body = CheckOwnerRoleRequest {
+        role_arn: args.role_arn.clone(),
+        principal_arn: principal.clone(),
+        external_id: args.external_id.clone(),
+        mfa: args.mfa,
+    };
+    let owner: Value = client.post("check-owner-role", &body).await?;
     let principal_arn: Arn = principal
         .parse()
         .map_err(|e| anyhow!("--principal `{principal}`: {e}"))?;
@@ -132,15 +146,19 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         args.mfa,
     );
     let live = if args.live {
-        Some(live_check(args, &owner).await?)
+        Some(live_check(args, &owner, client.settings.local.as_ref()).await?)
     } else {
         None
     };
-    let works = verdict.works && live.as_ref().is_none_or(|l| l["assumed"] == true);
+    let works = verdict.works && live.as_ref().is_none_or(|l| l.assumed);
     if output == Output::Json {
-        print(&serde_json::to_string_pretty(&json!({
-            "works": works, "reasons": verdict.reasons, "owner": owner, "requestor": requestor, "live": live,
-        }))?);
+        json_out(&CheckOutput {
+            works,
+            reasons: &verdict.reasons,
+            owner: &owner,
+            requestor: requestor.as_ref(),
+            live: live.as_ref(),
+        });
     } else {
         print(&format!(
             "{}: {}",
@@ -150,7 +168,7 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         for r in &verdict.reasons {
             print(&format!("  - {r}"));
         }
-        for c in owner["assume_checks"].as_array().into_iter().flatten() {
+        for c in items(&owner, "assume_checks") {
             print(&format!(
                 "assume {}: {} ({})",
                 str_of(c, "case"),
@@ -160,20 +178,17 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         }
         print(&format!(
             "allowed actions: {}",
-            owner["allowed_actions"]
-                .as_array()
-                .map(|a| a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "))
-                .unwrap_or_default()
+            items(&owner, "allowed_actions")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
-        for d in owner["drift"].as_array().into_iter().flatten() {
+        for d in items(&owner, "drift") {
             print(&format!("drift: {}", str_of(d, "message")));
         }
         if let Some(l) = &live {
-            print(&format!("live: {}", str_of(l, "summary")));
+            print(&format!("live: {}", l.summary));
         }
     }
     if works {
@@ -186,16 +201,82 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
     }
 }
 
+/// What `xacct check -o json` prints.
+#[derive(Debug, Serialize)]
+struct CheckOutput<'a> {
+    works: bool,
+    reasons: &'a [String],
+    owner: &'a Value,
+    requestor: Option<&'a Value>,
+    live: Option<&'a LiveCheck>,
+}
+
+/// What `--live` found: whether the role could be assumed, and the read-only call made
+/// with it.
+#[derive(Debug, Serialize)]
+struct LiveCheck {
+    assumed: bool,
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    propagation_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read: Option<ReadCheck>,
+    summary: String,
+}
+
+/// The read-only call `--live` made with the role, if it knows one for the resource.
+#[derive(Debug, Serialize)]
+struct ReadCheck {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ok: Option<bool>,
+    summary: String,
+}
+
+impl ReadCheck {
+    fn none(summary: &str) -> Self {
+        Self {
+            action: None,
+            ok: None,
+            summary: summary.to_owned(),
+        }
+    }
+}
+
 /// `--live`: assume the owner role with the user's own credentials, retrying while IAM
 /// propagates, then make one read-only call on the resource.
-async fn live_check(args: &CheckArgs, owner: &Value) -> anyhow::Result<Value> {
+async fn live_check(
+    args: &CheckArgs,
+    owner: &Value,
+    local: Option<&LocalStack>,
+) -> anyhow::Result<LiveCheck> {
     let external_id = args
         .external_id
         .as_deref()
         .context("--live needs --external-id")?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(p) = &args.profile {
-        loader = loader.profile_name(p);
+    match (&args.profile, local) {
+        (Some(p), _) => loader = loader.profile_name(p),
+        // On the local stack, with no profile named, act as the requestor account in moto:
+        // `make local` then `xacct check --live` works with nothing exported.
+        (None, Some(stack)) => {
+            if let (Some(moto), Some(c)) = (&stack.moto_url, &stack.requestor_credentials) {
+                loader = loader
+                    .endpoint_url(moto)
+                    .region(aws_config::Region::new(stack.region.clone()))
+                    .credentials_provider(aws_credential_types::Credentials::new(
+                        &c.access_key_id,
+                        &c.secret_access_key,
+                        Some(c.session_token.clone()),
+                        None,
+                        "xacct-local-stack",
+                    ));
+            }
+        }
+        (None, None) => {}
     }
     let base = loader.load().await;
     let sts = aws_sdk_sts::Client::new(&base);
@@ -223,10 +304,18 @@ async fn live_check(args: &CheckArgs, owner: &Value) -> anyhow::Result<Value> {
                     .unwrap_or("unknown")
                     .to_owned();
                 if code != "AccessDenied" || started.elapsed() + delay > PROPAGATION_DEADLINE {
-                    return Ok(
-                        json!({"assumed": false, "attempts": attempts, "error_code": code,
-                        "summary": format!("sts:AssumeRole failed with `{code}` after {attempts} attempts over {:.1} s", started.elapsed().as_secs_f64())}),
+                    let summary = format!(
+                        "sts:AssumeRole failed with `{code}` after {attempts} attempts over {:.1} s",
+                        started.elapsed().as_secs_f64()
                     );
+                    return Ok(LiveCheck {
+                        assumed: false,
+                        attempts,
+                        error_code: Some(code),
+                        propagation_seconds: None,
+                        read: None,
+                        summary,
+                    });
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
@@ -234,32 +323,38 @@ async fn live_check(args: &CheckArgs, owner: &Value) -> anyhow::Result<Value> {
         }
     };
     let propagation = started.elapsed().as_secs_f64();
-    let session = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(base.region().cloned())
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            creds.access_key_id(),
-            creds.secret_access_key(),
-            Some(creds.session_token().to_owned()),
-            None,
-            "xacct-check",
-        ))
-        .load()
-        .await;
+    // The role's session: the same region and endpoint, the role's credentials.
+    let session = base
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_sdk_sts::config::Credentials::new(
+                    creds.access_key_id(),
+                    creds.secret_access_key(),
+                    Some(creds.session_token().to_owned()),
+                    None,
+                    "xacct-check",
+                ),
+            ),
+        )
+        .build();
     let resource = str_of(owner, "resource_arn");
-    let allowed: Vec<&str> = owner["allowed_actions"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let allowed: Vec<&str> = items(owner, "allowed_actions")
+        .iter()
         .filter_map(Value::as_str)
         .collect();
     let read = read_only_call(&session, resource, &allowed).await;
-    Ok(json!({
-        "assumed": true,
-        "attempts": attempts,
-        "propagation_seconds": propagation,
-        "read": read,
-        "summary": format!("assumed after {attempts} attempt(s), {propagation:.1} s; {}", str_of(&read, "summary")),
-    }))
+    Ok(LiveCheck {
+        assumed: true,
+        attempts,
+        error_code: None,
+        propagation_seconds: Some(propagation),
+        summary: format!(
+            "assumed after {attempts} attempt(s), {propagation:.1} s; {}",
+            read.summary
+        ),
+        read: Some(read),
+    })
 }
 
 /// One read-only call on the resource that the grant allows, if there is one.
@@ -267,10 +362,10 @@ async fn read_only_call(
     session: &aws_config::SdkConfig,
     resource: &str,
     allowed: &[&str],
-) -> Value {
+) -> ReadCheck {
     let arn: Option<Arn> = resource.parse().ok();
     let Some(arn) = arn else {
-        return json!({"summary": "no resource to read"});
+        return ReadCheck::none("no resource to read");
     };
     let name = arn.resource_name().to_owned();
     let region_config = |region: &str| {
@@ -335,21 +430,24 @@ async fn read_only_call(
             )
         }
         _ => {
-            return json!({"summary": "the grant has no read-only call xacct knows for this resource; only the assume was tried"});
+            return ReadCheck::none(
+                "the grant has no read-only call xacct knows for this resource; only the assume was tried",
+            );
         }
     };
-    match result {
-        Ok(()) => {
-            json!({"action": action, "ok": true, "summary": format!("{action} on `{resource}` succeeded")})
-        }
-        Err(e) => {
-            json!({"action": action, "ok": false, "summary": format!("{action} on `{resource}` failed: {e}")})
-        }
+    let (ok, summary) = match result {
+        Ok(()) => (true, format!("{action} on `{resource}` succeeded")),
+        Err(e) => (false, format!("{action} on `{resource}` failed: {e}")),
+    };
+    ReadCheck {
+        action: Some(action),
+        ok: Some(ok),
+        summary,
     }
 }
 
 /// Every grant, all pages.
-pub async fn fetch_grants(client: &Client, args: &GrantsArgs) -> Result<Vec<Value>, CallError> {
+pub async fn fetch_grants(client: &Client, args: &GrantsArgs) -> Result<Vec<Grant>, CallError> {
     let mut query: Vec<(&str, String)> = Vec::new();
     if let Some(r) = &args.resource {
         query.push(("resource_arn", r.clone()));
@@ -371,9 +469,9 @@ pub async fn fetch_grants(client: &Client, args: &GrantsArgs) -> Result<Vec<Valu
         if let Some(c) = &cursor {
             q.push(("cursor", c.clone()));
         }
-        let page = client.call("list-grants", "GET", &q, None).await?;
-        grants.extend(page["grants"].as_array().cloned().unwrap_or_default());
-        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        let page: ListGrantsResponse = client.get("list-grants", &q).await?;
+        grants.extend(page.grants);
+        cursor = page.next_cursor;
         if cursor.is_none() {
             break;
         }
@@ -381,10 +479,24 @@ pub async fn fetch_grants(client: &Client, args: &GrantsArgs) -> Result<Vec<Valu
     Ok(grants)
 }
 
+/// What `xacct grants -o json` prints.
+#[derive(Debug, Serialize)]
+struct GrantsOutput<'a> {
+    grants: &'a [Grant],
+}
+
+/// What `xacct revoke -o json` prints: each side's answer.
+#[derive(Debug, Serialize)]
+struct RevokeOutput<'a> {
+    owner: &'a RevokeResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requestor: Option<&'a RevokeResponse>,
+}
+
 pub async fn grants(client: &Client, args: &GrantsArgs, output: Output) -> anyhow::Result<()> {
     let grants = fetch_grants(client, args).await?;
     if output == Output::Json {
-        print(&serde_json::to_string_pretty(&json!({"grants": grants}))?);
+        json_out(&GrantsOutput { grants: &grants });
         return Ok(());
     }
     if grants.is_empty() {
@@ -395,19 +507,20 @@ pub async fn grants(client: &Client, args: &GrantsArgs, output: Output) -> anyho
         .iter()
         .map(|g| {
             vec![
-                str_of(g, "role_name").to_owned(),
-                str_of(g, "resource_arn").to_owned(),
-                str_of(g, "requestor_account_id").to_owned(),
-                g["actions"]
-                    .as_array()
-                    .map(|a| a.len())
-                    .unwrap_or(0)
-                    .to_string(),
-                str_of(g, "created").chars().take(10).collect(),
-                g["last_used"]
-                    .as_str()
+                g.role_name.clone(),
+                g.resource_arn.clone(),
+                g.requestor_account_id.clone(),
+                g.actions.len().to_string(),
+                g.created
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(10)
+                    .collect(),
+                g.last_used
+                    .as_deref()
                     .map_or("never".to_owned(), |s| s.chars().take(10).collect()),
-                match (g["expires_at"].as_str(), g["expired"] == true) {
+                match (g.expires_at.as_deref(), g.expired) {
                     (None, _) => "never".to_owned(),
                     (Some(at), true) => format!("{at} (ended)"),
                     (Some(at), false) => at.to_owned(),
@@ -448,41 +561,32 @@ pub async fn revoke(client: &Client, args: &RevokeArgs, output: Output) -> anyho
             bail!("not revoked");
         }
     }
-    let mut answers = vec![(
-        "owner",
-        client
-            .call(
-                "revoke-grant",
-                "POST",
-                &[],
-                Some(&json!({"role_arn": args.role_arn})),
-            )
-            .await?,
-    )];
-    if let Some(mut body) = requestor_target(&args.requestor) {
-        set(&mut body, "owner_role_arn", json!(args.role_arn));
-        answers.push((
-            "requestor",
-            client
-                .call("revoke-requestor-resources", "POST", &[], Some(&body))
-                .await?,
-        ));
-    }
+    let owner: RevokeResponse = client
+        .post(
+            "revoke-grant",
+            &RevokeRoleRequest {
+                role_arn: args.role_arn.clone(),
+            },
+        )
+        .await?;
+    let requestor: Option<RevokeResponse> = match requestor_target(&args.requestor, &args.role_arn)
+    {
+        Some(body) => Some(client.post("revoke-requestor-resources", &body).await?),
+        None => None,
+    };
     if output == Output::Json {
-        let map: serde_json::Map<String, Value> = answers
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        print(&serde_json::to_string_pretty(&Value::Object(map))?);
+        json_out(&RevokeOutput {
+            owner: &owner,
+            requestor: requestor.as_ref(),
+        });
         return Ok(());
     }
-    for (side, answer) in &answers {
-        if answer["changed"] == true {
-            for r in answer["removed"].as_array().into_iter().flatten() {
-                print(&format!(
-                    "{side}: removed {}",
-                    r.as_str().unwrap_or_default()
-                ));
+    let answers =
+        std::iter::once(("owner", &owner)).chain(requestor.iter().map(|r| ("requestor", r)));
+    for (side, answer) in answers {
+        if answer.changed {
+            for r in &answer.removed {
+                print(&format!("{side}: removed {r}"));
             }
         } else {
             print(&format!("{side}: nothing to remove (already gone)"));

@@ -5,11 +5,15 @@
 use std::io::IsTerminal;
 
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
-use serde_json::{Value, json};
+use serde_json::Value;
+use xacct_api::create_owner_role::CreateOwnerRoleRequest;
+use xacct_api::create_requestor_resources::CreateRequestorRequest;
+use xacct_api::list_permissions::ActionEntry;
+use xacct_policy::catalog::AccessLevel;
 
 use crate::args::{Output, ResourcesArgs};
 use crate::client::{CallError, Client};
-use crate::commands::{fetch_permissions, fetch_resources, set, show_created};
+use crate::commands::{fetch_permissions, fetch_resources, opt_str, show_created, str_of};
 use crate::output::print;
 
 const PRINCIPALS: &[&str] = &[
@@ -39,16 +43,16 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let resources: Vec<Value> = all["resources"].as_array().cloned().unwrap_or_default();
+    let resources = all.resources;
     let mut items: Vec<String> = resources
         .iter()
         .map(|r| {
             format!(
                 "{:<7} {:<9} {:<14} {}",
-                r["service"].as_str().unwrap_or_default(),
-                r["type"].as_str().unwrap_or_default(),
-                r["region"].as_str().unwrap_or_default(),
-                r["name"].as_str().unwrap_or_default()
+                str_of(r, "service"),
+                str_of(r, "type"),
+                str_of(r, "region"),
+                str_of(r, "name")
             )
         })
         .collect();
@@ -60,7 +64,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
         .interact()
         .map_err(prompt_err)?;
     let arn: String = match resources.get(pick) {
-        Some(r) => r["arn"].as_str().unwrap_or_default().to_owned(),
+        Some(r) => str_of(r, "arn").to_owned(),
         None => Input::new()
             .with_prompt("ARN")
             .interact_text()
@@ -68,22 +72,14 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
     };
 
     let permissions = fetch_permissions(client, &arn, &[]).await?;
-    let actions: Vec<&Value> = permissions["actions"]
-        .as_array()
+    let actions: Vec<ActionEntry> = permissions
+        .actions
         .into_iter()
-        .flatten()
-        .filter(|a| a["access_level"] != "Permissions management")
+        .filter(|a| a.access_level != AccessLevel::PermissionsManagement)
         .collect();
     let labels: Vec<String> = actions
         .iter()
-        .map(|a| {
-            format!(
-                "[{}] {}  on {}",
-                a["access_level"].as_str().unwrap_or_default(),
-                a["action"].as_str().unwrap_or_default(),
-                a["resource"].as_str().unwrap_or_default()
-            )
-        })
+        .map(|a| format!("[{}] {}  on {}", a.access_level, a.action, a.resource))
         .collect();
     let chosen = MultiSelect::new()
         .with_prompt("Actions (space to pick, enter to go on)")
@@ -93,7 +89,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
     let chosen: Vec<String> = chosen
         .into_iter()
         .filter_map(|i| actions.get(i))
-        .filter_map(|a| a["action"].as_str().map(str::to_owned))
+        .map(|a| a.action.clone())
         .collect();
     if chosen.is_empty() {
         anyhow::bail!("no action chosen");
@@ -121,13 +117,16 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
         .default(false)
         .interact()
         .map_err(prompt_err)?;
-    let mut body = json!({"resource_arn": arn, "actions": chosen, "requestor_account_id": requestor, "require_mfa": mfa, "dry_run": true});
-    if !role.is_empty() {
-        set(&mut body, "requestor_role_arn", json!(role));
-    }
-    let preview = client
-        .call("create-owner-role", "POST", &[], Some(&body))
-        .await?;
+    let mut body = CreateOwnerRoleRequest {
+        resource_arn: arn,
+        actions: chosen,
+        requestor_account_id: requestor,
+        requestor_role_arn: Some(role).filter(|r| !r.is_empty()),
+        require_mfa: mfa,
+        dry_run: true,
+        ..CreateOwnerRoleRequest::default()
+    };
+    let preview: Value = client.post("create-owner-role", &body).await?;
     show_created(&preview, Output::Table);
     if !Confirm::new()
         .with_prompt("Create this role?")
@@ -137,16 +136,11 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
     {
         return Ok(());
     }
-    set(&mut body, "dry_run", json!(false));
-    let created = client
-        .call("create-owner-role", "POST", &[], Some(&body))
-        .await?;
+    body.dry_run = false;
+    let created: Value = client.post("create-owner-role", &body).await?;
     show_created(&created, Output::Table);
-    let owner_role = created["role_arn"].as_str().unwrap_or_default().to_owned();
-    let external_id = created["external_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let owner_role = str_of(&created, "role_arn").to_owned();
+    let external_id = opt_str(&created, "external_id").map(str::to_owned);
 
     if Confirm::new()
         .with_prompt("Set up the requestor side now?")
@@ -160,13 +154,25 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
             .default(0)
             .interact()
             .map_err(prompt_err)?;
-        let body = json!({"owner_role_arn": owner_role, "service_principal": PRINCIPALS.get(p).copied().unwrap_or("lambda.amazonaws.com"), "external_id": external_id});
-        let answer = client
-            .call("create-requestor-resources", "POST", &[], Some(&body))
+        let body = CreateRequestorRequest {
+            owner_role_arn: owner_role.clone(),
+            service_principal: Some(
+                PRINCIPALS
+                    .get(p)
+                    .copied()
+                    .unwrap_or("lambda.amazonaws.com")
+                    .to_owned(),
+            ),
+            external_id: external_id.clone(),
+            ..CreateRequestorRequest::default()
+        };
+        let answer: Value = client
+            .post("create-requestor-resources", &body)
             .await
             .map_err(|e: CallError| anyhow::anyhow!(e))?;
         show_created(&answer, Output::Table);
     }
+    let external_id = external_id.unwrap_or_default();
     print(&format!(
         "\nhand-off: role {owner_role}, external id {external_id}\n  aws sts assume-role --role-arn {owner_role} --role-session-name xacct --external-id {external_id}"
     ));

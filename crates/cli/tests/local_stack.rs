@@ -645,3 +645,333 @@ fn inside_the_repository_the_cli_finds_the_local_stack_with_nothing_exported() {
     let text = String::from_utf8(config.stdout).unwrap();
     assert!(text.contains("local stack file"), "{text}");
 }
+
+/// The Function URL outputs of `template.yaml`, each with the function it names
+/// (`ListResourcesUrl` -> `list-resources`), read from the template itself so the stacks
+/// below carry exactly the outputs a deployed stack has.
+fn template_url_outputs() -> Vec<(String, String)> {
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
+            .unwrap();
+    let outputs = template.split("\nOutputs:\n").nth(1).unwrap();
+    outputs
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ")?.strip_suffix(':'))
+        .filter(|k| !k.starts_with(' ') && k.ends_with("Url"))
+        .map(|key| {
+            let mut function = String::new();
+            for c in key.trim_end_matches("Url").chars() {
+                if c.is_ascii_uppercase() && !function.is_empty() {
+                    function.push('-');
+                }
+                function.push(c.to_ascii_lowercase());
+            }
+            (key.to_owned(), function)
+        })
+        .collect()
+}
+
+/// Creates a stack in moto whose outputs are those of an xacct stack of `side`, pointing at
+/// the local stack's functions of that side.
+async fn deploy_outputs_only_stack(s: &Value, side: &str, name: &str) {
+    let creds = &s["credentials"][side];
+    let credentials = aws_credential_types::Credentials::new(
+        creds["access_key_id"].as_str().unwrap(),
+        creds["secret_access_key"].as_str().unwrap(),
+        creds["session_token"].as_str().map(str::to_owned),
+        None,
+        "local-stack",
+    );
+    let config = aws_sdk_cloudformation::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .credentials_provider(credentials)
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(s["moto_url"].as_str().unwrap())
+        .build();
+    let mut outputs = serde_json::Map::new();
+    outputs.insert("Side".into(), serde_json::json!({ "Value": side }));
+    for (key, function) in template_url_outputs() {
+        if let Some(url) = s["functions"][&function].as_str()
+            && function.contains("requestor") == (side == "requestor")
+        {
+            outputs.insert(key, serde_json::json!({ "Value": url }));
+        }
+    }
+    let template = serde_json::json!({
+        "Resources": { "Handle": { "Type": "AWS::CloudFormation::WaitConditionHandle" } },
+        "Outputs": outputs,
+    });
+    aws_sdk_cloudformation::Client::from_conf(config)
+        .create_stack()
+        .stack_name(name)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+async fn setup_from_the_stacks_outputs_is_all_the_cli_needs() {
+    let s = stack();
+    let owner_stack = unique("xacct-owner");
+    let requestor_stack = unique("xacct-requestor");
+    deploy_outputs_only_stack(&s, "owner", &owner_stack).await;
+    deploy_outputs_only_stack(&s, "requestor", &requestor_stack).await;
+
+    // Two profiles, as a user who deployed each side with its own credentials has.
+    let dir = tempfile::tempdir().unwrap();
+    let mut profiles = String::new();
+    for side in ["owner", "requestor"] {
+        let c = &s["credentials"][side];
+        profiles.push_str(&format!(
+            "[{side}]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            c["access_key_id"].as_str().unwrap(),
+            c["secret_access_key"].as_str().unwrap(),
+            c["session_token"].as_str().unwrap(),
+        ));
+    }
+    let credentials = dir.path().join("credentials");
+    std::fs::write(&credentials, profiles).unwrap();
+    let config_file = dir.path().join("xacct.toml");
+    std::fs::write(&config_file, "# my notes\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xacct"));
+        cmd.args(args)
+            .arg("--config")
+            .arg(&config_file)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", s["moto_url"].as_str().unwrap());
+        cmd.output().unwrap()
+    };
+    let setup_args = [
+        "setup",
+        "--owner-stack",
+        &owner_stack,
+        "--owner-profile",
+        "owner",
+        "--requestor-stack",
+        &requestor_stack,
+        "--requestor-profile",
+        "requestor",
+        "--name",
+        "local",
+    ];
+    let written = json(&run(&[&setup_args[..], &["-o", "json"]].concat()));
+    assert_eq!(written["setup"], "local");
+    assert_eq!(written["urls"].as_object().unwrap().len(), 9, "{written}");
+    assert_eq!(
+        written["urls"]["list-resources"],
+        s["functions"]["list-resources"]
+    );
+    let text = std::fs::read_to_string(&config_file).unwrap();
+    assert!(
+        text.contains("# my notes\n"),
+        "the rest of the file is kept: {text}"
+    );
+    assert!(text.contains("default_setup = \"local\""), "{text}");
+
+    // Re-running updates the same setup: the file is the same.
+    let table = run(&setup_args);
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    assert!(String::from_utf8_lossy(&table.stdout).starts_with("wrote setup `local` to "));
+    assert_eq!(std::fs::read_to_string(&config_file).unwrap(), text);
+
+    // The written setup is all the other commands need: no URL in the environment.
+    let listed = json(&run(&["resources", "--service", "s3", "-o", "json"]));
+    assert!(
+        listed["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "xacct-demo-reports"),
+        "{listed}"
+    );
+
+    // A stack given for the wrong side is refused by name, and the file is unchanged.
+    let wrong = run(&[
+        "setup",
+        "--owner-stack",
+        &requestor_stack,
+        "--owner-profile",
+        "requestor",
+    ]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("deploys the requestor side"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&config_file).unwrap(), text);
+}
+
+/// The README's first-grant walk-through, run as written: each `$ xacct ...` line of its
+/// console block runs in order, with nothing exported (the CLI finds the local stack itself),
+/// and must print the lines shown under it. `{name}` in the README stands for a value that
+/// differs per run: it is taken from the first output that shows it, and must be the same
+/// wherever it appears again (commands included). The role names get a suffix of this run,
+/// so the walk-through can run again against the same stack.
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn the_readme_walkthrough_runs_as_written() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme
+        .split("<!-- walkthrough: run by crates/cli/tests/local_stack.rs -->\n```console\n")
+        .nth(1)
+        .expect("the README has the walk-through block")
+        .split("\n```")
+        .next()
+        .unwrap();
+    let suffix = unique("r");
+    let rename = |s: &str| s.replace("reports-reader", &format!("reports-reader-{suffix}"));
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ ") {
+            Some(command) => steps.push((rename(command), Vec::new())),
+            None => steps.last_mut().unwrap().1.push(rename(line)),
+        }
+    }
+    let (first, _) = steps.remove(0);
+    assert!(
+        first.starts_with("make local"),
+        "the walk-through starts the stack: {first}"
+    );
+    assert!(steps.len() >= 3, "{steps:?}");
+
+    let stack_file = std::env::var("XACCT_STACK_FILE")
+        .unwrap_or_else(|_| root.join(".local/stack.json").display().to_string());
+    let home = tempfile::tempdir().unwrap();
+    let mut vars: std::collections::BTreeMap<String, String> = Default::default();
+    for (command, expected) in &steps {
+        let words: Vec<String> = command
+            .split_whitespace()
+            .map(|w| substitute(w, &vars))
+            .collect();
+        assert_eq!(words[0], "xacct", "{command}");
+        let out = Command::new(env!("CARGO_BIN_EXE_xacct"))
+            .args(&words[1..])
+            .current_dir(root)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("XACCT_STACK_FILE", &stack_file)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "`{command}` failed: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let actual: Vec<&str> = stdout.lines().map(str::trim_end).collect();
+        let shown = || {
+            format!(
+                "`{command}` printed\n{stdout}\nthe README shows\n{}",
+                expected.join("\n")
+            )
+        };
+        // A line `...` in the README stands for lines left out there.
+        let mut at = 0;
+        let mut wanted = expected.iter().map(|l| l.trim_end()).peekable();
+        while let Some(want) = wanted.next() {
+            if want == "..." {
+                match wanted.peek() {
+                    None => at = actual.len(),
+                    Some(next) => {
+                        while !actual
+                            .get(at)
+                            .is_some_and(|got| line_matches(next, got, &mut vars.clone()))
+                        {
+                            assert!(at < actual.len(), "{}", shown());
+                            at += 1;
+                        }
+                    }
+                }
+                continue;
+            }
+            let got = actual.get(at).unwrap_or_else(|| panic!("{}", shown()));
+            assert!(
+                line_matches(want, got, &mut vars),
+                "`{command}`: the README shows\n  {want}\nthe CLI printed\n  {got}\n\n{}",
+                shown()
+            );
+            at += 1;
+        }
+        assert_eq!(at, actual.len(), "{}", shown());
+    }
+}
+
+/// `word` with every known `{name}` replaced by its value.
+fn substitute(word: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = word.to_owned();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    assert!(
+        !out.contains('{'),
+        "`{word}` uses a value no output showed yet"
+    );
+    out
+}
+
+/// Whether `actual` is `pattern` with each `{name}` filled in: a known name must be its
+/// value, a new one takes what stands there (up to the next literal text) and is remembered.
+fn line_matches(
+    pattern: &str,
+    actual: &str,
+    vars: &mut std::collections::BTreeMap<String, String>,
+) -> bool {
+    let mut rest = actual;
+    let mut parts = pattern.split('{').enumerate().peekable();
+    while let Some((i, part)) = parts.next() {
+        let (name, literal) = if i == 0 {
+            (None, part)
+        } else {
+            let (name, literal) = part.split_once('}').unwrap();
+            (Some(name), literal)
+        };
+        if let Some(name) = name {
+            let value = match vars.get(name) {
+                Some(known) => known.clone(),
+                None => {
+                    let end = if literal.is_empty() {
+                        if parts.peek().is_some() {
+                            return false;
+                        }
+                        rest.len()
+                    } else {
+                        match rest.find(literal) {
+                            Some(end) => end,
+                            None => return false,
+                        }
+                    };
+                    let value = rest[..end].to_owned();
+                    if value.is_empty() {
+                        return false;
+                    }
+                    vars.insert(name.to_owned(), value.clone());
+                    value
+                }
+            };
+            match rest.strip_prefix(value.as_str()) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        match rest.strip_prefix(literal) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     xacct_api::runtime::init_tracing();
     let config = xacct_aws::config::load().await;
     let deps = Deps {
-        roles: IamRoleStore::new(aws_sdk_iam::Client::new(&config)),
+        roles: IamRoleStore::from_config(&config),
         account: AccountLookup::new(&config),
         permissions_boundary: xacct_api::runtime::permissions_boundary()?,
     };

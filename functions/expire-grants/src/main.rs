@@ -4,18 +4,11 @@
 use lambda_http::{Error, LambdaEvent, service_fn};
 use xacct_api::expire_grants::{Side, SweepEvent, handle, sweep_limit};
 use xacct_api::lifecycle::IamDeps;
-use xacct_aws::iam::IamRoleStore;
-use xacct_aws::identity::AccountLookup;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     xacct_api::runtime::init_tracing();
-    let config = xacct_aws::config::load().await;
-    let deps = IamDeps {
-        roles: IamRoleStore::new(aws_sdk_iam::Client::new(&config)),
-        account: AccountLookup::new(&config),
-        permissions_boundary: xacct_api::runtime::permissions_boundary()?,
-    };
+    let deps = IamDeps::load().await?;
     let limit = sweep_limit()?;
     lambda_http::lambda_runtime::run(service_fn(|event: LambdaEvent<SweepEvent>| {
         handle(&deps, Side::Owner, limit, event)
