@@ -68,11 +68,13 @@ fn every_operation_is_a_function_of_the_workspace_on_its_documented_path() {
                 .join("Cargo.toml")
                 .exists()
         })
+        // The scheduled sweeps have no Function URL: only their schedule invokes them.
+        .filter(|name| !["expire-grants", "expire-requestor-grants"].contains(&name.as_str()))
         .collect();
     let served: BTreeSet<String> = OPERATIONS.iter().map(|o| o.function.to_owned()).collect();
     assert_eq!(
         served, functions,
-        "every function has operations, and only they do"
+        "every function with a Function URL has operations, and only they do"
     );
 }
 
