@@ -4,6 +4,7 @@ use lambda_http::{Error, service_fn};
 use xacct_api::lifecycle::IamDeps;
 use xacct_aws::iam::IamRoleStore;
 use xacct_aws::identity::AccountLookup;
+use xacct_aws::resources::SdkResourceDirectory;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,8 +15,9 @@ async fn main() -> Result<(), Error> {
         account: AccountLookup::new(&config),
         permissions_boundary: xacct_api::runtime::permissions_boundary()?,
     };
+    let resources = SdkResourceDirectory::new(config.clone());
     lambda_http::run(service_fn(|req| {
-        xacct_api::owner_lifecycle::check_owner_role(&deps, req)
+        xacct_api::owner_lifecycle::check_owner_role(&deps, &resources, req)
     }))
     .await
 }
