@@ -174,6 +174,11 @@ impl ApiError {
                 "must look like `o-` and 10 to 32 lowercase letters or digits",
                 v,
             ),
+            IdError::DbUser(v) => (
+                "InvalidDbUser",
+                "must be 1 to 63 characters of letters, digits and `_`, starting with a letter",
+                v,
+            ),
         };
         Self::invalid(
             field,

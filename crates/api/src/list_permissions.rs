@@ -1,10 +1,13 @@
 //! `list-permissions`: the actions that apply to a resource, grouped by access level, each
-//! with the exact ARN it would be granted on. No AWS call: the catalog is compiled in.
+//! with the exact ARN it would be granted on, what it carries on a KMS-encrypted bucket, and
+//! for a database the login (`rds-db:connect`). No AWS call: the catalog is compiled in.
 
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use xacct_policy::Arn;
 use xacct_policy::catalog::AccessLevel;
+use xacct_policy::database::{self, accepts_logins};
+use xacct_policy::encryption::key_actions_for;
 use xacct_policy::permissions::{ActionPermission, ResourcePermissions, permissions_for};
 
 use crate::error::ApiError;
@@ -49,6 +52,13 @@ pub struct ActionEntry {
     pub resources: Vec<String>,
     /// Whether the action can be scoped to the resource rather than `*`.
     pub resource_level: bool,
+    /// On a bucket whose default encryption is SSE-KMS with a customer managed key, a
+    /// grant of this action also grants these on the key (through S3 only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_actions: Vec<String>,
+    /// Request fields a grant of this action needs (`db_user` for `rds-db:connect`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
 }
 
 /// The answer of `list-permissions`.
@@ -74,7 +84,30 @@ fn entry(a: &ActionPermission) -> ActionEntry {
         resource: a.resource().to_owned(),
         resources: a.targets.iter().map(|t| t.arn.clone()).collect(),
         resource_level: a.resource_level(),
+        key_actions: key_actions_for(&a.action.full_name())
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect(),
+        requires: Vec::new(),
     }
+}
+
+/// The database login: `rds-db:connect` on a dbuser ARN, shown as the catalog's template
+/// (`...:dbuser:${DbiResourceId}/${DbUserName}`): the grant fills in the database's resource
+/// ID and `db_user`.
+fn login_entry() -> Option<ActionEntry> {
+    let def = database::connect_action()?;
+    let dbuser = def.resource_types().next()?.0.arn_template().to_owned();
+    Some(ActionEntry {
+        action: def.full_name(),
+        access_level: def.access_level(),
+        description: def.description().to_owned(),
+        resource: dbuser.clone(),
+        resources: vec![dbuser],
+        resource_level: true,
+        key_actions: Vec::new(),
+        requires: vec!["db_user".to_owned()],
+    })
 }
 
 /// The response body for one ARN, optionally only some access levels.
@@ -87,6 +120,12 @@ pub fn permissions_response(
         .iter()
         .filter(|a| levels.is_none_or(|l| l.contains(&a.action.access_level())))
         .map(entry)
+        .chain(
+            accepts_logins(&p.arn)
+                .then(login_entry)
+                .flatten()
+                .filter(|e| levels.is_none_or(|l| l.contains(&e.access_level))),
+        )
         .collect();
     actions.sort_by(|a, b| (a.access_level, &a.action).cmp(&(b.access_level, &b.action)));
     PermissionsResponse {

@@ -391,6 +391,10 @@ pub struct HandOffSchema {
     /// Terraform (HCL) that makes the same role or policy.
     #[schema(min_length = 1)]
     pub terraform: String,
+    /// For a database login grant, the `aws rds generate-db-auth-token` command (host, port,
+    /// region, user) that gets the password for one connection; absent otherwise.
+    #[schema(required = false, pattern = "^aws rds generate-db-auth-token ")]
+    pub db_auth_token_command: String,
     /// What is left to do by hand, such as adding the External ID or an MFA device.
     pub notes: Vec<String>,
 }

@@ -7,24 +7,31 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use xacct_aws::roles::{
-    ListedRole, RoleListing, RoleState, RoleStore, read_role_policies, remove_role,
-};
-use xacct_policy::check::{ActionCheck, AssumeCall, AssumeCase, action_checks, assume_cases};
+use xacct_aws::roles::{ListedRole, RoleListing, RoleState, RoleStore, remove_role};
+use xacct_policy::check::{ActionCheck, AssumeCase};
 use xacct_policy::drift::{Drift, allowed_actions};
-use xacct_policy::eval::{Decision, Labeled};
 use xacct_policy::expiry::Expiry;
 use xacct_policy::naming::ROLE_PATH;
-use xacct_policy::owner_grant::LiveRole;
-use xacct_policy::permissions::permissions_for;
-use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument};
+use xacct_policy::{AccountId, Arn, PolicyDocument};
+// What `check-owner-role` needs besides: it reads the resource's side, so it is built with
+// the owner's resource clients.
+#[cfg(feature = "owner")]
+use {
+    crate::lifecycle::role_not_found,
+    xacct_aws::resources::ResourceDirectory,
+    xacct_aws::roles::read_role_policies,
+    xacct_policy::ExternalId,
+    xacct_policy::check::{AssumeCall, action_checks, assume_cases},
+    xacct_policy::eval::{Decision, Labeled},
+    xacct_policy::owner_grant::LiveRole,
+    xacct_policy::permissions::permissions_for,
+    xacct_policy::resource_side::side_checks,
+};
 
 use crate::error::{ApiError, Failure};
 use crate::http::{request_epoch, serve_json, serve_query};
 use crate::lifecycle::OWNER_POLICY_NAME as POLICY_NAME;
-use crate::lifecycle::{
-    IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here, role_not_found,
-};
+use crate::lifecycle::{IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here};
 
 /// One grant as `list-grants` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -295,9 +302,12 @@ pub struct CheckOwnerRoleResponse {
 }
 
 /// Whether a grant works and has drifted: the role, the caller and the time (`now`, seconds
-/// since the epoch) to evaluate at in, the verdict out. Reads only.
-pub async fn check_grant<R: RoleStore>(
+/// since the epoch) to evaluate at in, the verdict out, with the resource's side (bucket key
+/// and policy, function policy, database login) in each action's verdict. Reads only.
+#[cfg(feature = "owner")]
+pub async fn check_grant<R: RoleStore, D: ResourceDirectory>(
     deps: &IamDeps<R>,
+    resources: &D,
     caller: &str,
     now: i64,
     body: CheckOwnerRoleRequest,
@@ -376,7 +386,19 @@ pub async fn check_grant<R: RoleStore>(
         label: "permissions boundary",
         document,
     });
-    let actions = action_checks(&live_role, &identity, boundary, &permissions);
+    let mut actions = action_checks(&live_role, &identity, boundary, &permissions);
+    let side = resources
+        .resource_side(&grant.resource, permissions.resource_type())
+        .await;
+    let dbuser = grant.dbuser(&side);
+    side_checks(
+        &grant.resource,
+        &side,
+        &live_role,
+        &identity,
+        &mut actions,
+        dbuser.as_ref(),
+    );
     let mut allowed_names: Vec<String> = actions
         .iter()
         .filter(|a| a.decision == Decision::Allow)
@@ -392,6 +414,7 @@ pub async fn check_grant<R: RoleStore>(
             permissions_boundary: state.permissions_boundary.as_deref(),
         },
         &permissions,
+        &side,
         deps.permissions_boundary.as_ref(),
     );
     let (can_assume, reason, statement) = cases
@@ -434,14 +457,16 @@ fn not_a_grant(role: &impl std::fmt::Display) -> ApiError {
 
 /// `check-owner-role`: reads the live role and evaluates it at the time the Function URL
 /// received the request; changes nothing.
-pub async fn check_owner_role<R: RoleStore>(
+#[cfg(feature = "owner")]
+pub async fn check_owner_role<R: RoleStore, D: ResourceDirectory>(
     deps: &IamDeps<R>,
+    resources: &D,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let now = request_epoch(&req).unwrap_or_else(crate::runtime::now_epoch);
     Ok(
         serve_json(req, "check-owner-role", |caller, body| async move {
-            check_grant(deps, &caller, now, body).await
+            check_grant(deps, resources, &caller, now, body).await
         })
         .await,
     )

@@ -36,6 +36,7 @@ async fn add_grant_ending(iam: &FakeIam, i: usize, ends_in: Option<i64>) -> Stri
         require_mfa: false,
         org: None,
         expires_at: ends_in.map(|s| xacct_policy::expiry::Expiry::from_epoch(now + s)),
+        db_user: None,
     };
     let spec = RoleSpec {
         name: format!("grant-{i}").parse().unwrap(),

@@ -229,6 +229,7 @@ pub fn grant_body(args: &GrantArgs, actions: &[String]) -> CreateOwnerRoleReques
         role_name: args.role_name.clone(),
         allow_permissions_management: args.allow_permissions_management,
         principal_org_id: args.org.clone(),
+        db_user: args.db_user.clone(),
         expires_at: args.expires_at.clone(),
         expires_in: args.expires_in.clone(),
         widen_trust: args.widen_trust,

@@ -114,6 +114,7 @@ const HUMAN_GROUPS: &str =
 const ALL_BUCKETS: &str = "arn:${AWS::Partition}:s3:::*";
 const FUNCTIONS_OF_THIS_ACCOUNT: &str =
     "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*";
+const KEYS_OF_THIS_ACCOUNT: &str = "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*";
 const DATABASES_OF_THIS_ACCOUNT: [&str; 2] = [
     "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:db:*",
     "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster:*",
@@ -1131,7 +1132,42 @@ fn create_owner_role_role_allows_exactly_role_writes_and_existence_checks() {
         ("rds:DescribeDBInstances", set(DATABASES_OF_THIS_ACCOUNT)),
         ("rds:DescribeDBClusters", set(DATABASES_OF_THIS_ACCOUNT)),
     ]);
+    expected.extend(resource_side_reads());
     assert_exact_allows("create-owner-role", &expected, None);
+}
+
+/// What the owner functions read of the granted resource's own side: the bucket's region,
+/// encryption key and policy, the key's policy, the function's policy. Reads only, of this
+/// account only.
+fn resource_side_reads() -> Vec<(&'static str, Set)> {
+    let mut reads = scoped(
+        [
+            "s3:GetBucketLocation",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetBucketPolicy",
+        ],
+        &set([ALL_BUCKETS]),
+    );
+    reads.extend(scoped(
+        ["kms:DescribeKey", "kms:GetKeyPolicy"],
+        &set([KEYS_OF_THIS_ACCOUNT]),
+    ));
+    reads.push(("lambda:GetPolicy", set([FUNCTIONS_OF_THIS_ACCOUNT])));
+    reads
+}
+
+#[test]
+fn resource_side_bucket_reads_are_limited_to_this_accounts_buckets() {
+    for package in ["create-owner-role", "check-owner-role"] {
+        let role = execution_role_logical_id(package);
+        let reads: Vec<&Json> = allows(role, None)
+            .into_iter()
+            .filter(|st| actions(st).contains("s3:GetBucketPolicy"))
+            .collect();
+        assert_eq!(reads.len(), 1, "{package}");
+        let condition = &reads[0]["Condition"]["StringEquals"]["s3:ResourceAccount"];
+        assert_eq!(condition["Ref"], "AWS::AccountId", "{package}");
+    }
 }
 
 #[test]
@@ -1203,8 +1239,15 @@ fn list_grants_role_allows_exactly_the_authorization_details_read() {
 }
 
 #[test]
-fn check_owner_role_role_allows_exactly_reading_xacct_roles_and_managed_policies() {
-    assert_exact_allows("check-owner-role", &check_reads(), None);
+fn check_owner_role_role_allows_exactly_reading_xacct_roles_managed_policies_and_the_resource_side()
+{
+    let mut expected = check_reads();
+    expected.extend(resource_side_reads());
+    expected.extend([
+        ("rds:DescribeDBInstances", set(DATABASES_OF_THIS_ACCOUNT)),
+        ("rds:DescribeDBClusters", set(DATABASES_OF_THIS_ACCOUNT)),
+    ]);
+    assert_exact_allows("check-owner-role", &expected, None);
 }
 
 #[test]

@@ -711,7 +711,10 @@ errors!(
              `ExpiryTooFar`), the requestor (`SameAccount`), the actions (`TooManyActions`, \
              `NoActions`, `InvalidAction`, `WildcardAction`, `ActionOfOtherService`, \
              `UnknownAction`, `ActionNotApplicable`, `DuplicateAction`, \
-             `PermissionsManagementNotAllowed`, `PolicyTooLarge`).",
+             `PermissionsManagementNotAllowed`, `PolicyTooLarge`), the database login \
+             (`InvalidDbUser`, `MissingDbUser`: `rds-db:connect` without `db_user`, \
+             `DbUserWithoutConnect`, `DbUserNotApplicable`: a `db_user` for a resource that is \
+             not a DB instance or cluster).",
             Codes::OneOf(body_codes!(
                 "InvalidArn",
                 "InvalidAccountId",
@@ -744,6 +747,10 @@ errors!(
                 "DuplicateAction",
                 "PermissionsManagementNotAllowed",
                 "PolicyTooLarge",
+                "InvalidDbUser",
+                "MissingDbUser",
+                "DbUserWithoutConnect",
+                "DbUserNotApplicable",
             )),
             Field::Any,
         ),
