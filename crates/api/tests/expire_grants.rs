@@ -42,6 +42,7 @@ async fn owner_grant(iam: &FakeIam, name: &str, ends_in: Option<i64>) {
         require_mfa: false,
         org: None,
         expires_at: ends_in.map(|s| Expiry::from_epoch(NOW + s)),
+        db_user: None,
     };
     let spec = RoleSpec {
         name: name.parse().unwrap(),

@@ -18,7 +18,7 @@ use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use xacct_api::lifecycle::OwnerGrant;
 use xacct_api::owner_lifecycle::{check_owner_role, list_grants, revoke_grant};
-use xacct_aws::fake::FakeIam;
+use xacct_aws::fake::{FakeIam, FakeResources};
 use xacct_aws::roles::{RoleSpec, RoleStore, ensure_role};
 use xacct_policy::{PolicyDocument, Statement};
 
@@ -285,12 +285,21 @@ fn check_at(epoch: i64, role_arn: &str) -> Request {
     .with_request_context(RequestContext::ApiGatewayV2(context))
 }
 
+/// A resource that exists, with no key, resource policy or database login to weigh.
+fn no_resource_side() -> FakeResources {
+    FakeResources::with_side(xacct_policy::resource_side::ResourceSide::default())
+}
+
 #[tokio::test]
 async fn check_owner_role_says_expired_from_the_trust_at_the_time_of_the_request() {
     let deps = deps();
     let arn = add_grant_ending(&deps.roles, 9, Some(60)).await;
     let now = xacct_api::runtime::now_epoch();
-    let (status, before) = json_of(check_owner_role(&deps, check_at(now, &arn)).await.unwrap());
+    let (status, before) = json_of(
+        check_owner_role(&deps, &no_resource_side(), check_at(now, &arn))
+            .await
+            .unwrap(),
+    );
     assert_eq!(status, 200, "{before}");
     assert_eq!(
         (&before["can_assume"], &before["expired"]),
@@ -298,7 +307,7 @@ async fn check_owner_role_says_expired_from_the_trust_at_the_time_of_the_request
     );
     assert!(before["expires_at"].is_string());
     let (_, after) = json_of(
-        check_owner_role(&deps, check_at(now + 120, &arn))
+        check_owner_role(&deps, &no_resource_side(), check_at(now + 120, &arn))
             .await
             .unwrap(),
     );
@@ -312,9 +321,13 @@ async fn check_owner_role_says_expired_from_the_trust_at_the_time_of_the_request
     // A permanent grant never says expired.
     let permanent = add_grant(&deps.roles, 10).await;
     let (_, forever) = json_of(
-        check_owner_role(&deps, check_at(now + 10 * 365 * 86_400, &permanent))
-            .await
-            .unwrap(),
+        check_owner_role(
+            &deps,
+            &no_resource_side(),
+            check_at(now + 10 * 365 * 86_400, &permanent),
+        )
+        .await
+        .unwrap(),
     );
     assert_eq!(
         (&forever["can_assume"], &forever["expired"]),

@@ -107,6 +107,7 @@ async fn check(
         &iam,
         &deps.resources,
         "test",
+        xacct_api::runtime::now_epoch(),
         CheckOwnerRoleRequest {
             role_arn: role_arn.into(),
             principal_arn: "arn:aws:iam::222222222222:role/app".into(),

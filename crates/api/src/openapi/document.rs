@@ -876,7 +876,9 @@ errors!(
              (field `service_principal`), `InvalidName` (field `group_name` or `user_name`), \
              `MfaNotForServices` (field `require_mfa`: only people sign in with MFA), \
              `RoleNameNotForPeople` (field `role_name`: people get no role), \
-             `InvalidExternalId`, `InvalidRoleName`.",
+             `InvalidExternalId`, `InvalidRoleName`, the expiry (field `expires_at`: \
+             `InvalidExpiry`, `ExpiryInPast`, `ExpiryNotForPeople`: a person's inline policy \
+             carries no tag to record it).",
             Codes::OneOf(body_codes!(
                 "InvalidArn",
                 "InvalidRoleArn",
@@ -891,6 +893,9 @@ errors!(
                 "RoleNameNotForPeople",
                 "InvalidExternalId",
                 "InvalidRoleName",
+                "InvalidExpiry",
+                "ExpiryInPast",
+                "ExpiryNotForPeople",
             )),
             Field::Any,
         ),
