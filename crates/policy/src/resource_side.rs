@@ -488,17 +488,7 @@ mod tests {
             .map(|f| f.code)
             .collect();
         assert_eq!(codes, ["KMS_KEY_POLICY_DOES_NOT_ALLOW"]);
-        let identity = [Labeled {
-            label: "xacct-grant",
-            document: &doc,
-        }];
-        let mut checks = crate::check::action_checks(
-            &role(),
-            &identity,
-            None,
-            &permissions_for(&bucket()).unwrap(),
-        );
-        side_checks(&bucket(), &side, &role(), &identity, &mut checks, None);
+        let checks = bucket_checks(&side, &doc);
         let get = checks.iter().find(|c| c.action == "s3:GetObject").unwrap();
         assert_eq!(get.decision, Decision::ImplicitDeny);
         assert!(
@@ -507,6 +497,23 @@ mod tests {
         );
         let list = checks.iter().find(|c| c.action == "s3:ListBucket").unwrap();
         assert_eq!(list.decision, Decision::Allow);
+    }
+
+    /// Each action's verdict on the bucket for the role with `doc`, the resource's side
+    /// weighed in.
+    fn bucket_checks(side: &ResourceSide, doc: &PolicyDocument) -> Vec<crate::check::ActionCheck> {
+        let identity = [Labeled {
+            label: "xacct-grant",
+            document: doc,
+        }];
+        let mut checks = crate::check::action_checks(
+            &role(),
+            &identity,
+            None,
+            &permissions_for(&bucket()).unwrap(),
+        );
+        side_checks(&bucket(), side, &role(), &identity, &mut checks, None);
+        checks
     }
 
     #[test]
@@ -525,17 +532,7 @@ mod tests {
             f[0].message,
             "the bucket policy of `arn:aws:s3:::reports` denies the role `s3:GetObject`, `s3:ListBucket` in statement `DenyOutsideOrg`: the grant does not work for them unless the requestor's calls meet `aws:PrincipalOrgID` StringEquals `o-abcdefghij`"
         );
-        let identity = [Labeled {
-            label: "xacct-grant",
-            document: &doc,
-        }];
-        let mut checks = crate::check::action_checks(
-            &role(),
-            &identity,
-            None,
-            &permissions_for(&bucket()).unwrap(),
-        );
-        side_checks(&bucket(), &side, &role(), &identity, &mut checks, None);
+        let checks = bucket_checks(&side, &doc);
         let get = checks.iter().find(|c| c.action == "s3:GetObject").unwrap();
         assert_eq!(get.decision, Decision::ExplicitDeny);
         assert_eq!(
