@@ -207,28 +207,7 @@ async fn grant_works_end_to_end() {
     assert_eq!(allowed, chosen);
 
     // 4. Really assume the owner role in moto with the External ID and read an object.
-    let sts = aws_sdk_sts::Client::new(&stack.sdk("requestor").await);
-    let assumed = sts
-        .assume_role()
-        .role_arn(&owner_role_arn)
-        .role_session_name("e2e")
-        .external_id(&external_id)
-        .send()
-        .await
-        .unwrap();
-    let creds = assumed.credentials.unwrap();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(stack.file["moto_url"].as_str().unwrap())
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            creds.access_key_id(),
-            creds.secret_access_key(),
-            Some(creds.session_token().to_owned()),
-            None,
-            "assumed",
-        ))
-        .load()
-        .await;
+    let config = assume_from_requestor(&stack, &owner_role_arn, &external_id, "e2e").await;
     let who = aws_sdk_sts::Client::new(&config)
         .get_caller_identity()
         .send()
@@ -307,18 +286,37 @@ async fn grant_on_an_sse_kms_bucket_reads_an_object_with_the_assumed_role() {
     assert!(decrypt.allowed(), "{}", decrypt.reason);
 
     // Assume the owner role from the requestor account and read the object.
-    let sts = aws_sdk_sts::Client::new(&stack.sdk("requestor").await);
-    let creds = sts
+    let config = assume_from_requestor(&stack, &role_arn, &external_id, "e2e-kms").await;
+    let object = path_style_s3(&config)
+        .get_object()
+        .bucket(&bucket)
+        .key("data.csv")
+        .send()
+        .await
+        .unwrap();
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&bytes[..], b"a,b\n1,2\n");
+}
+
+/// An SDK configuration acting as `role_arn` in moto, assumed from the requestor account
+/// with the External ID.
+async fn assume_from_requestor(
+    stack: &Stack,
+    role_arn: &str,
+    external_id: &str,
+    session: &str,
+) -> aws_config::SdkConfig {
+    let creds = aws_sdk_sts::Client::new(&stack.sdk("requestor").await)
         .assume_role()
-        .role_arn(&role_arn)
-        .role_session_name("e2e-kms")
-        .external_id(&external_id)
+        .role_arn(role_arn)
+        .role_session_name(session)
+        .external_id(external_id)
         .send()
         .await
         .unwrap()
         .credentials
         .unwrap();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(stack.file["moto_url"].as_str().unwrap())
         .credentials_provider(aws_sdk_sts::config::Credentials::new(
@@ -329,14 +327,5 @@ async fn grant_on_an_sse_kms_bucket_reads_an_object_with_the_assumed_role() {
             "assumed",
         ))
         .load()
-        .await;
-    let object = path_style_s3(&config)
-        .get_object()
-        .bucket(&bucket)
-        .key("data.csv")
-        .send()
         .await
-        .unwrap();
-    let bytes = object.body.collect().await.unwrap().into_bytes();
-    assert_eq!(&bytes[..], b"a,b\n1,2\n");
 }
