@@ -17,6 +17,7 @@ use xacct_policy::{AccountId, Arn, PolicyDocument};
 // the owner's resource clients.
 #[cfg(feature = "owner")]
 use {
+    crate::http::request_epoch,
     crate::lifecycle::role_not_found,
     xacct_aws::resources::ResourceDirectory,
     xacct_aws::roles::read_role_policies,
@@ -29,7 +30,7 @@ use {
 };
 
 use crate::error::{ApiError, Failure};
-use crate::http::{request_epoch, serve_json, serve_query};
+use crate::http::{serve_json, serve_query};
 use crate::lifecycle::OWNER_POLICY_NAME as POLICY_NAME;
 use crate::lifecycle::{IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here};
 
