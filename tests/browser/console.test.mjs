@@ -228,6 +228,12 @@ test('the whole flow: resource, actions, owner role, requestor role, hand-off', 
   await ownerResult.waitFor({ state: 'visible', timeout: SLOW });
   assert.equal(await byId(page, 'owner-result-title').textContent(), 'Role created');
   assert.equal(await ownerResult.getAttribute('data-changed'), 'true');
+  // A grant lasts 7 days unless the user says otherwise: the default of the expiry field.
+  assert.equal(await byId(page, 'expires-in').inputValue(), '7d');
+  const expires = (await byId(page, 'owner-expires').textContent()).match(/^Expires (\S+):/);
+  assert.ok(expires, await byId(page, 'owner-expires').textContent());
+  const days = (Date.parse(expires[1]) - Date.now()) / 86_400_000;
+  assert.ok(days > 6.9 && days <= 7, `expires in 7 days, not ${days}`);
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, '07-owner-created');
   await byId(page, 'owner-next').click();
@@ -266,8 +272,10 @@ test('the whole flow: resource, actions, owner role, requestor role, hand-off', 
   await byId(page, 'toast').filter({ hasText: 'Copied' }).waitFor();
   await shot(page, '10-handoff');
 
-  // Repeating the same creation changes nothing.
+  // Repeating the same creation changes nothing: the same expiry, given as the time it is
+  // (`7d` again would extend the grant, an update).
   await byId(page, 'step-tab-3').click();
+  await byId(page, 'expires-in').fill(expires[1]);
   await byId(page, 'owner-preview').click();
   await byId(page, 'no-changes').first().waitFor({ timeout: SLOW });
   assert.equal(await byId(page, 'access-diff').getAttribute('data-change'), 'none');

@@ -10,15 +10,19 @@ use xacct_aws::roles::{
     RoleOutcome, RoleSpec, RoleState, RoleStore, description, ensure_role_converging,
 };
 use xacct_policy::access_diff::AccessDiff;
+use xacct_policy::database::{self, accepts_logins, dbuser_arn, is_connect};
 use xacct_policy::deployment::Deployment;
 use xacct_policy::expiry::Expiry;
 use xacct_policy::grant::{GrantError, GrantOptions, least_privilege_policy};
-use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
+use xacct_policy::handoff::{
+    Access, DbLogin, HandOff, IamResource, SourceCredentials, db_auth_token_command,
+};
 use xacct_policy::naming::{ROLE_PATH, owner_role_name};
 use xacct_policy::permissions::permissions_for;
+use xacct_policy::resource_side::{self, ResourceSide, extra_statements, grant_policy};
 use xacct_policy::trust::{CrossAccountTrust, TrustError, Widening, require_role_arn, widening};
 use xacct_policy::validate::{self, Finding, Severity};
-use xacct_policy::{AccountId, Arn, ExternalId, OrganizationId, PolicyDocument, RoleName};
+use xacct_policy::{AccountId, Arn, DbUser, ExternalId, OrganizationId, PolicyDocument, RoleName};
 
 use crate::error::{ApiError, Failure};
 use crate::handoff::{hand_off, role_access_diff};
@@ -33,64 +37,114 @@ pub const MIN_SESSION: i64 = 3600;
 pub const MAX_SESSION: i64 = 43_200;
 
 /// The request body.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOwnerRoleRequest {
+    /// The resource to share, in the owner account (or with no account, as S3 buckets); any
+    /// service in the catalog. Blanks around it are ignored.
     pub resource_arn: String,
+    #[schema(schema_with = crate::openapi::requested_actions)]
     pub actions: Vec<String>,
+    #[schema(value_type = crate::openapi::AccountId)]
     pub requestor_account_id: String,
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::requestor_role_arn)]
     pub requestor_role_arn: Option<String>,
+    /// Omitted or `null`, one is generated, and a repeat keeps the role's current one.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub external_id: Option<String>,
+    /// Require `aws:MultiFactorAuthPresent` in the trust policy.
     #[serde(default)]
+    #[schema(default = false)]
     pub require_mfa: bool,
+    /// The role's maximum session duration in seconds; `null` or omitted is 3600.
     #[serde(default)]
+    #[schema(minimum = 3600, maximum = 43200)]
     pub max_session_duration: Option<i64>,
+    /// Omitted or `null`, a name derived from the resource and the requestor.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::RoleName>)]
     pub role_name: Option<String>,
+    /// Allow actions at the `Permissions management` access level.
     #[serde(default)]
+    #[schema(default = false)]
     pub allow_permissions_management: bool,
+    /// Also require `aws:PrincipalOrgID` in the trust policy.
     #[serde(default)]
+    #[schema(pattern = "^o-[a-z0-9]{10,32}$")]
     pub principal_org_id: Option<String>,
-    /// When the grant ends (RFC 3339); AWS refuses to assume the role afterwards.
+    /// For an RDS DB instance or cluster: the database user `rds-db:connect` (chosen in
+    /// `actions`) logs in as with IAM database authentication; required with it, refused
+    /// without it.
+    #[serde(default)]
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9_]{0,62}$")]
+    pub db_user: Option<String>,
+    /// When the grant ends (RFC 3339 with a zone, such as `2026-12-31T18:00:00Z`): the trust
+    /// policy gets `DateLessThan aws:CurrentTime`, so AWS itself refuses to assume the role
+    /// afterwards, and the role the tag `xacct:expires-at`. Not in the past, at most the
+    /// deployment's maximum (`MaxGrantDays`, default 90 days) away. Omitted, the grant is
+    /// permanent.
     #[serde(default)]
     pub expires_at: Option<String>,
-    /// The same as a duration from now: `7d`, `12h`, `90m`.
+    /// The same as a duration from now: `7d`, `12h`, `90m`. A repeat with it extends the
+    /// grant (a new expiry is asked for); a repeat without an expiry of a grant that has one
+    /// drops it, which is a widening (409 `TrustWouldWiden` unless `widen_trust`).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]+[dhm]$")]
     pub expires_in: Option<String>,
-    /// Permit a repeat that trusts more principals than the grant does now (drops or
-    /// changes `requestor_role_arn`, `require_mfa` or `principal_org_id`, or drops the
-    /// expiry).
+    /// Allow a repeat to trust more principals than the existing grant: drop or change
+    /// `requestor_role_arn`, `require_mfa` or `principal_org_id`, or drop the expiry. Without
+    /// it such a repeat is refused with 409 `TrustWouldWiden` and nothing is written.
     #[serde(default)]
+    #[schema(default = false)]
     pub widen_trust: bool,
+    /// Compute the answer, write nothing.
     #[serde(default)]
+    #[schema(default = false)]
     pub dry_run: bool,
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreateOwnerRoleResponse {
+    #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
     pub role_arn: String,
+    #[schema(value_type = crate::openapi::RoleName)]
     pub role_name: String,
+    /// IAM's RoleId; `null` for a dry run of a role that does not exist yet.
+    #[schema(value_type = Option<crate::openapi::RoleId>, required = true)]
     pub role_id: Option<String>,
+    #[schema(value_type = crate::openapi::ExternalId)]
     pub external_id: String,
+    #[schema(value_type = crate::openapi::Arn)]
     pub resource_arn: String,
+    #[schema(value_type = crate::openapi::AccountId)]
     pub requestor_account_id: String,
+    #[schema(value_type = Option<crate::openapi::RoleArn>, required = true)]
     pub requestor_role_arn: Option<String>,
     /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    #[schema(required = true)]
     pub expires_at: Option<String>,
+    #[schema(schema_with = crate::openapi::granted_actions)]
     pub actions: Vec<String>,
+    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub trust_policy: PolicyDocument,
+    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub permissions_policy: PolicyDocument,
+    #[schema(value_type = Vec<crate::openapi::FindingSchema>)]
     pub findings: Vec<Finding>,
+    /// Whether the request changed (or, for a dry run, would change) anything.
     pub changed: bool,
     pub dry_run: bool,
+    /// What was (or would be) done, such as `create role`, `put inline policy `xacct-grant``.
     pub changes: Vec<String>,
     /// What the change does to access: pairs granted and revoked, principals and
     /// conditions added and dropped, and whether it widens or narrows.
+    #[schema(value_type = crate::openapi::AccessDiffSchema)]
     pub access_diff: AccessDiff,
     /// What the requestor needs to use the role, and the role as infrastructure code.
+    #[schema(value_type = crate::openapi::HandOffSchema)]
     pub handoff: HandOff,
 }
 
@@ -148,6 +202,10 @@ struct Input {
     role_name: Option<RoleName>,
     org: Option<OrganizationId>,
     expires_at: Option<Expiry>,
+    /// The resource's own actions chosen (all but `rds-db:connect`).
+    resource_actions: Vec<String>,
+    /// The database user a login grant (`rds-db:connect`) logs in as.
+    db_user: Option<DbUser>,
 }
 
 /// The requested expiry, checked against now and the deployment's maximum.
@@ -225,6 +283,7 @@ fn check(body: &CreateOwnerRoleRequest, now: i64, max_days: u32) -> Result<Input
         ));
     }
     let expires_at = expiry(body, now, max_days)?;
+    let (resource_actions, db_user) = login(&resource, body)?;
     Ok(Input {
         resource,
         requestor,
@@ -234,7 +293,56 @@ fn check(body: &CreateOwnerRoleRequest, now: i64, max_days: u32) -> Result<Input
         role_name,
         org,
         expires_at,
+        resource_actions,
+        db_user,
     })
+}
+
+/// Splits the database login (`rds-db:connect`, granted on one dbuser ARN) from the
+/// resource's own actions, and checks `db_user` goes with it.
+fn login(
+    resource: &Arn,
+    body: &CreateOwnerRoleRequest,
+) -> Result<(Vec<String>, Option<DbUser>), ApiError> {
+    let user = body.db_user.as_deref().filter(|u| !u.is_empty());
+    if !accepts_logins(resource) {
+        if user.is_some() {
+            return Err(ApiError::invalid(
+                "db_user",
+                "DbUserNotApplicable",
+                format!("db_user applies only to an RDS DB instance or cluster, not `{resource}`"),
+            ));
+        }
+        // `rds-db:connect` on anything else is refused as another service's action.
+        return Ok((body.actions.clone(), None));
+    }
+    let (connect, own): (Vec<&String>, Vec<&String>) =
+        body.actions.iter().partition(|a| is_connect(a.trim()));
+    let own = own.into_iter().cloned().collect();
+    match (connect.is_empty(), user) {
+        (true, None) => Ok((own, None)),
+        (true, Some(_)) => Err(ApiError::invalid(
+            "db_user",
+            "DbUserWithoutConnect",
+            format!(
+                "db_user names the database user `{}` logs in as; add `{}` to actions, or leave db_user out",
+                database::CONNECT,
+                database::CONNECT
+            ),
+        )),
+        (false, None) => Err(ApiError::invalid(
+            "db_user",
+            "MissingDbUser",
+            format!(
+                "`{}` needs db_user, the database user it logs in as with IAM database authentication",
+                database::CONNECT
+            ),
+        )),
+        (false, Some(raw)) => {
+            let user = raw.parse().map_err(|e| ApiError::id("db_user", &e))?;
+            Ok((own, Some(user)))
+        }
+    }
 }
 
 /// The 409 for a repeat that would trust more principals than the grant does, naming the
@@ -298,22 +406,41 @@ pub async fn create_owner_role<R: RoleStore, D: ResourceDirectory>(
     let options = GrantOptions {
         allow_permissions_management: body.allow_permissions_management,
     };
-    let policy = least_privilege_policy(&permissions, &body.actions, options)?;
+    // Every action is checked before any AWS call; a grant may be only the login.
+    if !(input.resource_actions.is_empty() && input.db_user.is_some()) {
+        least_privilege_policy(&permissions, &input.resource_actions, options)?;
+    }
     let (owner, mut findings) = locate(deps, &input, permissions.resource_type()).await?;
+    let side = deps
+        .resources
+        .resource_side(&input.resource, permissions.resource_type())
+        .await;
+    let dbuser = input
+        .db_user
+        .as_ref()
+        .map(|user| database_user(&input.resource, &side, user))
+        .transpose()?;
+    let extra = extra_statements(
+        &input.resource,
+        &side,
+        &input.resource_actions,
+        dbuser.as_ref(),
+    );
+    let policy = grant_policy(&permissions, &input.resource_actions, options, extra)?;
 
     let role_name = input
         .role_name
         .clone()
         .unwrap_or_else(|| owner_role_name(&input.resource, &input.requestor));
-    let planned_arn = Arn::iam(
+    let planned_role = Arn::iam(
         input.resource.partition(),
         &owner,
         "role",
         ROLE_PATH,
         role_name.as_str(),
     )
-    .map_err(|e| ApiError::arn("role_name", &e))?
-    .to_string();
+    .map_err(|e| ApiError::arn("role_name", &e))?;
+    let planned_arn = planned_role.to_string();
     let generated = std::sync::OnceLock::new();
     let plan = Plan {
         deps,
@@ -336,8 +463,65 @@ pub async fn create_owner_role<R: RoleStore, D: ResourceDirectory>(
 
     findings.extend(validate::permissions_policy(&spec.policy));
     findings.extend(validate::trust_policy(&spec.trust_policy));
+    findings.extend(resource_side::findings(
+        &input.resource,
+        &side,
+        &planned_role,
+        &spec.policy,
+        input.db_user.is_some(),
+    ));
     tracing::info!(caller, role = %outcome.arn, resource = %input.resource, requestor = %input.requestor, changed = outcome.changed, dry_run = body.dry_run, writes = ?outcome.writes, "create-owner-role");
-    answer(&body, input, spec, outcome, findings)
+    let login = login_command(&input, &side);
+    let mut response = answer(&body, input, spec, outcome, findings)?;
+    response.handoff.db_auth_token_command = login.map(|(host, port, region, user)| {
+        db_auth_token_command(
+            &response.handoff.profile_name,
+            &DbLogin {
+                host: &host,
+                port,
+                region: &region,
+                user: &user,
+            },
+        )
+    });
+    Ok(response)
+}
+
+/// The dbuser ARN a login grant is made on, from the database's resource ID.
+fn database_user(resource: &Arn, side: &ResourceSide, user: &DbUser) -> Result<Arn, ApiError> {
+    let facts = side.database.as_ref().ok_or_else(|| {
+        ApiError::new(
+            Failure::Upstream,
+            "DatabaseNotRead",
+            format!(
+                "xacct cannot read the resource ID of `{resource}` ({}), which the `{}` grant is made on",
+                side.unread.join(", "),
+                database::CONNECT
+            ),
+        )
+    })?;
+    dbuser_arn(resource, &facts.resource_id, user).ok_or_else(|| {
+        ApiError::new(
+            Failure::Upstream,
+            "InvalidResourceId",
+            format!(
+                "`{resource}` has resource ID `{}`, which names no dbuser",
+                facts.resource_id
+            ),
+        )
+    })
+}
+
+/// Host, port, region and user of a login grant, when AWS reports the endpoint.
+fn login_command(input: &Input, side: &ResourceSide) -> Option<(String, i32, String, DbUser)> {
+    let user = input.db_user.clone()?;
+    let db = side.database.as_ref()?;
+    Some((
+        db.endpoint.clone()?,
+        db.port?,
+        input.resource.region().to_owned(),
+        user,
+    ))
 }
 
 /// Where the grant lands: the owner account, with the resource checked to be in it, in this
@@ -474,6 +658,7 @@ impl<R, D> Plan<'_, R, D> {
             require_mfa: body.require_mfa,
             org: input.org.clone(),
             expires_at: input.expires_at,
+            db_user: input.db_user.clone(),
         }
         .tags();
         // Who created the grant stays as first written, so a repeat by someone else is

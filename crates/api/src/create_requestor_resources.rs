@@ -10,6 +10,7 @@ use xacct_aws::roles::{
     MANAGED_TAG, RoleSpec, RoleStore, description, ensure_role_converging, tag_value,
 };
 use xacct_policy::access_diff::{AccessDiff, RoleAccess};
+use xacct_policy::expiry::{Expiry, ExpiryError};
 use xacct_policy::handoff::{Access, HandOff, IamResource, SourceCredentials};
 use xacct_policy::naming::{ROLE_PATH, human_policy_name, requestor_role_name};
 use xacct_policy::trust::{assume_owner_role_policy, human_assume_policy, service_trust};
@@ -26,29 +27,54 @@ use crate::requestor_lifecycle::{human_name, is_xacct_human_policy};
 pub const POLICY_NAME: &str = "xacct-assume-owner-role";
 
 /// The request body: exactly one of `service_principal`, `group_name`, `user_name`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    description = "Exactly one of `service_principal`, `group_name` and `user_name` (a `null` one \
+        counts as absent); `require_mfa` only for people, `role_name` only for a service."
+)]
 pub struct CreateRequestorRequest {
+    /// The owner role to assume, in another account. Blanks around it are ignored.
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub owner_role_arn: String,
+    /// The service that will run as the new role; blanks around it are ignored.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::AllowedServicePrincipal>)]
     pub service_principal: Option<String>,
+    /// An existing IAM group of this account; its members get access.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::GroupName>)]
     pub group_name: Option<String>,
+    /// An existing IAM user of this account, who gets access.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::UserName>)]
     pub user_name: Option<String>,
-    /// People only: allow the call only from an MFA-signed session.
+    /// People only. Allow the call only from an MFA-signed session
+    /// (`aws:MultiFactorAuthPresent`).
     #[serde(default)]
+    #[schema(default = false)]
     pub require_mfa: bool,
+    /// Checked and echoed, and written into the hand-off.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub external_id: Option<String>,
+    /// A service only. Omitted or `null`, a name derived from the owner role and the
+    /// principal.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::RoleName>)]
     pub role_name: Option<String>,
+    /// Service roles only: when the owner's grant ends (its `expires_at`, RFC 3339). It is
+    /// recorded in the role's `xacct:expires-at` tag, and this side's `expire-requestor-grants`
+    /// removes the role afterwards.
     #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    #[schema(default = false)]
     pub dry_run: bool,
 }
 
 /// Who on the requestor side may assume the owner role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PrincipalType {
     Service,
@@ -66,33 +92,74 @@ impl From<&Human> for PrincipalType {
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "For a service, the role (`principal_type: service`); for people, the policy \
+        on the group or user (`principal_type: group` or `user`), with no role."
+)]
 pub struct CreateRequestorResponse {
+    #[schema(inline)]
     pub principal_type: PrincipalType,
-    /// The role (service) or the group or user (people).
+    /// The role (for a service), or the group or user.
+    #[schema(value_type = crate::openapi::IamPrincipalArn)]
     pub principal_arn: String,
+    /// The role, for a service; `null` for people.
+    #[schema(
+        required = true,
+        pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$"
+    )]
     pub role_arn: Option<String>,
+    #[schema(value_type = Option<crate::openapi::RoleName>, required = true)]
     pub role_name: Option<String>,
+    /// IAM's RoleId; `null` for people, and for a dry run of a role that does not exist yet.
+    #[schema(value_type = Option<crate::openapi::RoleId>, required = true)]
     pub role_id: Option<String>,
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub owner_role_arn: String,
+    #[schema(value_type = Option<crate::openapi::AllowedServicePrincipal>, required = true)]
     pub service_principal: Option<String>,
+    #[schema(value_type = Option<crate::openapi::GroupName>, required = true)]
     pub group_name: Option<String>,
+    #[schema(value_type = Option<crate::openapi::UserName>, required = true)]
     pub user_name: Option<String>,
+    /// The request's `external_id`, or `null`.
+    #[schema(value_type = Option<crate::openapi::ExternalId>, required = true)]
     pub external_id: Option<String>,
+    /// When the role is removed by the requestor side's sweep (RFC 3339, UTC); `null` for
+    /// never, and for people.
+    #[schema(required = true)]
+    pub expires_at: Option<String>,
+    /// The inline policy: `xacct-assume-owner-role` on a role,
+    /// `xacct-assume-<owner account>-<owner role name>` (at most 128 characters) on a group
+    /// or user.
+    #[schema(max_length = 128, pattern = "^xacct-assume-[A-Za-z0-9_+=,.@-]+$")]
     pub policy_name: String,
+    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub policy: PolicyDocument,
+    /// The role's trust policy; `null` for people.
+    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
     pub trust_policy: Option<PolicyDocument>,
+    /// Only for `ec2.amazonaws.com`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        value_type = String,
+        required = false,
+        pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:instance-profile/xacct/[A-Za-z0-9_+=,.@-]{1,64}$"
+    )]
     pub instance_profile_arn: Option<String>,
-    /// For people: the console link that switches into the owner role.
+    /// Only for people, as `handoff.switch_role_url`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::openapi::SwitchRoleUrl, required = false)]
     pub switch_role_url: Option<String>,
+    #[schema(value_type = Vec<crate::openapi::FindingSchema>)]
     pub findings: Vec<Finding>,
     pub changed: bool,
     pub dry_run: bool,
     pub changes: Vec<String>,
     /// What the change does to access (see `create-owner-role`).
+    #[schema(value_type = crate::openapi::AccessDiffSchema)]
     pub access_diff: AccessDiff,
+    #[schema(value_type = crate::openapi::HandOffSchema)]
     pub handoff: HandOff,
 }
 
@@ -150,6 +217,13 @@ fn who(body: &CreateRequestorRequest) -> Result<Who, ApiError> {
             ));
         }
     };
+    if matches!(who, Who::Person(_)) && body.expires_at.is_some() {
+        return Err(ApiError::invalid(
+            "expires_at",
+            "ExpiryNotForPeople",
+            "expires_at applies to service principals; a person's inline policy carries no tag to record it",
+        ));
+    }
     if matches!(who, Who::Person(_)) && body.role_name.is_some() {
         return Err(ApiError::invalid(
             "role_name",
@@ -175,6 +249,22 @@ fn access(
     }
 }
 
+/// The owner grant's expiry as the request gives it: RFC 3339, not in the past. The most a
+/// grant may last is the owner side's rule, which its trust policy enforces.
+fn expiry(raw: Option<&str>, now: i64) -> Result<Option<Expiry>, ApiError> {
+    raw.map(|at| {
+        let e = Expiry::parse(at).map_err(|e| ApiError::expiry("expires_at", &e))?;
+        if e.is_past(now) {
+            return Err(ApiError::expiry(
+                "expires_at",
+                &ExpiryError::Past(e.to_string()),
+            ));
+        }
+        Ok(e)
+    })
+    .transpose()
+}
+
 /// `create-requestor-resources` as a plain operation: the checked request in, the role (or
 /// the person's policy) as it now is out.
 pub async fn create_requestor_resources<R: RoleStore + HumanStore>(
@@ -188,6 +278,7 @@ pub async fn create_requestor_resources<R: RoleStore + HumanStore>(
     let external_id =
         ApiError::optional_id::<ExternalId>("external_id", body.external_id.as_deref())?;
     let role_name = ApiError::optional_id::<RoleName>("role_name", body.role_name.as_deref())?;
+    let expires_at = expiry(body.expires_at.as_deref(), crate::runtime::now_epoch())?;
 
     let account = deps.account.account().await?;
     same_partition(
@@ -214,6 +305,7 @@ pub async fn create_requestor_resources<R: RoleStore + HumanStore>(
                 principal,
                 role_name,
                 external_id,
+                expires_at,
                 &account,
             )
             .await
@@ -242,6 +334,7 @@ async fn service_side<R: RoleStore>(
     principal: ServicePrincipal,
     role_name: Option<RoleName>,
     external_id: Option<ExternalId>,
+    expires_at: Option<Expiry>,
     account: &AccountId,
 ) -> Result<CreateRequestorResponse, ApiError> {
     let role_name = role_name.unwrap_or_else(|| requestor_role_name(owner_role, &principal));
@@ -271,7 +364,10 @@ async fn service_side<R: RoleStore>(
                     tag_value(&owner_role.to_string()),
                 ),
                 (tags::SERVICE_PRINCIPAL.to_owned(), principal.to_string()),
-            ]),
+            ])
+            .into_iter()
+            .chain(expires_at.map(|e| (tags::EXPIRES_AT.to_owned(), e.to_string())))
+            .collect(),
             identity_tags: vec![
                 tags::OWNER_ROLE.to_owned(),
                 tags::SERVICE_PRINCIPAL.to_owned(),
@@ -330,6 +426,7 @@ async fn service_side<R: RoleStore>(
         group_name: None,
         user_name: None,
         external_id: external_id.map(|e| e.to_string()),
+        expires_at: expires_at.map(|e| e.to_string()),
         policy_name: POLICY_NAME.to_owned(),
         policy: spec.policy,
         trust_policy: Some(spec.trust_policy),
@@ -437,6 +534,7 @@ async fn person_side<R: HumanStore>(
         group_name: matches!(human, Human::Group(_)).then(|| human.name().to_owned()),
         user_name: matches!(human, Human::User(_)).then(|| human.name().to_owned()),
         external_id: external_id.map(|e| e.to_string()),
+        expires_at: None,
         policy_name,
         policy,
         trust_policy: None,

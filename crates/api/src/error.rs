@@ -52,23 +52,44 @@ impl Failure {
 }
 
 /// An error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema,
+)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     #[serde(skip)]
     pub failure: Failure,
+    /// Stable, for machines; for 502 and some 409, AWS's own error code.
+    #[schema(min_length = 1)]
     pub code: String,
+    /// For people; names the field and the rule for bad input.
+    #[schema(min_length = 1)]
     pub message: String,
+    /// The request field or query parameter at fault, when there is one: a body field
+    /// (`role_name`), a path into the body for a wrongly typed value (`actions[1]`), or for
+    /// `UnknownParameter` the query key as sent (which may be empty).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
     pub field: Option<String>,
     /// Whether the same request may succeed later.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schema(schema_with = crate::openapi::retryable, required = false)]
     pub retryable: bool,
 }
 
 /// The body of every error answer: `{"error": {...}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    as = Error,
+    description = "Every error answer.",
+    example = json!({"error": {
+        "code": "InvalidAccountId",
+        "message": "requestor_account_id must be 12 digits, got `12345`",
+        "field": "requestor_account_id",
+    }})
+)]
 pub struct ErrorBody {
+    #[schema(inline)]
     pub error: ApiError,
 }
 
@@ -153,6 +174,11 @@ impl ApiError {
                 "must look like `o-` and 10 to 32 lowercase letters or digits",
                 v,
             ),
+            IdError::DbUser(v) => (
+                "InvalidDbUser",
+                "must be 1 to 63 characters of letters, digits and `_`, starting with a letter",
+                v,
+            ),
         };
         Self::invalid(
             field,
@@ -197,6 +223,17 @@ pub fn shorten(value: &str) -> String {
     } else {
         let head: String = value.chars().take(MAX).collect();
         format!("{head}...")
+    }
+}
+
+/// A failed scheduled run (a function with no Function URL) as the Lambda runtime reports
+/// it: the error's code as the type, its message as the message.
+impl From<ApiError> for lambda_http::lambda_runtime::Diagnostic {
+    fn from(e: ApiError) -> Self {
+        Self {
+            error_type: e.code,
+            error_message: e.message,
+        }
     }
 }
 
@@ -335,6 +372,19 @@ impl From<HumanError> for ApiError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_failed_scheduled_run_reports_its_code_and_message_to_the_runtime() {
+        let d = lambda_http::lambda_runtime::Diagnostic::from(ApiError::new(
+            Failure::Upstream,
+            "Throttling",
+            "aws refused or failed",
+        ));
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("Throttling", "aws refused or failed")
+        );
+    }
 
     #[test]
     fn each_failure_maps_to_one_status_and_method_not_allowed_names_the_methods() {

@@ -42,6 +42,7 @@ pub fn hand_off(
         switch_role_url,
         cloudformation: cloudformation(description, code),
         terraform: terraform(code),
+        db_auth_token_command: None,
         notes,
     }
 }

@@ -181,6 +181,17 @@ pub fn caller_arn(req: &Request) -> String {
     }
 }
 
+/// When the Function URL received the request (`requestContext.timeEpoch`), in whole
+/// seconds since the epoch: the time AWS would evaluate `aws:CurrentTime` at.
+pub fn request_epoch(req: &Request) -> Option<i64> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) if ctx.time_epoch > 0 => {
+            Some(ctx.time_epoch.div_euclid(1000))
+        }
+        _ => None,
+    }
+}
+
 /// A 200 JSON response.
 pub fn ok<T: Serialize>(body: &T) -> Response<Body> {
     match serde_json::to_string(body) {

@@ -6,12 +6,15 @@
 pub mod error;
 pub mod http;
 pub mod list_permissions;
+pub mod openapi;
 pub mod runtime;
 
 #[cfg(feature = "owner")]
 pub mod create_owner_role;
 #[cfg(feature = "requestor")]
 pub mod create_requestor_resources;
+#[cfg(feature = "iam")]
+pub mod expire_grants;
 #[cfg(feature = "iam")]
 pub mod handoff;
 #[cfg(feature = "iam")]

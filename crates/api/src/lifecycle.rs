@@ -26,10 +26,15 @@ impl IamDeps<xacct_aws::iam::IamRoleStore> {
     /// configuration and the environment. A `PERMISSIONS_BOUNDARY_ARN` that is not an ARN
     /// stops the function here rather than at the first role it writes.
     pub async fn load() -> Result<Self, xacct_policy::ArnError> {
-        let config = xacct_aws::config::load().await;
+        Self::from_config(&xacct_aws::config::load().await)
+    }
+
+    /// The same from an SDK configuration already loaded (a function that needs more
+    /// clients of it).
+    pub fn from_config(config: &aws_config::SdkConfig) -> Result<Self, xacct_policy::ArnError> {
         Ok(Self {
-            roles: xacct_aws::iam::IamRoleStore::from_config(&config),
-            account: AccountLookup::new(&config),
+            roles: xacct_aws::iam::IamRoleStore::from_config(config),
+            account: AccountLookup::new(config),
             permissions_boundary: crate::runtime::permissions_boundary()?,
         })
     }

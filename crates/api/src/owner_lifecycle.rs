@@ -7,49 +7,76 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use xacct_aws::roles::{
-    ListedRole, RoleListing, RoleState, RoleStore, read_role_policies, remove_role,
-};
-use xacct_policy::check::{ActionCheck, AssumeCall, AssumeCase, action_checks, assume_cases};
+use xacct_aws::roles::{ListedRole, RoleListing, RoleState, RoleStore, remove_role};
+use xacct_policy::check::{ActionCheck, AssumeCase};
 use xacct_policy::drift::{Drift, allowed_actions};
-use xacct_policy::eval::{Decision, Labeled};
 use xacct_policy::expiry::Expiry;
 use xacct_policy::naming::ROLE_PATH;
-use xacct_policy::owner_grant::LiveRole;
-use xacct_policy::permissions::permissions_for;
-use xacct_policy::{AccountId, Arn, ExternalId, PolicyDocument};
+use xacct_policy::{AccountId, Arn, PolicyDocument};
+// What `check-owner-role` needs besides: it reads the resource's side, so it is built with
+// the owner's resource clients.
+#[cfg(feature = "owner")]
+use {
+    crate::http::request_epoch,
+    crate::lifecycle::role_not_found,
+    xacct_aws::resources::ResourceDirectory,
+    xacct_aws::roles::read_role_policies,
+    xacct_policy::ExternalId,
+    xacct_policy::check::{AssumeCall, action_checks, assume_cases},
+    xacct_policy::eval::{Decision, Labeled},
+    xacct_policy::owner_grant::LiveRole,
+    xacct_policy::permissions::permissions_for,
+    xacct_policy::resource_side::side_checks,
+};
 
 use crate::error::{ApiError, Failure};
 use crate::http::{serve_json, serve_query};
 use crate::lifecycle::OWNER_POLICY_NAME as POLICY_NAME;
-use crate::lifecycle::{
-    IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here, role_not_found,
-};
+use crate::lifecycle::{IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here};
 
 /// One grant as `list-grants` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "One grant, as its owner role and the role's tags record it.")]
 pub struct Grant {
+    #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
     pub role_arn: String,
+    #[schema(value_type = crate::openapi::RoleName)]
     pub role_name: String,
+    #[schema(value_type = crate::openapi::Arn)]
     pub resource_arn: String,
+    #[schema(value_type = crate::openapi::AccountId)]
     pub requestor_account_id: String,
+    /// The requestor role the trust policy names; `null` when any principal the requestor
+    /// account allows may assume the role.
+    #[schema(value_type = Option<crate::openapi::RoleArn>, required = true)]
     pub requestor_role_arn: Option<String>,
+    #[schema(schema_with = crate::openapi::live_actions)]
     pub actions: Vec<String>,
+    /// The External ID the live trust policy requires; `null` when it requires none.
+    #[schema(required = true)]
     pub external_id: Option<String>,
     pub require_mfa: bool,
-    /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    /// When the grant ends (RFC 3339, UTC), as its trust policy's `DateLessThan
+    /// aws:CurrentTime` enforces it; `null` for a permanent grant.
+    #[schema(required = true)]
     pub expires_at: Option<String>,
-    /// Whether it has ended (its trust refuses every `sts:AssumeRole`).
+    /// Whether the grant has ended (AWS refuses every `sts:AssumeRole` on its role).
     pub expired: bool,
+    /// When IAM created the role (RFC 3339).
+    #[schema(required = true)]
     pub created: Option<String>,
-    /// When the role was last assumed (IAM's `RoleLastUsed`), if ever.
+    /// When the role was last assumed (IAM's `RoleLastUsed`, RFC 3339); `null` when never.
+    #[schema(required = true)]
     pub last_used: Option<String>,
 }
 
 /// The `list-grants` answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ListGrantsResponse {
+    #[schema(max_items = 1000)]
     pub grants: Vec<Grant>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true, pattern = "^[A-Za-z0-9_-]+$")]
     pub next_cursor: Option<String>,
 }
 
@@ -216,43 +243,74 @@ pub async fn list_grants<R: RoleListing>(
 }
 
 /// The `check-owner-role` request.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckOwnerRoleRequest {
+    /// The grant's role, in this account. Blanks around it are ignored.
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub role_arn: String,
-    /// Who would call `sts:AssumeRole`: a role, user or session in the requestor account.
+    /// Who would call `sts:AssumeRole`: a role, user, role session
+    /// (`arn:aws:sts::<account>:assumed-role/<role>/<session>`) or the root of an account;
+    /// any ARN that names an account. Blanks around it are ignored.
+    #[schema(pattern = "^arn:aws(-[a-z]+)*:(iam|sts)::[0-9]{12}:[!-~]+$")]
     pub principal_arn: String,
+    /// The External ID the caller presents; omitted or `null`, none.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::ExternalId>)]
     pub external_id: Option<String>,
-    /// Whether the caller signs in with MFA.
+    /// Whether the caller signed in with MFA (`aws:MultiFactorAuthPresent`).
     #[serde(default)]
+    #[schema(default = false)]
     pub mfa: bool,
 }
 
 /// The `check-owner-role` answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckOwnerRoleResponse {
+    #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
     pub role_arn: String,
+    #[schema(value_type = crate::openapi::Arn)]
     pub resource_arn: String,
+    #[schema(value_type = crate::openapi::AccountId)]
     pub requestor_account_id: String,
+    /// Whether the call as given is allowed (the first of `assume_checks`).
     pub can_assume: bool,
+    /// When the grant ends (RFC 3339, UTC); `null` for a permanent grant.
+    #[schema(required = true)]
+    pub expires_at: Option<String>,
+    /// Whether the call is refused only because the grant has ended: the trust's
+    /// `aws:CurrentTime` condition, evaluated at the time of the request, decides it.
+    pub expired: bool,
     pub reason: String,
+    #[schema(required = true)]
     pub statement: Option<String>,
-    /// The call as given, and without / with a wrong External ID.
+    /// The call as given first; then, when the trust policy requires an External ID, the
+    /// call without one and with a wrong one.
+    #[schema(value_type = Vec<crate::openapi::AssumeCheckSchema>, min_items = 1, max_items = 3)]
     pub assume_checks: Vec<AssumeCase>,
     /// Every action the catalog has for the resource, on every ARN it needs.
+    #[schema(value_type = Vec<crate::openapi::ActionCheckSchema>)]
     pub actions: Vec<ActionCheck>,
+    #[schema(schema_with = crate::openapi::allowed_actions)]
     pub allowed_actions: Vec<String>,
+    #[schema(value_type = Vec<crate::openapi::DriftSchema>)]
     pub drift: Vec<Drift>,
+    /// The live trust policy; `null` when IAM returned none that could be read.
+    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
     pub trust_policy: Option<PolicyDocument>,
+    #[schema(schema_with = crate::openapi::role_policies)]
     pub permissions_policies: std::collections::BTreeMap<String, PolicyDocument>,
 }
 
-/// Whether a grant works and has drifted: the role and the caller to evaluate in, the
-/// verdict out. Reads only.
-pub async fn check_grant<R: RoleStore>(
+/// Whether a grant works and has drifted: the role, the caller and the time (`now`, seconds
+/// since the epoch) to evaluate at in, the verdict out, with the resource's side (bucket key
+/// and policy, function policy, database login) in each action's verdict. Reads only.
+#[cfg(feature = "owner")]
+pub async fn check_grant<R: RoleStore, D: ResourceDirectory>(
     deps: &IamDeps<R>,
+    resources: &D,
     caller: &str,
+    now: i64,
     body: CheckOwnerRoleRequest,
 ) -> Result<CheckOwnerRoleResponse, ApiError> {
     let principal: Arn = body
@@ -285,9 +343,9 @@ pub async fn check_grant<R: RoleStore>(
     let live_role: Arn = state.arn.parse().unwrap_or(role_arn);
     let empty = PolicyDocument::new(Vec::new());
     let trust = state.trust_policy.clone().unwrap_or_else(|| empty.clone());
-    // Now, as AWS sees it: an expired grant's trust refuses the call.
-    let now = Expiry::from_epoch(crate::runtime::now_epoch()).to_string();
-    let cases = assume_cases(&AssumeCall {
+    // The request's time, as AWS sees it: an expired grant's trust refuses the call.
+    let now = Expiry::from_epoch(now).to_string();
+    let call = AssumeCall {
         role_arn: &live_role,
         trust_policy: &trust,
         principal: &principal,
@@ -295,7 +353,9 @@ pub async fn check_grant<R: RoleStore>(
         mfa: body.mfa,
         requestor_policies: &[],
         current_time: Some(&now),
-    });
+    };
+    let cases = assume_cases(&call);
+    let expired = xacct_policy::check::expired(&call);
     let permissions =
         permissions_for(&grant.resource).map_err(|e| ApiError::from(e).on("role_arn"))?;
     let attached: Vec<(String, &PolicyDocument)> = live
@@ -327,7 +387,19 @@ pub async fn check_grant<R: RoleStore>(
         label: "permissions boundary",
         document,
     });
-    let actions = action_checks(&live_role, &identity, boundary, &permissions);
+    let mut actions = action_checks(&live_role, &identity, boundary, &permissions);
+    let side = resources
+        .resource_side(&grant.resource, permissions.resource_type())
+        .await;
+    let dbuser = grant.dbuser(&side);
+    side_checks(
+        &grant.resource,
+        &side,
+        &live_role,
+        &identity,
+        &mut actions,
+        dbuser.as_ref(),
+    );
     let mut allowed_names: Vec<String> = actions
         .iter()
         .filter(|a| a.decision == Decision::Allow)
@@ -343,6 +415,7 @@ pub async fn check_grant<R: RoleStore>(
             permissions_boundary: state.permissions_boundary.as_deref(),
         },
         &permissions,
+        &side,
         deps.permissions_boundary.as_ref(),
     );
     let (can_assume, reason, statement) = cases
@@ -355,12 +428,14 @@ pub async fn check_grant<R: RoleStore>(
             )
         })
         .unwrap_or_default();
-    tracing::info!(caller, role = %state.arn, can_assume, drift = drift.len(), "check-owner-role");
+    tracing::info!(caller, role = %state.arn, can_assume, expired, drift = drift.len(), "check-owner-role");
     Ok(CheckOwnerRoleResponse {
         role_arn: state.arn.clone(),
         resource_arn: grant.resource.to_string(),
         requestor_account_id: grant.requestor.to_string(),
         can_assume,
+        expires_at: grant.expires_at.map(|e| e.to_string()),
+        expired,
         reason,
         statement,
         assume_checks: cases,
@@ -381,30 +456,39 @@ fn not_a_grant(role: &impl std::fmt::Display) -> ApiError {
     .on("role_arn")
 }
 
-/// `check-owner-role`: reads the live role and evaluates it; changes nothing.
-pub async fn check_owner_role<R: RoleStore>(
+/// `check-owner-role`: reads the live role and evaluates it at the time the Function URL
+/// received the request; changes nothing.
+#[cfg(feature = "owner")]
+pub async fn check_owner_role<R: RoleStore, D: ResourceDirectory>(
     deps: &IamDeps<R>,
+    resources: &D,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
+    let now = request_epoch(&req).unwrap_or_else(crate::runtime::now_epoch);
     Ok(
         serve_json(req, "check-owner-role", |caller, body| async move {
-            check_grant(deps, &caller, body).await
+            check_grant(deps, resources, &caller, now, body).await
         })
         .await,
     )
 }
 
 /// The `revoke-grant` and `revoke-requestor-resources` request for a role.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRoleRequest {
+    /// The role to delete, in this account. Blanks around it are ignored.
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub role_arn: String,
 }
 
 /// What a revoke removed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RevokeResponse {
+    /// What was deleted, in order, such as ``inline policy `xacct-grant` ``, ``instance
+    /// profile `arn:...` ``, ``role `arn:...` ``; empty when it was already gone.
     pub removed: Vec<String>,
+    /// Whether anything was deleted.
     pub changed: bool,
 }
 
@@ -434,18 +518,20 @@ pub(crate) async fn revoke_role<R: RoleStore>(
     })
 }
 
+/// Refuses a role that is xacct's but not an owner grant.
+pub(crate) fn owner_grant_role(state: &RoleState) -> Result<(), ApiError> {
+    OwnerGrant::from_tags(&state.tags)
+        .map(|_| ())
+        .ok_or_else(|| not_a_grant(&state.arn))
+}
+
 /// Revokes an owner grant: its role in, what was removed out.
 pub async fn revoke_owner_grant<R: RoleStore>(
     deps: &IamDeps<R>,
     caller: &str,
     body: RevokeRoleRequest,
 ) -> Result<RevokeResponse, ApiError> {
-    let out = revoke_role(deps, &body.role_arn, |state| {
-        OwnerGrant::from_tags(&state.tags)
-            .map(|_| ())
-            .ok_or_else(|| not_a_grant(&state.arn))
-    })
-    .await?;
+    let out = revoke_role(deps, &body.role_arn, owner_grant_role).await?;
     tracing::info!(caller, role = %body.role_arn, changed = out.changed, removed = ?out.removed, "revoke-grant");
     Ok(out)
 }

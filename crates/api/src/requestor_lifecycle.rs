@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use xacct_aws::humans::{Human, HumanError, HumanStore, remove_human_policy};
-use xacct_aws::roles::{RoleStore, read_role_policies};
+use xacct_aws::roles::{RoleState, RoleStore, read_role_policies};
 use xacct_policy::check::session_arn;
 use xacct_policy::eval::{
     Context, Labeled, PolicySet, Request as EvalRequest, RequestPrincipal, evaluate_principal_side,
@@ -22,16 +22,28 @@ use crate::lifecycle::{IamDeps, is_xacct_role, role_arn, role_here, role_not_fou
 use crate::owner_lifecycle::{RevokeResponse, revoke_role};
 
 /// Who on the requestor side: a role (for a service) or an existing group or user.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    as = RevokeRequestorRequest,
+    description = "Exactly one of `role_arn`, `group_name` and `user_name` (a `null` one counts \
+        as absent); `owner_role_arn` with a group or user."
+)]
 pub struct RequestorTarget {
+    /// A requestor role of this account. Blanks around it are ignored.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::RoleArn>)]
     pub role_arn: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::GroupName>)]
     pub group_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::UserName>)]
     pub user_name: Option<String>,
+    /// With a group or user, the owner role whose policy to delete; not read with a role.
+    /// Blanks around it are ignored.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::RoleArn>)]
     pub owner_role_arn: Option<String>,
 }
 
@@ -91,7 +103,7 @@ fn owner_role(raw: Option<&str>) -> Result<Arn, ApiError> {
 }
 
 /// What kind of problem a `check-requestor-role` problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ProblemCode {
     AssumeNotAllowed,
@@ -116,21 +128,29 @@ impl std::fmt::Display for ProblemCode {
 }
 
 /// One thing that stops the requestor side from working, or makes it grant more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "One thing that stops the requestor side from working, or lets it do more.")]
 pub struct Problem {
+    #[schema(inline)]
     pub code: ProblemCode,
     pub message: String,
 }
 
 /// The `check-requestor-role` answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckRequestorResponse {
+    /// `true` when `problems` is empty.
     pub ok: bool,
     pub problems: Vec<Problem>,
+    /// The role, group or user checked.
+    #[schema(value_type = crate::openapi::IamPrincipalArn)]
     pub principal_arn: String,
+    #[schema(value_type = crate::openapi::RoleArn)]
     pub owner_role_arn: String,
-    /// The policies that decide what the principal may do, by name.
+    #[schema(schema_with = crate::openapi::principal_policies)]
     pub policies: BTreeMap<String, PolicyDocument>,
+    /// A role's trust policy; `null` for a group or user.
+    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
     pub trust_policy: Option<PolicyDocument>,
 }
 
@@ -392,6 +412,23 @@ pub fn is_xacct_human_policy(owner: &Arn, doc: &PolicyDocument) -> bool {
         .any(|mfa| human_assume_policy(owner, *mfa).is_ok_and(|d| &d == doc))
 }
 
+/// Refuses a role that is xacct's but not a requestor role.
+pub(crate) fn requestor_role(state: &RoleState) -> Result<(), ApiError> {
+    if state.tags.contains_key(tags::OWNER_ROLE) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Failure::Conflict,
+            "NotARequestorRole",
+            format!(
+                "role_arn `{}` is an xacct role but not a requestor role",
+                state.arn
+            ),
+        )
+        .on("role_arn"))
+    }
+}
+
 /// Revokes the requestor side: the role or person in, what was removed out.
 pub async fn revoke_requestor_side<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
@@ -399,24 +436,7 @@ pub async fn revoke_requestor_side<R: RoleStore + HumanStore>(
     body: RequestorTarget,
 ) -> Result<RevokeResponse, ApiError> {
     let out = match target(&body)? {
-        Target::Role(raw) => {
-            revoke_role(deps, &raw, |state| {
-                if state.tags.contains_key(tags::OWNER_ROLE) {
-                    Ok(())
-                } else {
-                    Err(ApiError::new(
-                        Failure::Conflict,
-                        "NotARequestorRole",
-                        format!(
-                            "role_arn `{}` is an xacct role but not a requestor role",
-                            state.arn
-                        ),
-                    )
-                    .on("role_arn"))
-                }
-            })
-            .await?
-        }
+        Target::Role(raw) => revoke_role(deps, &raw, requestor_role).await?,
         Target::Person(human) => {
             let owner = owner_role(body.owner_role_arn.as_deref())?;
             let removal =

@@ -9,27 +9,18 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeSet;
 
+use common::deps;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
-use xacct_api::lifecycle::{IamDeps, OwnerGrant};
-use xacct_api::owner_lifecycle::{list_grants, revoke_grant};
-use xacct_aws::fake::FakeIam;
-use xacct_aws::identity::AccountLookup;
+use xacct_api::lifecycle::OwnerGrant;
+use xacct_api::owner_lifecycle::{check_owner_role, list_grants, revoke_grant};
+use xacct_aws::fake::{FakeIam, FakeResources};
 use xacct_aws::roles::{RoleSpec, RoleStore, ensure_role};
 use xacct_policy::{PolicyDocument, Statement};
-
-fn deps() -> IamDeps<FakeIam> {
-    let config = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    IamDeps {
-        roles: FakeIam::new("111111111111"),
-        account: AccountLookup::known(&config, "111111111111".parse().unwrap()),
-        permissions_boundary: None,
-    }
-}
 
 async fn add_grant(iam: &FakeIam, i: usize) -> String {
     add_grant_ending(iam, i, None).await
@@ -45,6 +36,7 @@ async fn add_grant_ending(iam: &FakeIam, i: usize, ends_in: Option<i64>) -> Stri
         require_mfa: false,
         org: None,
         expires_at: ends_in.map(|s| xacct_policy::expiry::Expiry::from_epoch(now + s)),
+        db_user: None,
     };
     let spec = RoleSpec {
         name: format!("grant-{i}").parse().unwrap(),
@@ -280,6 +272,69 @@ async fn revoke_reports_what_it_removed_and_finishes_after_a_failure() {
     assert_eq!(again, json!({"removed": [], "changed": false}));
 }
 
+/// A `check-owner-role` request received by the Function URL at `epoch` (seconds).
+fn check_at(epoch: i64, role_arn: &str) -> Request {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.time_epoch = epoch * 1000;
+    post(
+        &json!({"role_arn": role_arn, "principal_arn": "arn:aws:iam::222222222222:role/app",
+        "external_id": "ext-0123456789"}),
+    )
+    .with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+/// A resource that exists, with no key, resource policy or database login to weigh.
+fn no_resource_side() -> FakeResources {
+    FakeResources::with_side(xacct_policy::resource_side::ResourceSide::default())
+}
+
+#[tokio::test]
+async fn check_owner_role_says_expired_from_the_trust_at_the_time_of_the_request() {
+    let deps = deps();
+    let arn = add_grant_ending(&deps.roles, 9, Some(60)).await;
+    let now = xacct_api::runtime::now_epoch();
+    let (status, before) = json_of(
+        check_owner_role(&deps, &no_resource_side(), check_at(now, &arn))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(
+        (&before["can_assume"], &before["expired"]),
+        (&json!(true), &json!(false))
+    );
+    assert!(before["expires_at"].is_string());
+    let (_, after) = json_of(
+        check_owner_role(&deps, &no_resource_side(), check_at(now + 120, &arn))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (&after["can_assume"], &after["expired"]),
+        (&json!(false), &json!(true)),
+        "{after}"
+    );
+    let reason = after["reason"].as_str().unwrap();
+    assert!(reason.contains("aws:CurrentTime"), "{reason}");
+    // A permanent grant never says expired.
+    let permanent = add_grant(&deps.roles, 10).await;
+    let (_, forever) = json_of(
+        check_owner_role(
+            &deps,
+            &no_resource_side(),
+            check_at(now + 10 * 365 * 86_400, &permanent),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(
+        (&forever["can_assume"], &forever["expired"]),
+        (&json!(true), &json!(false))
+    );
+}
+
 /// The answer reads back into `T` and writes out as the same JSON: the CLI and console
 /// read it typed and lose nothing.
 fn reads_back<T: serde::de::DeserializeOwned + serde::Serialize>(answer: &Value) -> T {
@@ -298,6 +353,7 @@ async fn check_answers_read_back_into_their_types_unchanged() {
     let (status, owner) = json_of(
         check_owner_role(
             &deps,
+            &no_resource_side(),
             post(&json!({
                 "role_arn": role,
                 "principal_arn": "arn:aws:iam::222222222222:role/app",

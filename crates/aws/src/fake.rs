@@ -544,3 +544,66 @@ impl HumanStore for FakeIam {
         })
     }
 }
+
+/// An in-memory [`ResourceDirectory`](crate::resources::ResourceDirectory): every resource
+/// exists (or as set), every region is enabled, and the resource's side is what the test
+/// gives.
+#[cfg(all(
+    feature = "s3",
+    feature = "ec2",
+    feature = "lambda",
+    feature = "rds",
+    feature = "kms"
+))]
+#[derive(Debug, Clone)]
+pub struct FakeResources {
+    pub existence: crate::resources::Existence,
+    pub side: xacct_policy::resource_side::ResourceSide,
+}
+
+#[cfg(all(
+    feature = "s3",
+    feature = "ec2",
+    feature = "lambda",
+    feature = "rds",
+    feature = "kms"
+))]
+impl FakeResources {
+    /// Resources that exist, with this side.
+    pub fn with_side(side: xacct_policy::resource_side::ResourceSide) -> Self {
+        Self {
+            existence: crate::resources::Existence::Exists,
+            side,
+        }
+    }
+}
+
+#[cfg(all(
+    feature = "s3",
+    feature = "ec2",
+    feature = "lambda",
+    feature = "rds",
+    feature = "kms"
+))]
+impl crate::resources::ResourceDirectory for FakeResources {
+    async fn exists(
+        &self,
+        _arn: &xacct_policy::Arn,
+        _resource_type: &str,
+        _owner: &xacct_policy::AccountId,
+    ) -> Result<crate::resources::Existence, AwsError> {
+        Ok(self.existence)
+    }
+
+    async fn region_enabled(&self, _region: &str) -> Result<bool, AwsError> {
+        Ok(true)
+    }
+
+    async fn resource_side(
+        &self,
+        _arn: &xacct_policy::Arn,
+        _resource_type: &str,
+    ) -> xacct_policy::resource_side::ResourceSide {
+        self.side.clone()
+    }
+}

@@ -23,7 +23,13 @@ pub mod discovery;
 pub mod iam;
 #[cfg(feature = "sts")]
 pub mod identity;
-#[cfg(all(feature = "s3", feature = "ec2", feature = "lambda", feature = "rds"))]
+#[cfg(all(
+    feature = "s3",
+    feature = "ec2",
+    feature = "lambda",
+    feature = "rds",
+    feature = "kms"
+))]
 pub mod resources;
 
 pub use error::{AwsError, AwsErrorKind};

@@ -93,6 +93,54 @@ async fn changed_trust_is_one_write() {
     assert_eq!(iam.writes(), ["UpdateAssumeRolePolicy"]);
 }
 
+/// `spec` for a grant that ends at `at`: the trust's `DateLessThan aws:CurrentTime` and the
+/// `xacct:expires-at` tag, as `create-owner-role` writes them.
+fn expiring(at: &str) -> RoleSpec {
+    let mut s = spec(&["s3:GetObject"]);
+    s.trust_policy.statements[0].condition.insert(
+        "DateLessThan",
+        "aws:CurrentTime",
+        vec![at.to_owned()],
+    );
+    s.tags
+        .insert(xacct_policy::tags::EXPIRES_AT.into(), at.to_owned());
+    s
+}
+
+#[tokio::test]
+async fn extending_a_grant_updates_the_trust_and_the_tag_in_place_and_nothing_else() {
+    let iam = FakeIam::new("111111111111");
+    let first = ensure(&iam, &expiring("2026-12-13T18:00:00Z"), false)
+        .await
+        .unwrap();
+    iam.clear_writes();
+    let later = expiring("2026-12-20T18:00:00Z");
+    let out = ensure(&iam, &later, false).await.unwrap();
+    // IAM has no call that writes a trust policy and a tag together: two writes is the least.
+    assert_eq!(iam.writes(), ["UpdateAssumeRolePolicy", "TagRole"]);
+    assert_eq!(out.changes, ["update trust policy", "update tags"]);
+    assert_eq!(out.role_id, first.role_id, "updated in place");
+    let previous = out.previous.unwrap().trust_policy.unwrap();
+    assert_eq!(
+        previous.statements[0]
+            .condition
+            .get("DateLessThan", "aws:CurrentTime"),
+        Some(&["2026-12-13T18:00:00Z".to_owned()][..])
+    );
+    let role = iam.get_role(later.name.as_str()).await.unwrap().unwrap();
+    assert_eq!(role.trust_policy.as_ref(), Some(&later.trust_policy));
+    assert_eq!(
+        role.tags
+            .get(xacct_policy::tags::EXPIRES_AT)
+            .map(String::as_str),
+        Some("2026-12-20T18:00:00Z")
+    );
+    // The same extension again is no write.
+    iam.clear_writes();
+    ensure(&iam, &later, false).await.unwrap();
+    assert!(iam.writes().is_empty());
+}
+
 #[tokio::test]
 async fn failure_after_create_role_deletes_the_role() {
     let iam = FakeIam::new("111111111111");

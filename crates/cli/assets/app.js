@@ -194,6 +194,7 @@
     3: {
       requestor_account_id: 'requestor-account', requestor_role_arn: 'requestor-role-arn', external_id: 'external-id',
       role_name: 'owner-role-name', max_session_duration: 'max-session',
+      expires_in: 'expires-in', expires_at: 'expires-in',
     },
     4: {
       service_principal: 'service-principal', role_name: 'requestor-role-name', owner_role_arn: 'owner-role-arn-error', external_id: 'owner-role-arn-error',
@@ -749,6 +750,10 @@
     if (ext) body.external_id = ext;
     if ($('require-mfa').checked) body.require_mfa = true;
     body.max_session_duration = Number($('max-session').value);
+    // A time (it starts with a year) is `expires_at`; anything else is a duration.
+    const expires = $('expires-in').value.trim();
+    if (/^\d{4}-/.test(expires)) body.expires_at = expires;
+    else if (expires) body.expires_in = expires;
     if (name) body.role_name = name;
     if (state.allowPm) body.allow_permissions_management = true;
     return body;
@@ -909,6 +914,9 @@
       fill(res,
         h('span', { class: 'title', 'data-testid': 'owner-result-title' }, resp.changed ? (created ? 'Role created' : 'Role updated') : 'Already up to date: nothing was changed'),
         h('div', {}, 'Role ', h('span', { class: 'mono', 'data-testid': 'owner-role-arn' }, resp.role_arn)),
+        h('div', { 'data-testid': 'owner-expires' }, resp.expires_at
+          ? ['Expires ', h('span', { class: 'mono' }, resp.expires_at), ': AWS refuses to assume the role from then on.']
+          : 'Does not expire: revoke it when it is no longer needed.'),
         resp.changed ? h('div', { class: 'small' }, `Changes made: ${(resp.changes || []).join('; ')}`) : null,
       );
       res.hidden = false;

@@ -179,6 +179,10 @@ pub struct GrantArgs {
     /// Only principals of this AWS Organization.
     #[arg(long)]
     pub org: Option<String>,
+    /// For an RDS DB instance or cluster: the database user a granted `rds-db:connect` logs
+    /// in as (IAM database authentication).
+    #[arg(long)]
+    pub db_user: Option<String>,
     /// End the grant after this long (`7d`, `12h`, `90m`): AWS refuses to assume the role
     /// afterwards.
     #[arg(long, conflicts_with = "expires_at")]

@@ -199,6 +199,7 @@ pub fn grant_body(args: &GrantArgs, actions: &[String]) -> CreateOwnerRoleReques
         role_name: args.role_name.clone(),
         allow_permissions_management: args.allow_permissions_management,
         principal_org_id: args.org.clone(),
+        db_user: args.db_user.clone(),
         expires_at: args.expires_at.clone(),
         expires_in: args.expires_in.clone(),
         widen_trust: args.widen_trust,
@@ -365,6 +366,8 @@ pub fn requestor_body(args: &RequestorArgs) -> CreateRequestorRequest {
         require_mfa: args.mfa,
         external_id: args.external_id.clone(),
         role_name: args.role_name.clone(),
+        // `requestor-setup` has no flag for the owner grant's expiry yet.
+        expires_at: None,
         dry_run: args.dry_run,
     }
 }

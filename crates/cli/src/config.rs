@@ -85,6 +85,9 @@ pub struct Settings {
     pub values: BTreeMap<String, Sourced>,
     pub urls: BTreeMap<String, Sourced>,
     pub no_sign_flag: bool,
+    /// The local stack, when its file is what names the URLs.
+    #[serde(skip)]
+    pub local: Option<LocalStack>,
 }
 
 /// The default config file: `$XDG_CONFIG_HOME/xacct/config.toml` or `~/.config/xacct/config.toml`.
@@ -116,6 +119,27 @@ pub struct LocalStack {
     pub path: PathBuf,
     pub owner: String,
     pub requestor: String,
+    /// moto's endpoint, and the requestor account's credentials in it: what `xacct check
+    /// --live` acts with on the local stack when no profile is named.
+    pub moto_url: Option<String>,
+    pub region: String,
+    pub requestor_credentials: Option<LocalCredentials>,
+}
+
+/// Credentials of one side of the local stack (moto's, valid nowhere else).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct LocalCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+}
+
+impl std::fmt::Debug for LocalCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The local stack file: `XACCT_STACK_FILE` when set, else `.local/stack.json` in `start` or
@@ -131,9 +155,16 @@ pub fn local_stack(start: &Path, env_file: Option<std::ffi::OsString>) -> Option
     let text = std::fs::read_to_string(&path).ok()?;
     let file: serde_json::Value = serde_json::from_str(&text).ok()?;
     let url = |key: &str| file.get(key)?.as_str().map(str::to_owned);
+    let requestor_credentials = file
+        .get("credentials")
+        .and_then(|c| c.get("requestor"))
+        .and_then(|c| LocalCredentials::deserialize(c).ok());
     Some(LocalStack {
         owner: url("owner_url_base")?,
         requestor: url("requestor_url_base")?,
+        moto_url: url("moto_url"),
+        region: url("region").unwrap_or_else(|| "us-east-1".to_owned()),
+        requestor_credentials,
         path,
     })
 }
@@ -241,8 +272,8 @@ impl Settings {
         if !configured && let Some(stack) = stack {
             let source = format!("local stack file {}", stack.path.display());
             for (key, value) in [
-                ("owner-url", stack.owner),
-                ("requestor-url", stack.requestor),
+                ("owner-url", stack.owner.clone()),
+                ("requestor-url", stack.requestor.clone()),
             ] {
                 settings.values.insert(
                     key.to_owned(),
@@ -252,6 +283,7 @@ impl Settings {
                     },
                 );
             }
+            settings.local = Some(stack);
         }
         Ok(settings)
     }

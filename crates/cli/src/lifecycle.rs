@@ -17,6 +17,7 @@ use xacct_policy::eval::Labeled;
 use crate::args::{CheckArgs, GrantsArgs, Output, RequestorSide, RevokeArgs};
 use crate::client::{CallError, Client};
 use crate::commands::json_out;
+use crate::config::LocalStack;
 use crate::output::{note, print, table};
 
 /// The requestor-side target of a check or revoke of the grant of `owner_role_arn`, as the
@@ -133,7 +134,7 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         args.mfa,
     );
     let live = if args.live {
-        Some(live_check(args, &owner).await?)
+        Some(live_check(args, &owner, client.settings.local.as_ref()).await?)
     } else {
         None
     };
@@ -226,14 +227,35 @@ impl ReadCheck {
 
 /// `--live`: assume the owner role with the user's own credentials, retrying while IAM
 /// propagates, then make one read-only call on the resource.
-async fn live_check(args: &CheckArgs, owner: &CheckOwnerRoleResponse) -> anyhow::Result<LiveCheck> {
+async fn live_check(
+    args: &CheckArgs,
+    owner: &CheckOwnerRoleResponse,
+    local: Option<&LocalStack>,
+) -> anyhow::Result<LiveCheck> {
     let external_id = args
         .external_id
         .as_deref()
         .context("--live needs --external-id")?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(p) = &args.profile {
-        loader = loader.profile_name(p);
+    match (&args.profile, local) {
+        (Some(p), _) => loader = loader.profile_name(p),
+        // On the local stack, with no profile named, act as the requestor account in moto:
+        // `make local` then `xacct check --live` works with nothing exported.
+        (None, Some(stack)) => {
+            if let (Some(moto), Some(c)) = (&stack.moto_url, &stack.requestor_credentials) {
+                loader = loader
+                    .endpoint_url(moto)
+                    .region(aws_config::Region::new(stack.region.clone()))
+                    .credentials_provider(aws_credential_types::Credentials::new(
+                        &c.access_key_id,
+                        &c.secret_access_key,
+                        Some(c.session_token.clone()),
+                        None,
+                        "xacct-local-stack",
+                    ));
+            }
+        }
+        (None, None) => {}
     }
     let base = loader.load().await;
     let sts = aws_sdk_sts::Client::new(&base);
@@ -280,17 +302,21 @@ async fn live_check(args: &CheckArgs, owner: &CheckOwnerRoleResponse) -> anyhow:
         }
     };
     let propagation = started.elapsed().as_secs_f64();
-    let session = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(base.region().cloned())
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            creds.access_key_id(),
-            creds.secret_access_key(),
-            Some(creds.session_token().to_owned()),
-            None,
-            "xacct-check",
-        ))
-        .load()
-        .await;
+    // The role's session: the same region and endpoint, the role's credentials.
+    let session = base
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_sdk_sts::config::Credentials::new(
+                    creds.access_key_id(),
+                    creds.secret_access_key(),
+                    Some(creds.session_token().to_owned()),
+                    None,
+                    "xacct-check",
+                ),
+            ),
+        )
+        .build();
     let allowed: Vec<&str> = owner.allowed_actions.iter().map(String::as_str).collect();
     let read = read_only_call(&session, &owner.resource_arn, &allowed).await;
     Ok(LiveCheck {

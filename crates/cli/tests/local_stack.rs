@@ -770,7 +770,10 @@ async fn setup_from_the_stacks_outputs_is_all_the_cli_needs() {
         s["functions"]["list-resources"]
     );
     let text = std::fs::read_to_string(&config_file).unwrap();
-    assert!(text.starts_with("# my notes\n"), "{text}");
+    assert!(
+        text.contains("# my notes\n"),
+        "the rest of the file is kept: {text}"
+    );
     assert!(text.contains("default_setup = \"local\""), "{text}");
 
     // Re-running updates the same setup: the file is the same.
@@ -809,4 +812,166 @@ async fn setup_from_the_stacks_outputs_is_all_the_cli_needs() {
         String::from_utf8_lossy(&wrong.stderr)
     );
     assert_eq!(std::fs::read_to_string(&config_file).unwrap(), text);
+}
+
+/// The README's first-grant walk-through, run as written: each `$ xacct ...` line of its
+/// console block runs in order, with nothing exported (the CLI finds the local stack itself),
+/// and must print the lines shown under it. `{name}` in the README stands for a value that
+/// differs per run: it is taken from the first output that shows it, and must be the same
+/// wherever it appears again (commands included). The role names get a suffix of this run,
+/// so the walk-through can run again against the same stack.
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn the_readme_walkthrough_runs_as_written() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme
+        .split("<!-- walkthrough: run by crates/cli/tests/local_stack.rs -->\n```console\n")
+        .nth(1)
+        .expect("the README has the walk-through block")
+        .split("\n```")
+        .next()
+        .unwrap();
+    let suffix = unique("r");
+    let rename = |s: &str| s.replace("reports-reader", &format!("reports-reader-{suffix}"));
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ ") {
+            Some(command) => steps.push((rename(command), Vec::new())),
+            None => steps.last_mut().unwrap().1.push(rename(line)),
+        }
+    }
+    let (first, _) = steps.remove(0);
+    assert!(
+        first.starts_with("make local"),
+        "the walk-through starts the stack: {first}"
+    );
+    assert!(steps.len() >= 3, "{steps:?}");
+
+    let stack_file = std::env::var("XACCT_STACK_FILE")
+        .unwrap_or_else(|_| root.join(".local/stack.json").display().to_string());
+    let home = tempfile::tempdir().unwrap();
+    let mut vars: std::collections::BTreeMap<String, String> = Default::default();
+    for (command, expected) in &steps {
+        let words: Vec<String> = command
+            .split_whitespace()
+            .map(|w| substitute(w, &vars))
+            .collect();
+        assert_eq!(words[0], "xacct", "{command}");
+        let out = Command::new(env!("CARGO_BIN_EXE_xacct"))
+            .args(&words[1..])
+            .current_dir(root)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("XACCT_STACK_FILE", &stack_file)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "`{command}` failed: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let actual: Vec<&str> = stdout.lines().map(str::trim_end).collect();
+        let shown = || {
+            format!(
+                "`{command}` printed\n{stdout}\nthe README shows\n{}",
+                expected.join("\n")
+            )
+        };
+        // A line `...` in the README stands for lines left out there.
+        let mut at = 0;
+        let mut wanted = expected.iter().map(|l| l.trim_end()).peekable();
+        while let Some(want) = wanted.next() {
+            if want == "..." {
+                match wanted.peek() {
+                    None => at = actual.len(),
+                    Some(next) => {
+                        while !actual
+                            .get(at)
+                            .is_some_and(|got| line_matches(next, got, &mut vars.clone()))
+                        {
+                            assert!(at < actual.len(), "{}", shown());
+                            at += 1;
+                        }
+                    }
+                }
+                continue;
+            }
+            let got = actual.get(at).unwrap_or_else(|| panic!("{}", shown()));
+            assert!(
+                line_matches(want, got, &mut vars),
+                "`{command}`: the README shows\n  {want}\nthe CLI printed\n  {got}\n\n{}",
+                shown()
+            );
+            at += 1;
+        }
+        assert_eq!(at, actual.len(), "{}", shown());
+    }
+}
+
+/// `word` with every known `{name}` replaced by its value.
+fn substitute(word: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = word.to_owned();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    assert!(
+        !out.contains('{'),
+        "`{word}` uses a value no output showed yet"
+    );
+    out
+}
+
+/// Whether `actual` is `pattern` with each `{name}` filled in: a known name must be its
+/// value, a new one takes what stands there (up to the next literal text) and is remembered.
+fn line_matches(
+    pattern: &str,
+    actual: &str,
+    vars: &mut std::collections::BTreeMap<String, String>,
+) -> bool {
+    let mut rest = actual;
+    let mut parts = pattern.split('{').enumerate().peekable();
+    while let Some((i, part)) = parts.next() {
+        let (name, literal) = if i == 0 {
+            (None, part)
+        } else {
+            let (name, literal) = part.split_once('}').unwrap();
+            (Some(name), literal)
+        };
+        if let Some(name) = name {
+            let value = match vars.get(name) {
+                Some(known) => known.clone(),
+                None => {
+                    let end = if literal.is_empty() {
+                        if parts.peek().is_some() {
+                            return false;
+                        }
+                        rest.len()
+                    } else {
+                        match rest.find(literal) {
+                            Some(end) => end,
+                            None => return false,
+                        }
+                    };
+                    let value = rest[..end].to_owned();
+                    if value.is_empty() {
+                        return false;
+                    }
+                    vars.insert(name.to_owned(), value.clone());
+                    value
+                }
+            };
+            match rest.strip_prefix(value.as_str()) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        match rest.strip_prefix(literal) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }

@@ -112,6 +112,31 @@ pub fn assume(call: &AssumeCall<'_>) -> Evaluation {
     e
 }
 
+/// The condition keys that make a statement depend on when the call is made.
+const TIME_KEYS: [&str; 2] = ["aws:CurrentTime", "aws:EpochTime"];
+
+/// Whether the grant has expired for this call: the trust refuses it at `current_time`, and
+/// the same trust without its time conditions would allow it, so the time alone decides.
+/// `false` without a `current_time`, and for a call refused for another reason too.
+pub fn expired(call: &AssumeCall<'_>) -> bool {
+    if call.current_time.is_none() || assume(call).allowed() {
+        return false;
+    }
+    let mut timeless = call.trust_policy.clone();
+    for statement in &mut timeless.statements {
+        for keys in statement.condition.0.values_mut() {
+            keys.retain(|key, _| !TIME_KEYS.iter().any(|t| t.eq_ignore_ascii_case(key)));
+        }
+        statement.condition.0.retain(|_, keys| !keys.is_empty());
+    }
+    assume(&AssumeCall {
+        trust_policy: &timeless,
+        current_time: None,
+        ..call.clone()
+    })
+    .allowed()
+}
+
 /// The trust policy's deciding statement first: it is the owner's side of the answer.
 fn case(name: AssumeVariant, e: Evaluation) -> AssumeCase {
     let statement = e
@@ -275,6 +300,58 @@ mod tests {
             ..call.clone()
         };
         assert!(!assume(&stranger).allowed());
+    }
+
+    #[test]
+    fn the_evaluator_allows_the_assume_before_the_expiry_and_denies_it_after() {
+        let role = role();
+        let expiring = CrossAccountTrust {
+            partition: crate::Partition::Aws,
+            requestor_account: "222222222222".parse().unwrap(),
+            requestor_role: None,
+            external_id: "ext-0123456789".parse().unwrap(),
+            require_mfa: false,
+            principal_org_id: None,
+            expires_at: Some(crate::expiry::Expiry::parse("2026-12-13T18:00:00Z").unwrap()),
+        }
+        .document();
+        let principal: Arn = "arn:aws:iam::222222222222:role/app".parse().unwrap();
+        let at = |now: &'static str| AssumeCall {
+            role_arn: &role,
+            trust_policy: &expiring,
+            principal: &principal,
+            external_id: Some("ext-0123456789"),
+            mfa: false,
+            requestor_policies: &[],
+            current_time: Some(now),
+        };
+        let before = at("2026-12-13T17:59:59Z");
+        assert!(assume(&before).allowed());
+        assert!(!expired(&before));
+        for after in ["2026-12-13T18:00:00Z", "2027-01-01T00:00:00Z"] {
+            let denied = assume(&at(after));
+            assert_eq!(denied.decision, Decision::ImplicitDeny, "{after}");
+            assert!(
+                denied.reason.contains("aws:CurrentTime"),
+                "{}",
+                denied.reason
+            );
+            assert!(expired(&at(after)), "{after}");
+        }
+        // Refused for another reason as well (no External ID): not "expired", since a
+        // later expiry would not make it work.
+        let without_id = AssumeCall {
+            external_id: None,
+            ..at("2027-01-01T00:00:00Z")
+        };
+        assert!(!expired(&without_id));
+        // A permanent grant never expires.
+        let permanent = trust(false);
+        let forever = AssumeCall {
+            trust_policy: &permanent,
+            ..at("2099-01-01T00:00:00Z")
+        };
+        assert!(assume(&forever).allowed() && !expired(&forever));
     }
 
     #[test]

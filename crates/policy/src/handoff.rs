@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::arn::Arn;
 use crate::document::PolicyDocument;
-use crate::ids::ServicePrincipal;
+use crate::ids::{DbUser, ServicePrincipal};
 use crate::role::RoleSpec;
 
 /// Where the SDK or CLI gets the credentials it assumes the role with.
@@ -59,6 +59,10 @@ pub struct HandOff {
     pub cloudformation: String,
     /// Terraform (HCL) that creates the same roles and policies.
     pub terraform: String,
+    /// For a grant that logs in to an RDS database: the command that gets an IAM database
+    /// authentication token as the role's profile (the token is the password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_auth_token_command: Option<String>,
     pub notes: Vec<String>,
 }
 
@@ -131,6 +135,36 @@ pub fn assume_role_command(session_name: &str, access: &Access) -> String {
         ]);
     }
     words.join(" ")
+}
+
+/// Where and as whom a grant logs in to a database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbLogin<'a> {
+    pub host: &'a str,
+    pub port: i32,
+    pub region: &'a str,
+    pub user: &'a DbUser,
+}
+
+/// `aws rds generate-db-auth-token` for `login`, signed with the role's profile: a token
+/// is valid for 15 minutes and works only when the role signs it.
+pub fn db_auth_token_command(profile: &str, login: &DbLogin<'_>) -> String {
+    [
+        "aws",
+        "rds",
+        "generate-db-auth-token",
+        "--hostname",
+        &shell_word(login.host),
+        "--port",
+        &login.port.to_string(),
+        "--region",
+        &shell_word(login.region),
+        "--username",
+        &shell_word(login.user.as_str()),
+        "--profile",
+        &shell_word(profile),
+    ]
+    .join(" ")
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
@@ -549,5 +583,20 @@ mod tests {
         assert!(text.contains("resource \"aws_iam_instance_profile\" \"xacct\""));
         assert!(text.contains("role   = aws_iam_role.xacct.id"));
         assert_eq!(hcl_string("100%{x} \"q\""), "\"100%%{x} \\\"q\\\"\"");
+    }
+
+    #[test]
+    fn the_db_token_command_names_host_port_region_user_and_the_roles_profile() {
+        let user: DbUser = "app_reader".parse().unwrap();
+        let login = DbLogin {
+            host: "orders.abc.us-east-1.rds.amazonaws.com",
+            port: 5432,
+            region: "us-east-1",
+            user: &user,
+        };
+        assert_eq!(
+            db_auth_token_command("xacct-grant", &login),
+            "aws rds generate-db-auth-token --hostname orders.abc.us-east-1.rds.amazonaws.com --port 5432 --region us-east-1 --username app_reader --profile xacct-grant"
+        );
     }
 }

@@ -31,6 +31,10 @@ pub enum IdError {
         "organization id must look like `o-` followed by 10 to 32 lowercase letters or digits, got `{0}`"
     )]
     OrganizationId(String),
+    #[error(
+        "database user must be 1 to 63 characters of letters, digits and `_`, starting with a letter, got `{0}`"
+    )]
+    DbUser(String),
 }
 
 /// Implements `Display`, `FromStr`, `AsRef<str>` and string serde for a validated newtype.
@@ -131,6 +135,22 @@ impl ExternalId {
         Self(out)
     }
 }
+
+/// A database user that IAM database authentication logs in as: the last part of the
+/// `rds-db:connect` dbuser ARN. 1 to 63 letters, digits and `_`, starting with a letter
+/// (what both MySQL and PostgreSQL accept unquoted); never a pattern.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DbUser(String);
+string_newtype!(DbUser, |s| {
+    let ok = (1..=63).contains(&s.len())
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(IdError::DbUser(s.to_owned()))
+    }
+});
 
 /// An IAM role name (without path): 1 to 64 characters of `[\w+=,.@-]`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

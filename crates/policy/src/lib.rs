@@ -6,9 +6,11 @@ pub mod access_diff;
 pub mod arn;
 pub mod catalog;
 pub mod check;
+pub mod database;
 pub mod deployment;
 pub mod document;
 pub mod drift;
+pub mod encryption;
 pub mod eval;
 pub mod expiry;
 pub mod grant;
@@ -17,6 +19,7 @@ pub mod ids;
 pub mod naming;
 pub mod owner_grant;
 pub mod permissions;
+pub mod resource_side;
 pub mod role;
 pub mod tags;
 pub mod trust;
@@ -25,5 +28,6 @@ pub mod validate;
 pub use arn::{Arn, ArnError};
 pub use document::{Condition, Effect, PolicyDocument, Principal, Statement};
 pub use ids::{
-    AccountId, Action, ExternalId, IdError, OrganizationId, Partition, RoleName, ServicePrincipal,
+    AccountId, Action, DbUser, ExternalId, IdError, OrganizationId, Partition, RoleName,
+    ServicePrincipal,
 };

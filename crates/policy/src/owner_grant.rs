@@ -5,12 +5,14 @@
 use std::collections::BTreeMap;
 
 use crate::arn::Arn;
+use crate::database::dbuser_arn;
 use crate::document::PolicyDocument;
 use crate::drift::{Drift, DriftChange, allowed_actions, compare};
 use crate::expiry::Expiry;
-use crate::grant::{GrantOptions, least_privilege_policy};
-use crate::ids::{AccountId, ExternalId, OrganizationId};
+use crate::grant::GrantOptions;
+use crate::ids::{AccountId, DbUser, ExternalId, OrganizationId};
 use crate::permissions::ResourcePermissions;
+use crate::resource_side::{ResourceSide, extra_statements, grant_policy};
 use crate::tags;
 use crate::trust::{CrossAccountTrust, external_id};
 
@@ -27,6 +29,8 @@ pub struct OwnerGrant {
     pub org: Option<OrganizationId>,
     /// When the grant ends, as its trust policy enforces it.
     pub expires_at: Option<Expiry>,
+    /// The database user an RDS grant logs in as.
+    pub db_user: Option<DbUser>,
 }
 
 /// A role as IAM has it, as far as drift is concerned.
@@ -54,6 +58,7 @@ impl OwnerGrant {
             expires_at: role_tags
                 .get(tags::EXPIRES_AT)
                 .and_then(|e| Expiry::parse(e).ok()),
+            db_user: role_tags.get(tags::DB_USER).and_then(|u| u.parse().ok()),
         })
     }
 
@@ -77,7 +82,17 @@ impl OwnerGrant {
         if let Some(at) = self.expires_at {
             out.insert(tags::EXPIRES_AT.to_owned(), at.to_string());
         }
+        if let Some(user) = &self.db_user {
+            out.insert(tags::DB_USER.to_owned(), user.to_string());
+        }
         out
+    }
+
+    /// The dbuser ARN the grant logs in as, when it names a user and the database's
+    /// resource ID is known.
+    pub fn dbuser(&self, side: &ResourceSide) -> Option<Arn> {
+        let user = self.db_user.as_ref()?;
+        dbuser_arn(&self.resource, &side.database.as_ref()?.resource_id, user)
     }
 
     /// The trust policy xacct writes for this grant with this External ID.
@@ -95,11 +110,13 @@ impl OwnerGrant {
 
     /// How the live role differs from what xacct would build for this grant: the trust
     /// rebuilt with the live External ID, the live actions that apply to the resource granted
-    /// the way xacct grants them, policies added outside xacct, and the boundary.
+    /// the way xacct grants them (with what the resource's `side` makes them need: the
+    /// bucket's key, the database login), policies added outside xacct, and the boundary.
     pub fn drift(
         &self,
         live: &LiveRole<'_>,
         permissions: &ResourcePermissions,
+        side: &ResourceSide,
         boundary: Option<&Arn>,
     ) -> Vec<Drift> {
         let mut out = Vec::new();
@@ -131,12 +148,14 @@ impl OwnerGrant {
                 })
             })
             .collect();
-        let expected = least_privilege_policy(
+        let dbuser = self.dbuser(side);
+        let expected = grant_policy(
             permissions,
             &applicable,
             GrantOptions {
                 allow_permissions_management: true,
             },
+            extra_statements(&self.resource, side, &applicable, dbuser.as_ref()),
         )
         .unwrap_or_else(|_| empty.clone());
         match live_policy {
@@ -186,6 +205,7 @@ impl OwnerGrant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::database::DatabaseFacts;
     use crate::grant::least_privilege_policy;
     use crate::permissions::permissions_for;
 
@@ -197,6 +217,7 @@ mod tests {
             require_mfa: true,
             org: None,
             expires_at: Some(Expiry::parse("2026-12-31T18:00:00Z").unwrap()),
+            db_user: None,
         }
     }
 
@@ -224,7 +245,15 @@ mod tests {
             attached: &[],
             permissions_boundary: Some(&boundary_text),
         };
-        assert_eq!(g.drift(&live, &permissions, Some(&boundary)), Vec::new());
+        assert_eq!(
+            g.drift(
+                &live,
+                &permissions,
+                &ResourceSide::default(),
+                Some(&boundary)
+            ),
+            Vec::new()
+        );
         let attached = ["arn:aws:iam::aws:policy/AdministratorAccess".to_owned()];
         let edited = LiveRole {
             attached: &attached,
@@ -232,10 +261,61 @@ mod tests {
             ..live
         };
         let documents: Vec<String> = g
-            .drift(&edited, &permissions, Some(&boundary))
+            .drift(
+                &edited,
+                &permissions,
+                &ResourceSide::default(),
+                Some(&boundary),
+            )
             .into_iter()
             .map(|d| d.document)
             .collect();
         assert_eq!(documents, ["attached_policies", "permissions_boundary"]);
+    }
+
+    #[test]
+    fn a_db_login_and_a_bucket_key_as_xacct_grants_them_are_no_drift() {
+        let g = OwnerGrant {
+            resource: "arn:aws:rds:us-east-1:111111111111:db:orders"
+                .parse()
+                .unwrap(),
+            db_user: Some("app".parse().unwrap()),
+            ..grant()
+        };
+        assert_eq!(OwnerGrant::from_tags(&g.tags()), Some(g.clone()));
+        let side = ResourceSide {
+            database: Some(DatabaseFacts {
+                resource_id: "db-ABC".into(),
+                iam_auth: true,
+                endpoint: None,
+                port: None,
+            }),
+            ..ResourceSide::default()
+        };
+        let permissions = permissions_for(&g.resource).unwrap();
+        let dbuser = g.dbuser(&side).unwrap();
+        let actions = ["rds:DescribeDBInstances"];
+        let policy = grant_policy(
+            &permissions,
+            &actions,
+            GrantOptions::default(),
+            extra_statements(&g.resource, &side, &actions, Some(&dbuser)),
+        )
+        .unwrap();
+        let trust = g.trust("ext-0123456789".parse().unwrap()).document();
+        let inline = BTreeMap::from([(OWNER_POLICY_NAME.to_owned(), policy)]);
+        let live = LiveRole {
+            trust_policy: Some(&trust),
+            inline: &inline,
+            attached: &[],
+            permissions_boundary: None,
+        };
+        assert_eq!(g.drift(&live, &permissions, &side, None), Vec::new());
+        // Without the login the same policy has drifted.
+        let other = OwnerGrant {
+            db_user: None,
+            ..g.clone()
+        };
+        assert_eq!(other.drift(&live, &permissions, &side, None).len(), 1);
     }
 }

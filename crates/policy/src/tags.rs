@@ -10,6 +10,8 @@ pub const REQUESTOR: &str = "xacct:requestor";
 pub const REQUESTOR_ROLE: &str = "xacct:requestor-role";
 pub const MFA: &str = "xacct:mfa";
 pub const ORG: &str = "xacct:org";
+/// The database user an RDS grant logs in as (`rds-db:connect`).
+pub const DB_USER: &str = "xacct:db-user";
 /// On a requestor role: the owner role it may assume, and the service that assumes it.
 pub const OWNER_ROLE: &str = "xacct:owner-role";
 pub const SERVICE_PRINCIPAL: &str = "xacct:service-principal";

@@ -179,7 +179,11 @@ pub fn permissions_policy(doc: &PolicyDocument) -> Vec<Finding> {
             if st.effect != Effect::Allow {
                 continue;
             }
-            if def.access_level() == AccessLevel::PermissionsManagement {
+            // AWS files `rds-db:connect` under permissions management, but it logs in to a
+            // database as one user; it changes nobody's access.
+            if def.access_level() == AccessLevel::PermissionsManagement
+                && !crate::database::is_connect(action)
+            {
                 out.push(finding(Severity::SecurityWarning, "PERMISSIONS_MANAGEMENT_ACTION", format!("`{action}` is a permissions management action: it lets the holder change who has access"), at()));
             }
             if star_resource && def.has_resource_types() {

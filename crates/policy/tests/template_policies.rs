@@ -320,7 +320,12 @@ fn create_functions_write_roles_only_with_the_boundary_and_only_xacct_tags() {
 fn revoke_deletes_only_roles_with_both_the_managed_tag_and_the_boundary() {
     let role = format!("arn:aws:iam::{ACCOUNT}:role/xacct/grant");
     let tagged = || Context::new().with("iam:ResourceTag/xacct:managed", "true");
-    for function in ["RevokeGrantRole", "RevokeRequestorResourcesRole"] {
+    for function in [
+        "RevokeGrantRole",
+        "RevokeRequestorResourcesRole",
+        "ExpireGrantsRole",
+        "ExpireRequestorGrantsRole",
+    ] {
         assert_eq!(
             as_function(
                 function,
@@ -371,7 +376,7 @@ fn no_function_reads_a_functions_environment() {
 #[test]
 fn every_function_has_reserved_concurrency_and_a_name_the_boundary_knows() {
     let functions = resources_of_type("AWS::Serverless::Function");
-    assert_eq!(functions.len(), 9);
+    assert_eq!(functions.len(), 11);
     for (id, function) in functions {
         let properties = &function["Properties"];
         assert_eq!(

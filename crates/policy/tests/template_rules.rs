@@ -28,12 +28,14 @@ use template::{
     resources_of_type, scenarios, template, walk,
 };
 
-/// A function package, the side that deploys it and its sizing.
+/// A function package, the side that deploys it, its sizing, and whether it is called
+/// through a Function URL (or only by its schedule).
 struct Function {
     package: &'static str,
     side: &'static str,
     memory: u64,
     timeout: u64,
+    url: bool,
 }
 
 const fn function_spec(
@@ -47,10 +49,24 @@ const fn function_spec(
         side,
         memory,
         timeout,
+        url: true,
     }
 }
 
-const FUNCTIONS: [Function; 9] = [
+/// A function that only its EventBridge schedule invokes: no Function URL.
+const fn scheduled_spec(
+    package: &'static str,
+    side: &'static str,
+    memory: u64,
+    timeout: u64,
+) -> Function {
+    Function {
+        url: false,
+        ..function_spec(package, side, memory, timeout)
+    }
+}
+
+const FUNCTIONS: [Function; 11] = [
     function_spec("list-resources", "owner", 1769, 60),
     function_spec("list-permissions", "owner", 128, 10),
     function_spec("create-owner-role", "owner", 128, 30),
@@ -60,11 +76,20 @@ const FUNCTIONS: [Function; 9] = [
     function_spec("create-requestor-resources", "requestor", 128, 30),
     function_spec("check-requestor-role", "requestor", 128, 30),
     function_spec("revoke-requestor-resources", "requestor", 128, 30),
+    scheduled_spec("expire-grants", "owner", 128, 120),
+    scheduled_spec("expire-requestor-grants", "requestor", 128, 120),
 ];
 /// The functions that create and update roles (under the boundary).
 const IAM_WRITERS: [&str; 2] = ["create-owner-role", "create-requestor-resources"];
 /// The functions that delete xacct's roles (and instance profiles, and people's policies).
-const REVOKERS: [&str; 2] = ["revoke-grant", "revoke-requestor-resources"];
+const REVOKERS: [&str; 4] = [
+    "revoke-grant",
+    "revoke-requestor-resources",
+    "expire-grants",
+    "expire-requestor-grants",
+];
+/// The scheduled sweeps: the revokers that find expired grants themselves.
+const SWEEPS: [&str; 2] = ["expire-grants", "expire-requestor-grants"];
 /// The functions that make no IAM write at all.
 const IAM_READERS: [&str; 3] = ["list-grants", "check-owner-role", "check-requestor-role"];
 /// The requestor functions that may act on people when `AllowHumanRequestors` is "true".
@@ -89,6 +114,7 @@ const HUMAN_GROUPS: &str =
 const ALL_BUCKETS: &str = "arn:${AWS::Partition}:s3:::*";
 const FUNCTIONS_OF_THIS_ACCOUNT: &str =
     "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*";
+const KEYS_OF_THIS_ACCOUNT: &str = "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*";
 const DATABASES_OF_THIS_ACCOUNT: [&str; 2] = [
     "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:db:*",
     "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:cluster:*",
@@ -442,11 +468,22 @@ fn every_function_url_uses_aws_iam() {
         .map(|f| function_logical_id(f.package))
         .collect();
     assert_eq!(ids, expected);
-    for (id, function) in &functions {
-        assert_eq!(
-            function["Properties"]["FunctionUrlConfig"]["AuthType"], "AWS_IAM",
-            "{id}"
-        );
+    for spec in &FUNCTIONS {
+        let properties = &function(spec.package)["Properties"];
+        if spec.url {
+            assert_eq!(
+                properties["FunctionUrlConfig"]["AuthType"], "AWS_IAM",
+                "{}",
+                spec.package
+            );
+        } else {
+            // Reachable only through its schedule.
+            assert!(
+                !has_key(properties, "FunctionUrlConfig"),
+                "{}",
+                spec.package
+            );
+        }
     }
     for (id, url) in resources_of_type("AWS::Lambda::Url") {
         assert_eq!(url["Properties"]["AuthType"], "AWS_IAM", "{id}");
@@ -483,7 +520,10 @@ fn every_function_has_an_invoke_permission_pair_for_every_invoker() {
             ));
         }
         let mut expected = BTreeSet::new();
-        for function in FUNCTIONS.iter().filter(|f| f.side == parameters.side()) {
+        for function in FUNCTIONS
+            .iter()
+            .filter(|f| f.url && f.side == parameters.side())
+        {
             for slot in parameters.filled_slots() {
                 for action in ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"] {
                     expected.insert((
@@ -543,6 +583,17 @@ fn allowed_pattern(parameter: &str) -> Regex {
     Regex::new(&format!("^(?:{pattern})$")).unwrap()
 }
 
+/// The parameter's `AllowedPattern` accepts every value of `accepted` and none of `rejected`.
+fn assert_pattern(parameter: &str, accepted: &[&str], rejected: &[&str]) {
+    let pattern = allowed_pattern(parameter);
+    for value in accepted {
+        assert!(pattern.is_match(value), "{parameter} refuses {value}");
+    }
+    for value in rejected {
+        assert!(!pattern.is_match(value), "{parameter} accepts {value}");
+    }
+}
+
 #[test]
 fn invoker_parameters_accept_only_iam_principal_arns() {
     let parameters = &template()["Parameters"];
@@ -551,26 +602,24 @@ fn invoker_parameters_accept_only_iam_principal_arns() {
         "the first invoker must be given explicitly"
     );
     for slot in INVOKER_SLOTS {
-        let pattern = allowed_pattern(slot);
-        for accepted in [
-            "arn:aws:iam::000000000000:role/xacct-cli",
-            "arn:aws:iam::000000000000:role/team/path/ci-deployer",
-            "arn:aws-us-gov:iam::000000000000:user/alice",
-            "arn:aws:iam::000000000000:root",
-        ] {
-            assert!(pattern.is_match(accepted), "{slot} refuses {accepted}");
-        }
-        for rejected in [
-            "*",
-            "000000000000",
-            "arn:aws:iam::000000000000:*",
-            "arn:aws:sts::000000000000:assumed-role/r/session",
-            "arn:aws:iam::000000000000:role/a,arn:aws:iam::000000000000:role/b",
-            "lambda.amazonaws.com",
-            "arn:aws:iam::*:role/x",
-        ] {
-            assert!(!pattern.is_match(rejected), "{slot} accepts {rejected}");
-        }
+        assert_pattern(
+            slot,
+            &[
+                "arn:aws:iam::000000000000:role/xacct-cli",
+                "arn:aws:iam::000000000000:role/team/path/ci-deployer",
+                "arn:aws-us-gov:iam::000000000000:user/alice",
+                "arn:aws:iam::000000000000:root",
+            ],
+            &[
+                "*",
+                "000000000000",
+                "arn:aws:iam::000000000000:*",
+                "arn:aws:sts::000000000000:assumed-role/r/session",
+                "arn:aws:iam::000000000000:role/a,arn:aws:iam::000000000000:role/b",
+                "lambda.amazonaws.com",
+                "arn:aws:iam::*:role/x",
+            ],
+        );
     }
     for slot in &INVOKER_SLOTS[1..] {
         assert_eq!(parameters[slot]["Default"], "", "{slot}");
@@ -581,7 +630,7 @@ fn invoker_parameters_accept_only_iam_principal_arns() {
 #[test]
 fn outputs_give_every_function_url_on_its_side() {
     let outputs = template()["Outputs"].as_object().unwrap();
-    for function in &FUNCTIONS {
+    for function in FUNCTIONS.iter().filter(|f| f.url) {
         let url = format!("{}Url", function_logical_id(function.package));
         let value = json!({ "Fn::GetAtt": [url, "FunctionUrl"] });
         let matching: Vec<&Json> = outputs.values().filter(|o| o["Value"] == value).collect();
@@ -842,11 +891,16 @@ fn iam_actions_on_every_resource_are_only_those_without_resource_level_permissio
             }
         }
     }
-    let readers: Vec<&str> = roles
+    let readers: BTreeSet<&str> = roles
         .into_keys()
         .filter(|role| allowed_actions(role, None).contains(unscoped))
         .collect();
-    assert_eq!(readers, [execution_role_logical_id("list-grants")]);
+    let expected: BTreeSet<&str> = ["list-grants"]
+        .into_iter()
+        .chain(SWEEPS)
+        .map(execution_role_logical_id)
+        .collect();
+    assert_eq!(readers, expected);
 }
 
 #[test]
@@ -1078,7 +1132,42 @@ fn create_owner_role_role_allows_exactly_role_writes_and_existence_checks() {
         ("rds:DescribeDBInstances", set(DATABASES_OF_THIS_ACCOUNT)),
         ("rds:DescribeDBClusters", set(DATABASES_OF_THIS_ACCOUNT)),
     ]);
+    expected.extend(resource_side_reads());
     assert_exact_allows("create-owner-role", &expected, None);
+}
+
+/// What the owner functions read of the granted resource's own side: the bucket's region,
+/// encryption key and policy, the key's policy, the function's policy. Reads only, of this
+/// account only.
+fn resource_side_reads() -> Vec<(&'static str, Set)> {
+    let mut reads = scoped(
+        [
+            "s3:GetBucketLocation",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetBucketPolicy",
+        ],
+        &set([ALL_BUCKETS]),
+    );
+    reads.extend(scoped(
+        ["kms:DescribeKey", "kms:GetKeyPolicy"],
+        &set([KEYS_OF_THIS_ACCOUNT]),
+    ));
+    reads.push(("lambda:GetPolicy", set([FUNCTIONS_OF_THIS_ACCOUNT])));
+    reads
+}
+
+#[test]
+fn resource_side_bucket_reads_are_limited_to_this_accounts_buckets() {
+    for package in ["create-owner-role", "check-owner-role"] {
+        let role = execution_role_logical_id(package);
+        let reads: Vec<&Json> = allows(role, None)
+            .into_iter()
+            .filter(|st| actions(st).contains("s3:GetBucketPolicy"))
+            .collect();
+        assert_eq!(reads.len(), 1, "{package}");
+        let condition = &reads[0]["Condition"]["StringEquals"]["s3:ResourceAccount"];
+        assert_eq!(condition["Ref"], "AWS::AccountId", "{package}");
+    }
 }
 
 #[test]
@@ -1150,8 +1239,15 @@ fn list_grants_role_allows_exactly_the_authorization_details_read() {
 }
 
 #[test]
-fn check_owner_role_role_allows_exactly_reading_xacct_roles_and_managed_policies() {
-    assert_exact_allows("check-owner-role", &check_reads(), None);
+fn check_owner_role_role_allows_exactly_reading_xacct_roles_managed_policies_and_the_resource_side()
+{
+    let mut expected = check_reads();
+    expected.extend(resource_side_reads());
+    expected.extend([
+        ("rds:DescribeDBInstances", set(DATABASES_OF_THIS_ACCOUNT)),
+        ("rds:DescribeDBClusters", set(DATABASES_OF_THIS_ACCOUNT)),
+    ]);
+    assert_exact_allows("check-owner-role", &expected, None);
 }
 
 #[test]
@@ -1170,8 +1266,9 @@ fn check_requestor_role_role_reads_people_only_when_human_requestors_are_allowed
     }
 }
 
-#[test]
-fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
+/// What revoking a role needs: reading it, and deleting it with its policies, attachments
+/// and instance profile.
+fn role_revocation() -> Vec<(&'static str, Set)> {
     let roles = set([XACCT_ROLES]);
     let profiles = set([XACCT_INSTANCE_PROFILES]);
     let mut expected = scoped(
@@ -1191,6 +1288,12 @@ fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
             .chain(INSTANCE_PROFILE_REMOVAL),
         &profiles,
     ));
+    expected
+}
+
+#[test]
+fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
+    let expected = role_revocation();
     assert_exact_allows("revoke-grant", &expected, None);
     let mut people = scoped(
         ["iam:GetUserPolicy", "iam:DeleteUserPolicy"],
@@ -1207,6 +1310,136 @@ fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
         }
         assert_exact_allows("revoke-requestor-resources", &wanted, Some(&parameters));
     }
+}
+
+#[test]
+fn sweeps_allow_exactly_listing_roles_and_what_revoking_one_needs() {
+    // The sweep finds expired grants in one paged listing, then removes each as the
+    // revoke functions do; it touches no person's policy.
+    let mut expected = role_revocation();
+    expected.push(("iam:GetAccountAuthorizationDetails", set(["*"])));
+    for package in SWEEPS {
+        for parameters in scenarios() {
+            if deployed(function_logical_id(package), &parameters) {
+                assert_exact_allows(package, &expected, Some(&parameters));
+            }
+        }
+    }
+}
+
+/// The one schedule that invokes `package`: its logical ID and resource.
+fn schedule_of(package: &str) -> (&'static str, &'static Json) {
+    let function = function_logical_id(package);
+    let arn = json!({"Fn::GetAtt": [function, "Arn"]});
+    let schedules: Vec<(&str, &Json)> = resources_of_type("AWS::Scheduler::Schedule")
+        .into_iter()
+        .filter(|(_, s)| s["Properties"]["Target"]["Arn"] == arn)
+        .collect();
+    let [schedule] = schedules.as_slice() else {
+        panic!("{package}: {} schedules", schedules.len());
+    };
+    *schedule
+}
+
+#[test]
+fn every_sweep_runs_on_a_schedule_at_the_configured_rate_and_nothing_else_invokes_it() {
+    let schedules = resources_of_type("AWS::Scheduler::Schedule");
+    assert_eq!(schedules.len(), SWEEPS.len());
+    for package in SWEEPS {
+        let function = function_logical_id(package);
+        let (id, schedule) = schedule_of(package);
+        for parameters in scenarios() {
+            assert_eq!(
+                deployed(id, &parameters),
+                deployed(function, &parameters),
+                "{id} {parameters:?}"
+            );
+        }
+        let properties = &schedule["Properties"];
+        assert_eq!(
+            properties["ScheduleExpression"],
+            json!({"Fn::Sub": "rate(${ExpireGrantsRate})"}),
+            "{package}"
+        );
+        assert_eq!(properties["State"], "ENABLED", "{package}");
+        // The schedule's ARN is what the sweep logs as its caller.
+        let input: Json =
+            serde_json::from_str(properties["Target"]["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            input,
+            json!({"schedule_arn": "<aws.scheduler.schedule-arn>"}),
+            "{package}"
+        );
+        // Its role: only EventBridge Scheduler of this account may assume it, and it may
+        // only invoke this function.
+        let role_ref = &properties["Target"]["RoleArn"]["Fn::GetAtt"];
+        assert_eq!(role_ref[1], "Arn", "{package}");
+        let role = role_ref[0].as_str().unwrap();
+        let trust = statements(&resource(role)["Properties"]["AssumeRolePolicyDocument"]);
+        assert_eq!(
+            trust,
+            [&json!({
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+            })],
+            "{package}"
+        );
+        let allowed = allows(role, None);
+        let [invoke] = allowed.as_slice() else {
+            panic!("{role}: {} statements", allowed.len());
+        };
+        assert_eq!(actions(invoke), set(["lambda:InvokeFunction"]), "{role}");
+        assert_eq!(
+            resource_texts(invoke),
+            set([format!("GetAtt:{function}.Arn").as_str()]),
+            "{role}"
+        );
+        assert!(denies(role).is_empty(), "{role}");
+        // How many grants a run removes comes from the stack.
+        assert_eq!(
+            self::function(package)["Properties"]["Environment"]["Variables"]["XACCT_SWEEP_LIMIT"],
+            json!({"Ref": "ExpireGrantsPerRun"}),
+            "{package}"
+        );
+    }
+    // No other role of the stack may invoke a function directly.
+    for role in resources_of_type("AWS::IAM::Role").into_keys() {
+        let invokes = allowed_actions(role, None).contains("lambda:InvokeFunction");
+        let scheduler = SWEEPS
+            .iter()
+            .any(|p| schedule_of(p).1["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0] == role);
+        assert!(!invokes || scheduler, "{role}");
+    }
+}
+
+#[test]
+fn the_sweep_rate_is_hourly_by_default_and_only_a_scheduler_rate() {
+    let parameters = &template()["Parameters"];
+    assert_eq!(parameters["ExpireGrantsRate"]["Default"], "1 hour");
+    assert_eq!(parameters["ExpireGrantsPerRun"]["Default"], 25);
+    assert_pattern(
+        "ExpireGrantsRate",
+        &[
+            "1 hour",
+            "15 minutes",
+            "1 minute",
+            "2 hours",
+            "1 day",
+            "7 days",
+        ],
+        &[
+            "",
+            "0 hours",
+            "1 week",
+            "hour",
+            "1 hour)",
+            "1 hour) or cron(0 0 * * ? *",
+            "cron(0 * * * ? *)",
+            "01 hour",
+        ],
+    );
 }
 
 #[test]
@@ -1345,24 +1578,22 @@ fn human_requestor_parameters_are_off_by_default_and_validated() {
     assert_eq!(values, set(["false", "true"]));
     let path = &parameters["HumanPrincipalPath"];
     assert_eq!(path["Default"], "/");
-    let pattern = allowed_pattern("HumanPrincipalPath");
-    for accepted in ["/", "/people/", "/team/analysts/", "/a.b_c-d@e=f,g+h/"] {
-        assert!(pattern.is_match(accepted), "{accepted}");
-    }
-    for rejected in [
-        "",
-        "people/",
-        "/people",
-        "//",
-        "/a//b/",
-        "/*/",
-        "/peo*ple/",
-        "/?/",
-        "/a b/",
-        "/${x}/",
-    ] {
-        assert!(!pattern.is_match(rejected), "{rejected}");
-    }
+    assert_pattern(
+        "HumanPrincipalPath",
+        &["/", "/people/", "/team/analysts/", "/a.b_c-d@e=f,g+h/"],
+        &[
+            "",
+            "people/",
+            "/people",
+            "//",
+            "/a//b/",
+            "/*/",
+            "/peo*ple/",
+            "/?/",
+            "/a b/",
+            "/${x}/",
+        ],
+    );
 }
 
 #[test]

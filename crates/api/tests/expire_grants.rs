@@ -1,0 +1,268 @@
+//! The expiry sweep over the in-memory IAM with a clock passed in (never sleeping): it
+//! revokes exactly the expired grants of its side, is bounded per run and idempotent, and a
+//! grant that fails does not stop the others; the next run finishes it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::deps;
+use xacct_api::expire_grants::{Side, sweep};
+use xacct_api::lifecycle::{OwnerGrant, tags};
+use xacct_aws::fake::FakeIam;
+use xacct_aws::roles::{RoleSpec, ensure_role};
+use xacct_policy::expiry::Expiry;
+use xacct_policy::{PolicyDocument, Statement};
+
+/// 2026-12-06T...: the clock every test passes in.
+const NOW: i64 = 1_796_500_000;
+const SCHEDULE: &str = "arn:aws:scheduler:us-east-1:111111111111:schedule/default/xacct-expire";
+
+fn policy(resource: &str) -> PolicyDocument {
+    PolicyDocument::new(vec![Statement::allow(
+        "Grant",
+        vec!["s3:ListBucket".into()],
+        vec![resource.into()],
+    )])
+}
+
+/// An owner grant named `name` that ends `ends_in` seconds after [`NOW`] (`None`: never).
+async fn owner_grant(iam: &FakeIam, name: &str, ends_in: Option<i64>) {
+    let grant = OwnerGrant {
+        resource: format!("arn:aws:s3:::{name}").parse().unwrap(),
+        requestor: "222222222222".parse().unwrap(),
+        requestor_role: None,
+        require_mfa: false,
+        org: None,
+        expires_at: ends_in.map(|s| Expiry::from_epoch(NOW + s)),
+        db_user: None,
+    };
+    let spec = RoleSpec {
+        name: name.parse().unwrap(),
+        path: "/xacct/".into(),
+        description: "d".into(),
+        trust_policy: grant.trust("ext-0123456789".parse().unwrap()).document(),
+        policy_name: "xacct-grant".into(),
+        policy: policy(&format!("arn:aws:s3:::{name}")),
+        max_session_duration: 3600,
+        tags: grant.tags(),
+        identity_tags: vec![],
+        permissions_boundary: None,
+        instance_profile: false,
+    };
+    ensure_role(iam, &spec, None, "", false).await.unwrap();
+}
+
+/// Any role: `path` and `role_tags` as given, with an inline policy.
+async fn role(iam: &FakeIam, name: &str, path: &str, role_tags: &[(&str, String)]) {
+    let spec = RoleSpec {
+        name: name.parse().unwrap(),
+        path: path.into(),
+        description: "d".into(),
+        trust_policy: policy("arn:aws:s3:::x"),
+        policy_name: "p".into(),
+        policy: policy("arn:aws:s3:::x"),
+        max_session_duration: 3600,
+        tags: role_tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect::<BTreeMap<_, _>>(),
+        identity_tags: vec![],
+        permissions_boundary: None,
+        instance_profile: false,
+    };
+    ensure_role(iam, &spec, None, "", false).await.unwrap();
+}
+
+fn ended(seconds_ago: i64) -> String {
+    Expiry::from_epoch(NOW - seconds_ago).to_string()
+}
+
+/// A requestor role for a service, recording the owner grant's expiry.
+async fn requestor_role(iam: &FakeIam, name: &str, ends_in: Option<i64>) {
+    let mut t = vec![
+        (tags::MANAGED, "true".to_owned()),
+        (
+            tags::OWNER_ROLE,
+            "arn:aws:iam::111111111111:role/xacct/g".to_owned(),
+        ),
+    ];
+    if let Some(s) = ends_in {
+        t.push((tags::EXPIRES_AT, Expiry::from_epoch(NOW + s).to_string()));
+    }
+    role(iam, name, "/xacct/", &t).await;
+}
+
+fn arns(grants: &[xacct_api::expire_grants::SweptGrant]) -> Vec<String> {
+    grants.iter().map(|g| g.role_arn.clone()).collect()
+}
+
+fn arn(name: &str) -> String {
+    format!("arn:aws:iam::111111111111:role/xacct/{name}")
+}
+
+#[tokio::test]
+async fn the_sweep_removes_exactly_the_expired_xacct_grants_of_its_side() {
+    let deps = deps();
+    let iam = &deps.roles;
+    owner_grant(iam, "ended-an-hour-ago", Some(-3600)).await;
+    owner_grant(iam, "ends-this-second", Some(0)).await;
+    owner_grant(iam, "ends-in-a-second", Some(1)).await;
+    owner_grant(iam, "permanent", None).await;
+    // Someone else's roles carrying xacct's expiry tag: not under /xacct/, or not tagged
+    // as managed.
+    let grant_tags = |managed: &str| {
+        vec![
+            (tags::MANAGED, managed.to_owned()),
+            (tags::RESOURCE, "arn:aws:s3:::x".to_owned()),
+            (tags::REQUESTOR, "222222222222".to_owned()),
+            (tags::EXPIRES_AT, ended(60)),
+        ]
+    };
+    role(iam, "outside-the-path", "/", &grant_tags("true")).await;
+    role(iam, "not-managed", "/xacct/", &grant_tags("false")).await;
+    requestor_role(iam, "requestor-ended", Some(-60)).await;
+    requestor_role(iam, "requestor-running", Some(60)).await;
+    requestor_role(iam, "requestor-permanent", None).await;
+
+    let report = sweep(&deps, Side::Owner, SCHEDULE, NOW, 25).await.unwrap();
+    assert_eq!(
+        arns(&report.revoked),
+        [arn("ended-an-hour-ago"), arn("ends-this-second")]
+    );
+    assert_eq!(report.revoked[0].expires_at, ended(3600));
+    assert_eq!(
+        report.revoked[0].removed,
+        [
+            "inline policy `xacct-grant`".to_owned(),
+            format!("role `{}`", arn("ended-an-hour-ago"))
+        ]
+    );
+    assert!(report.failed.is_empty() && report.skipped.is_empty() && !report.more);
+    assert_eq!(report.examined, 9);
+    let mut left = iam.role_names();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "ends-in-a-second",
+            "not-managed",
+            "outside-the-path",
+            "permanent",
+            "requestor-ended",
+            "requestor-permanent",
+            "requestor-running"
+        ]
+    );
+
+    // The requestor side's sweep takes its own expired roles and nothing of the owner's.
+    let report = sweep(&deps, Side::Requestor, SCHEDULE, NOW, 25)
+        .await
+        .unwrap();
+    assert_eq!(arns(&report.revoked), [arn("requestor-ended")]);
+    assert!(!iam.role_names().contains(&"requestor-ended".to_owned()));
+    assert_eq!(iam.role_names().len(), 6);
+
+    // A second later, the grant that ended then goes too.
+    let later = sweep(&deps, Side::Owner, SCHEDULE, NOW + 1, 25)
+        .await
+        .unwrap();
+    assert_eq!(arns(&later.revoked), [arn("ends-in-a-second")]);
+}
+
+#[tokio::test]
+async fn a_sweep_stopped_at_its_limit_finishes_on_the_next_runs_and_then_changes_nothing() {
+    let deps = deps();
+    for i in 0..5 {
+        owner_grant(&deps.roles, &format!("ended-{i}"), Some(-10)).await;
+    }
+    owner_grant(&deps.roles, "running", Some(10)).await;
+    let mut revoked = Vec::new();
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let report = sweep(&deps, Side::Owner, SCHEDULE, NOW, 2).await.unwrap();
+        runs.push((report.revoked.len(), report.more));
+        revoked.extend(arns(&report.revoked));
+    }
+    assert_eq!(runs, [(2, true), (2, true), (1, false)]);
+    assert_eq!(
+        revoked,
+        (0..5)
+            .map(|i| arn(&format!("ended-{i}")))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(deps.roles.role_names(), ["running"]);
+    // Idempotent: a run with nothing expired lists and writes nothing.
+    deps.roles.clear_writes();
+    let again = sweep(&deps, Side::Owner, SCHEDULE, NOW, 2).await.unwrap();
+    assert!(again.revoked.is_empty() && again.failed.is_empty() && !again.more);
+    assert!(deps.roles.writes().is_empty(), "{:?}", deps.roles.writes());
+}
+
+#[tokio::test]
+async fn one_grant_failing_does_not_stop_the_others_and_the_next_run_finishes_it() {
+    let deps = deps();
+    for name in ["a", "b", "c"] {
+        owner_grant(&deps.roles, name, Some(-10)).await;
+    }
+    // The first DeleteRole fails after the grant's policy is gone: `a` is left powerless
+    // and half-removed.
+    deps.roles.fail_next("DeleteRole", "ServiceFailure");
+    let report = sweep(&deps, Side::Owner, SCHEDULE, NOW, 25).await.unwrap();
+    assert_eq!(arns(&report.failed), [arn("a")]);
+    assert_eq!(report.failed[0].code.as_deref(), Some("ServiceFailure"));
+    assert_eq!(arns(&report.revoked), [arn("b"), arn("c")]);
+    assert_eq!(deps.roles.role_names(), ["a"]);
+
+    let next = sweep(&deps, Side::Owner, SCHEDULE, NOW, 25).await.unwrap();
+    assert_eq!(arns(&next.revoked), [arn("a")]);
+    assert_eq!(next.revoked[0].removed, [format!("role `{}`", arn("a"))]);
+    assert!(next.failed.is_empty());
+    assert!(deps.roles.role_names().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_listing_fails_the_run_and_removes_nothing() {
+    let deps = deps();
+    owner_grant(&deps.roles, "a", Some(-10)).await;
+    deps.roles
+        .fail_next("GetAccountAuthorizationDetails", "Throttling");
+    let err = sweep(&deps, Side::Owner, SCHEDULE, NOW, 25)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 502, "{err:?}");
+    assert_eq!(deps.roles.role_names(), ["a"]);
+}
+
+#[tokio::test]
+async fn a_scheduled_run_takes_the_schedule_from_its_event_and_now_from_the_clock() {
+    let deps = deps();
+    // Against the real clock: ended a minute ago, and ending in a day.
+    let real_now = xacct_api::runtime::now_epoch();
+    owner_grant(&deps.roles, "ended", Some(real_now - NOW - 60)).await;
+    owner_grant(&deps.roles, "running", Some(real_now - NOW + 86_400)).await;
+    // EventBridge Scheduler's input as template.yaml writes it, with the context attribute
+    // filled in; keys the sweep does not know are ignored.
+    let event: xacct_api::expire_grants::SweepEvent = serde_json::from_value(serde_json::json!(
+        {"schedule_arn": SCHEDULE, "detail-type": "Scheduled Event"}
+    ))
+    .unwrap();
+    assert_eq!(event.schedule_arn.as_deref(), Some(SCHEDULE));
+    let report = xacct_api::expire_grants::handle(
+        &deps,
+        Side::Owner,
+        25,
+        lambda_http::LambdaEvent::new(event, lambda_http::Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(arns(&report.revoked), [arn("ended")]);
+    assert_eq!(deps.roles.role_names(), ["running"]);
+}
