@@ -128,11 +128,8 @@ pub struct CreateOwnerRoleResponse {
     pub expires_at: Option<String>,
     #[schema(schema_with = crate::openapi::granted_actions)]
     pub actions: Vec<String>,
-    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub trust_policy: PolicyDocument,
-    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub permissions_policy: PolicyDocument,
-    #[schema(value_type = Vec<crate::openapi::FindingSchema>)]
     pub findings: Vec<Finding>,
     /// Whether the request changed (or, for a dry run, would change) anything.
     pub changed: bool,
@@ -141,10 +138,8 @@ pub struct CreateOwnerRoleResponse {
     pub changes: Vec<String>,
     /// What the change does to access: pairs granted and revoked, principals and
     /// conditions added and dropped, and whether it widens or narrows.
-    #[schema(value_type = crate::openapi::AccessDiffSchema)]
     pub access_diff: AccessDiff,
     /// What the requestor needs to use the role, and the role as infrastructure code.
-    #[schema(value_type = crate::openapi::HandOffSchema)]
     pub handoff: HandOff,
 }
 

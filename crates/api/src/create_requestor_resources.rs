@@ -134,10 +134,9 @@ pub struct CreateRequestorResponse {
     /// or user.
     #[schema(max_length = 128, pattern = "^xacct-assume-[A-Za-z0-9_+=,.@-]+$")]
     pub policy_name: String,
-    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub policy: PolicyDocument,
     /// The role's trust policy; `null` for people.
-    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
+    #[schema(required = true)]
     pub trust_policy: Option<PolicyDocument>,
     /// Only for `ec2.amazonaws.com`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,15 +150,12 @@ pub struct CreateRequestorResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = crate::openapi::SwitchRoleUrl, required = false)]
     pub switch_role_url: Option<String>,
-    #[schema(value_type = Vec<crate::openapi::FindingSchema>)]
     pub findings: Vec<Finding>,
     pub changed: bool,
     pub dry_run: bool,
     pub changes: Vec<String>,
     /// What the change does to access (see `create-owner-role`).
-    #[schema(value_type = crate::openapi::AccessDiffSchema)]
     pub access_diff: AccessDiff,
-    #[schema(value_type = crate::openapi::HandOffSchema)]
     pub handoff: HandOff,
 }
 

@@ -29,12 +29,11 @@ pub struct Deps {
 /// The answer of `list-resources`.
 #[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ResourcesResponse {
-    #[schema(value_type = Vec<crate::openapi::DiscoveredResourceSchema>, max_items = 1000)]
+    #[schema(max_items = 1000)]
     pub resources: Vec<DiscoveredResource>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     #[schema(required = true, pattern = "^[A-Za-z0-9_-]+$")]
     pub next_cursor: Option<String>,
-    #[schema(value_type = Vec<crate::openapi::PartialFailureSchema>)]
     pub partial_failures: Vec<PartialFailure>,
 }
 

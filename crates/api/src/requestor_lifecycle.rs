@@ -150,7 +150,7 @@ pub struct CheckRequestorResponse {
     #[schema(schema_with = crate::openapi::principal_policies)]
     pub policies: BTreeMap<String, PolicyDocument>,
     /// A role's trust policy; `null` for a group or user.
-    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
+    #[schema(required = true)]
     pub trust_policy: Option<PolicyDocument>,
 }
 

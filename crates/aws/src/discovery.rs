@@ -72,8 +72,9 @@ impl Concurrency {
     }
 }
 
-/// A resource kind xacct discovers.
+/// A service `list-resources` discovers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKind {
     S3,
@@ -113,6 +114,8 @@ impl FromStr for ServiceKind {
 
 /// The catalog resource type of a discovered resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ResourceType))]
 #[serde(rename_all = "lowercase")]
 pub enum ResourceKind {
     Bucket,
@@ -136,21 +139,37 @@ impl fmt::Display for ResourceKind {
 
 /// One discovered resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A resource `list-resources` found.")
+)]
 pub struct DiscoveredResource {
+    #[cfg_attr(feature = "openapi", schema(value_type = xacct_policy::openapi::Arn))]
     pub arn: String,
     pub service: ServiceKind,
     #[serde(rename = "type")]
     pub resource_type: ResourceKind,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = xacct_policy::openapi::Region))]
     pub region: String,
+    /// The resource's tags; `{}` when it has none.
     pub tags: BTreeMap<String, String>,
 }
 
 /// A service or region that could not be listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A service in a region that could not be listed.")
+)]
 pub struct PartialFailure {
     pub service: ServiceKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = xacct_policy::openapi::Region))]
     pub region: String,
+    /// AWS's error code.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub code: String,
     pub message: String,
 }

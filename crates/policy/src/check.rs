@@ -33,6 +33,7 @@ pub struct AssumeCall<'a> {
 
 /// Which way of calling `sts:AssumeRole` a case tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AssumeVariant {
     #[serde(rename = "as given")]
     AsGiven,
@@ -54,10 +55,18 @@ impl fmt::Display for AssumeVariant {
 
 /// One way of calling `sts:AssumeRole` and what AWS would answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AssumeCheck,
+    description = "One way of calling `sts:AssumeRole` on the role, and what AWS would decide."))]
 pub struct AssumeCase {
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub case: AssumeVariant,
     pub decision: Decision,
+    /// The statement that decided, as `<policy> statement <Sid or #n>`; `null` when none did
+    /// (an implicit deny).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub statement: Option<String>,
+    /// Why, for people; for a denial it names the condition that was not met.
     pub reason: String,
 }
 
@@ -175,10 +184,17 @@ pub fn assume_cases(call: &AssumeCall<'_>) -> Vec<AssumeCase> {
 
 /// What a session of the role may do with one action on one ARN.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionCheck {
+    /// `service:ActionName`
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9-]+:[A-Za-z0-9_-]+$"))]
     pub action: String,
+    /// The ARN the action was evaluated on; `*` when it has no resource-level support.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub resource: String,
     pub decision: Decision,
+    /// The statement that decided; `null` when none did.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub statement: Option<String>,
 }
 

@@ -1,12 +1,39 @@
 //! Drift: how a live policy differs from the one xacct would write, statement by statement.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::document::{Effect, PolicyDocument, Statement};
 
+/// The part of a role that drifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DriftDocument {
+    TrustPolicy,
+    PermissionsPolicy,
+    InlinePolicies,
+    AttachedPolicies,
+    PermissionsBoundary,
+}
+
+impl fmt::Display for DriftDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TrustPolicy => "trust_policy",
+            Self::PermissionsPolicy => "permissions_policy",
+            Self::InlinePolicies => "inline_policies",
+            Self::AttachedPolicies => "attached_policies",
+            Self::PermissionsBoundary => "permissions_boundary",
+        })
+    }
+}
+
 /// What happened to a part of a role outside xacct.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DriftChange {
     Added,
@@ -16,14 +43,24 @@ pub enum DriftChange {
 
 /// How one part of a role differs from what xacct would build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "How one part of the role differs from what xacct would write for its grant."
+    )
+)]
 pub struct Drift {
-    /// `trust_policy`, `permissions_policy`, `inline_policies`, `attached_policies`,
-    /// `permissions_boundary`.
-    pub document: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub document: DriftDocument,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub change: DriftChange,
     pub message: String,
+    /// What xacct would have there (a statement, a boundary ARN, ...); absent when nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Value>,
+    /// What the role has there (a statement, a policy document, an ARN, ...); absent when
+    /// nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<Value>,
 }
@@ -40,7 +77,11 @@ fn name(st: &Statement, index: usize) -> String {
 }
 
 /// The differences between the document xacct would write and the live one.
-pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocument) -> Vec<Drift> {
+pub fn compare(
+    document: DriftDocument,
+    expected: &PolicyDocument,
+    actual: &PolicyDocument,
+) -> Vec<Drift> {
     let mut out = Vec::new();
     let mut matched = vec![false; expected.statements.len()];
     for (i, st) in actual.statements.iter().enumerate() {
@@ -66,7 +107,7 @@ pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocumen
                     *m = true;
                 }
                 out.push(Drift {
-                    document: document.to_owned(),
+                    document,
                     change: DriftChange::Changed,
                     message: format!("{document} {} was changed outside xacct", name(st, i)),
                     expected: expected.statements.get(j).and_then(value),
@@ -74,7 +115,7 @@ pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocumen
                 });
             }
             None => out.push(Drift {
-                document: document.to_owned(),
+                document,
                 change: DriftChange::Added,
                 message: format!(
                     "{document} {} was added outside xacct{}",
@@ -93,7 +134,7 @@ pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocumen
     for (j, st) in expected.statements.iter().enumerate() {
         if !matched.get(j).copied().unwrap_or(true) {
             out.push(Drift {
-                document: document.to_owned(),
+                document,
                 change: DriftChange::Removed,
                 message: format!("{document} {} was removed outside xacct", name(st, j)),
                 expected: value(st),
@@ -132,7 +173,7 @@ mod tests {
             vec!["s3:GetObject".into()],
             vec!["*".into()],
         )]);
-        assert!(compare("permissions_policy", &d, &d.clone()).is_empty());
+        assert!(compare(DriftDocument::PermissionsPolicy, &d, &d.clone()).is_empty());
     }
 
     #[test]
@@ -153,7 +194,7 @@ mod tests {
             Statement::allow("Objects", vec!["s3:GetObject".into()], vec!["*".into()]),
             Statement::allow("Extra", vec!["s3:*".into()], vec!["*".into()]),
         ]);
-        let drift = compare("permissions_policy", &expected, &actual);
+        let drift = compare(DriftDocument::PermissionsPolicy, &expected, &actual);
         let changes: Vec<(DriftChange, &str)> = drift
             .iter()
             .map(|d| (d.change, d.message.as_str()))
@@ -185,7 +226,11 @@ mod tests {
             vec!["s3:ListBucket".into()],
             vec!["arn:aws:s3:::b".into()],
         )]);
-        let drift = compare("permissions_policy", &expected, &doc(Vec::new()));
+        let drift = compare(
+            DriftDocument::PermissionsPolicy,
+            &expected,
+            &doc(Vec::new()),
+        );
         let json = serde_json::to_value(&drift).unwrap();
         assert_eq!(json[0]["change"], "removed");
         assert_eq!(serde_json::from_value::<Vec<Drift>>(json).unwrap(), drift);

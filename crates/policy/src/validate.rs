@@ -14,6 +14,7 @@ use crate::eval::Operator;
 
 /// How serious a finding is, most serious first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Severity {
     Error,
@@ -35,14 +36,25 @@ impl fmt::Display for Severity {
 
 /// One finding about a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "A policy check result, in the spirit of IAM Access Analyzer's policy validation."
+    )
+)]
 pub struct Finding {
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub severity: Severity,
-    /// Stable, for machines: `WILDCARD_ACTION`, `ACTION_RESOURCE_MISMATCH`, ... Borrowed
-    /// when xacct makes the finding, owned when it is read back from an answer.
+    /// Stable, for machines, such as `WILDCARD_ACTION`, `RESOURCE_NOT_VERIFIED`.
+    // Borrowed when xacct makes the finding, owned when it is read back from an answer.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Z][A-Z0-9_]*$"))]
     pub code: Cow<'static, str>,
     pub message: String,
-    /// The statement it is about: its Sid, or `#n` counting from 1.
+    /// The statement it is about, its Sid or `#n` counting from 1; absent when about the
+    /// whole document.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false))]
     pub statement: Option<String>,
 }
 

@@ -152,8 +152,9 @@ impl Request {
     }
 }
 
-/// The outcome of an evaluation.
+/// What AWS would decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Allow,
