@@ -62,7 +62,11 @@ async fn role_exists(stack: &Stack, side: &str, name: &str) -> bool {
 }
 
 fn revoked(report: &SweepReport) -> Vec<String> {
-    let mut arns: Vec<String> = report.revoked.iter().map(|g| g.role_arn.clone()).collect();
+    let mut arns: Vec<String> = report
+        .revoked
+        .iter()
+        .map(|g| g.principal_arn.clone())
+        .collect();
     arns.sort();
     arns
 }

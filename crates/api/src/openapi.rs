@@ -395,6 +395,10 @@ pub struct HandOffSchema {
     /// region, user) that gets the password for one connection; absent otherwise.
     #[schema(required = false, pattern = "^aws rds generate-db-auth-token ")]
     pub db_auth_token_command: String,
+    /// When the grant ends (RFC 3339, UTC): AWS refuses to assume the role from then on, and
+    /// a note says so; absent for a permanent grant.
+    #[schema(required = false)]
+    pub expires_at: String,
     /// What is left to do by hand, such as adding the External ID or an MFA device.
     pub notes: Vec<String>,
 }

@@ -148,10 +148,14 @@ async fn a_grant_iam_refuses_to_delete_does_not_stop_the_other_and_the_next_run_
     let failed: Vec<(&str, Option<&str>)> = report
         .failed
         .iter()
-        .map(|g| (g.role_arn.as_str(), g.code.as_deref()))
+        .map(|g| (g.principal_arn.as_str(), g.code.as_deref()))
         .collect();
     assert_eq!(failed, [(arn("stuck").as_str(), Some("DeleteConflict"))]);
-    let revoked: Vec<&str> = report.revoked.iter().map(|g| g.role_arn.as_str()).collect();
+    let revoked: Vec<&str> = report
+        .revoked
+        .iter()
+        .map(|g| g.principal_arn.as_str())
+        .collect();
     assert_eq!(revoked, [arn("ended").as_str()]);
     assert_eq!(
         report.revoked[0].removed,
@@ -168,6 +172,6 @@ async fn a_grant_iam_refuses_to_delete_does_not_stop_the_other_and_the_next_run_
     let next = sweep(&deps, Side::Owner, "schedule", NOW, 25)
         .await
         .unwrap();
-    assert_eq!(next.failed[0].role_arn, arn("stuck"));
+    assert_eq!(next.failed[0].principal_arn, arn("stuck"));
     assert_eq!(delete_stuck.num_calls(), 2);
 }
