@@ -352,8 +352,7 @@ pub fn requestor_body(args: &RequestorArgs) -> CreateRequestorRequest {
         require_mfa: args.mfa,
         external_id: args.external_id.clone(),
         role_name: args.role_name.clone(),
-        // `requestor-setup` has no flag for the owner grant's expiry yet.
-        expires_at: None,
+        expires_at: args.expires_at.clone(),
         dry_run: args.dry_run,
     }
 }
@@ -468,4 +467,49 @@ pub fn show_config(client: &Client, output: Output) {
         })
         .collect();
     print(&table(&["FUNCTION", "URL", "SIGNING"], &rows, 90));
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    fn requestor_args(args: &[&str]) -> RequestorArgs {
+        let cli = Cli::try_parse_from(
+            [
+                "xacct",
+                "requestor-setup",
+                "arn:aws:iam::111111111111:role/xacct/g",
+            ]
+            .iter()
+            .chain(args),
+        )
+        .unwrap();
+        match cli.command {
+            Command::RequestorSetup(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn requestor_setup_sends_the_owner_grants_expiry_it_is_given() {
+        let body = requestor_body(&requestor_args(&[
+            "--user",
+            "ana",
+            "--expires-at",
+            "2026-12-31T18:00:00Z",
+        ]));
+        assert_eq!(body.expires_at.as_deref(), Some("2026-12-31T18:00:00Z"));
+        assert_eq!(body.user_name.as_deref(), Some("ana"));
+        let permanent = requestor_body(&requestor_args(&["--service", "lambda.amazonaws.com"]));
+        assert_eq!(permanent.expires_at, None);
+        assert!(
+            serde_json::to_value(&permanent)
+                .unwrap()
+                .get("expires_at")
+                .is_none_or(Value::is_null)
+        );
+    }
 }

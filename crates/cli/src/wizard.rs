@@ -141,6 +141,8 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
     show_created(&created, Output::Table);
     let owner_role = str_of(&created, "role_arn").to_owned();
     let external_id = opt_str(&created, "external_id").map(str::to_owned);
+    // The requestor side ends with the owner's grant.
+    let expires_at = opt_str(&created, "expires_at").map(str::to_owned);
 
     if Confirm::new()
         .with_prompt("Set up the requestor side now?")
@@ -164,6 +166,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
                     .to_owned(),
             ),
             external_id: external_id.clone(),
+            expires_at,
             ..CreateRequestorRequest::default()
         };
         let answer: Value = client
