@@ -422,6 +422,7 @@ async fn service_side<R: RoleStore>(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn person_side<R: HumanStore>(
     deps: &Deps<R>,
     caller: &str,
