@@ -167,6 +167,11 @@ fn no_such(operation: &'static str, what: &str) -> AwsError {
     )
 }
 
+/// A user's or group's ARN in the fake's account (people have no path here).
+fn person_arn(account: &str, kind: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:{kind}/{name}")
+}
+
 /// Roles per page of the fake's `GetAccountAuthorizationDetails` (and `ListRoles`): small, so
 /// tests page.
 pub const FAKE_DETAILS_PAGE: usize = 2;
@@ -214,7 +219,7 @@ impl RoleListing for FakeIam {
                     } else {
                         Human::Group(name.clone())
                     },
-                    arn: format!("arn:aws:iam::{account}:{kind}/{name}"),
+                    arn: person_arn(&account, kind, name),
                     path: "/".to_owned(),
                     inline: inline.clone(),
                 })
@@ -519,7 +524,7 @@ impl HumanStore for FakeIam {
         self.call(op, false, |s| {
             Ok(s.humans
                 .contains_key(&(who.kind().to_owned(), who.name().to_owned()))
-                .then(|| format!("arn:aws:iam::{account}:{}/{}", who.kind(), who.name())))
+                .then(|| person_arn(&account, who.kind(), who.name())))
         })
     }
 
