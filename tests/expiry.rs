@@ -20,6 +20,10 @@ use xacct_policy::expiry::Expiry;
 
 const BUCKET: &str = "arn:aws:s3:::xacct-demo-reports";
 
+/// The sweeps judge the whole stack at a clock each test picks: one test's run would remove
+/// what another just made to expire at its own clock. The tests of this file take turns.
+static SWEEPS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn deps(stack: &Stack, side: &str) -> IamDeps<IamRoleStore> {
     let config = stack.sdk(side).await;
     IamDeps {
@@ -62,13 +66,18 @@ async fn role_exists(stack: &Stack, side: &str, name: &str) -> bool {
 }
 
 fn revoked(report: &SweepReport) -> Vec<String> {
-    let mut arns: Vec<String> = report.revoked.iter().map(|g| g.role_arn.clone()).collect();
+    let mut arns: Vec<String> = report
+        .revoked
+        .iter()
+        .map(|g| g.principal_arn.clone())
+        .collect();
     arns.sort();
     arns
 }
 
 #[tokio::test]
 async fn the_sweep_removes_exactly_the_expired_grants_on_each_side_a_bounded_run_at_a_time() {
+    let _turn = SWEEPS.lock().await;
     let stack = Stack::load();
     let names: Vec<String> = (0..3)
         .map(|i| unique(&format!("sweep-ended-{i}")))
@@ -195,5 +204,177 @@ async fn the_sweep_removes_exactly_the_expired_grants_on_each_side_a_bounded_run
     for name in [&running, &permanent] {
         let arn = format!("arn:aws:iam::{}:role/xacct/{name}", stack.owner_account());
         stack.post("revoke-grant", &json!({"role_arn": arn})).await;
+    }
+}
+
+/// A new user (or group, with `group`) in the requestor account.
+async fn person(stack: &Stack, prefix: &str, group: bool) -> String {
+    let iam = stack.iam("requestor").await;
+    let name = unique(prefix);
+    if group {
+        iam.create_group().group_name(&name).send().await.unwrap();
+    } else {
+        iam.create_user().user_name(&name).send().await.unwrap();
+    }
+    name
+}
+
+/// xacct's inline policy for `owner_role` on a person, as IAM holds it, if any.
+async fn person_policy(
+    stack: &Stack,
+    key: &str,
+    name: &str,
+    policy: &str,
+) -> Option<xacct_policy::PolicyDocument> {
+    let iam = stack.iam("requestor").await;
+    let text = if key == "group_name" {
+        iam.get_group_policy()
+            .group_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+            .ok()
+            .map(|o| o.policy_document)
+    } else {
+        iam.get_user_policy()
+            .user_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+            .ok()
+            .map(|o| o.policy_document)
+    };
+    text.map(|t| xacct_e2e::decode_policy(&t))
+}
+
+#[tokio::test]
+async fn a_persons_policy_ends_with_the_owner_grant_and_the_requestor_sweep_removes_it() {
+    let _turn = SWEEPS.lock().await;
+    let stack = Stack::load();
+    let ending = grant(&stack, &unique("people-ending"), Some("1m")).await;
+    let running = grant(&stack, &unique("people-running"), Some("2h")).await;
+    let ends = Expiry::parse(ending["expires_at"].as_str().unwrap()).unwrap();
+    // Two people whose grant ends in a minute, one whose grant runs on, one permanent.
+    let cases = [
+        (
+            "user_name",
+            person(&stack, "ana", false).await,
+            &ending,
+            true,
+        ),
+        (
+            "group_name",
+            person(&stack, "team", true).await,
+            &ending,
+            true,
+        ),
+        (
+            "user_name",
+            person(&stack, "bob", false).await,
+            &running,
+            true,
+        ),
+        (
+            "user_name",
+            person(&stack, "carl", false).await,
+            &running,
+            false,
+        ),
+    ];
+    let mut policy_names = Vec::new();
+    for (key, name, owner, ends_too) in &cases {
+        let mut body = json!({"owner_role_arn": owner["role_arn"], *key: name});
+        if *ends_too {
+            body["expires_at"] = owner["expires_at"].clone();
+        }
+        let created = stack.post("create-requestor-resources", &body).await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        let policy_name = created.body["policy_name"].as_str().unwrap().to_owned();
+        // The written policy carries the expiry as AWS reads it, and the answer says so.
+        let live = person_policy(&stack, key, name, &policy_name)
+            .await
+            .unwrap();
+        let expected =
+            ends_too.then(|| Expiry::parse(owner["expires_at"].as_str().unwrap()).unwrap());
+        assert_eq!(Expiry::of_document(&live), expected, "{name}");
+        assert_eq!(
+            created.body["handoff"]["expires_at"].as_str(),
+            expected.map(|e| e.to_string()).as_deref()
+        );
+        policy_names.push(policy_name);
+    }
+    // Someone else's expired copy of xacct's policy under their own name stays.
+    let ana = &cases[0].1;
+    let copy = person_policy(&stack, "user_name", ana, &policy_names[0])
+        .await
+        .unwrap();
+    stack
+        .iam("requestor")
+        .await
+        .put_user_policy()
+        .user_name(ana)
+        .policy_name("their-own")
+        .policy_document(copy.to_json())
+        .send()
+        .await
+        .unwrap();
+    // check-requestor-role, now (before the end): the person may assume the owner role.
+    let check = stack
+        .post(
+            "check-requestor-role",
+            &json!({"user_name": ana, "owner_role_arn": ending["role_arn"]}),
+        )
+        .await;
+    assert_eq!(check.body["ok"], true, "{}", check.body);
+
+    let requestor_side = deps(&stack, "requestor").await;
+    let early = sweep(
+        &requestor_side,
+        Side::Requestor,
+        "e2e",
+        ends.epoch() - 1,
+        25,
+    )
+    .await
+    .unwrap();
+    let ours = |report: &SweepReport| -> Vec<String> {
+        revoked(report)
+            .into_iter()
+            .filter(|arn| {
+                cases
+                    .iter()
+                    .any(|(_, name, _, _)| arn.ends_with(&format!("/{name}")))
+            })
+            .collect()
+    };
+    assert!(ours(&early).is_empty(), "{early:?}");
+    let swept = sweep(&requestor_side, Side::Requestor, "e2e", ends.epoch(), 25)
+        .await
+        .unwrap();
+    let account = stack.requestor_account();
+    let mut expected = vec![
+        format!("arn:aws:iam::{account}:user/{}", cases[0].1),
+        format!("arn:aws:iam::{account}:group/{}", cases[1].1),
+    ];
+    expected.sort();
+    assert_eq!(ours(&swept), expected, "{swept:?}");
+    for ((key, name, _, _), policy_name) in cases.iter().zip(&policy_names) {
+        let left = person_policy(&stack, key, name, policy_name).await;
+        assert_eq!(
+            left.is_none(),
+            name == &cases[0].1 || name == &cases[1].1,
+            "{name}"
+        );
+    }
+    assert!(
+        person_policy(&stack, "user_name", ana, "their-own")
+            .await
+            .is_some()
+    );
+
+    for owner in [&ending, &running] {
+        stack
+            .post("revoke-grant", &json!({"role_arn": owner["role_arn"]}))
+            .await;
     }
 }

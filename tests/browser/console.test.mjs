@@ -262,6 +262,9 @@ test('the whole flow: resource, actions, owner role, requestor role, hand-off', 
   assert.equal(externalId.length, 40, `a generated External ID has 40 characters: ${externalId}`);
   assert.match(externalId, /^[A-Za-z0-9]{40}$/);
   assert.match(await byId(page, 'handoff-requestor-role-arn').textContent(), new RegExp(`^arn:aws:iam::${REQUESTOR}:role/xacct/${RUN}-lambda$`));
+  // The requestor side was made with the owner grant's expiry, and the hand-off says when
+  // access ends.
+  assert.equal((await byId(page, 'handoff-expires-at').textContent()).trim(), expires[1]);
   const cli = await byId(page, 'handoff-cli').textContent();
   assert.ok(cli.startsWith('aws sts assume-role'));
   assert.ok(cli.includes(`--role-arn ${ownerArn}`) && cli.includes(`--external-id ${externalId}`) && cli.includes('--role-session-name '));

@@ -721,6 +721,7 @@ fn answer(
             duration_seconds: input.max_session,
             mfa_serial: None,
             source: Some(SourceCredentials::Profile("default".to_owned())),
+            expires_at: input.expires_at,
         },
         true,
         &spec.description,

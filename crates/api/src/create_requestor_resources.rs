@@ -1,7 +1,8 @@
 //! `create-requestor-resources`: in the requestor account, either a role that one AWS
 //! service may assume and whose only permission is `sts:AssumeRole` on the owner role (for
 //! EC2 also an instance profile holding it), or, for people, an inline policy allowing the
-//! same on an existing IAM group or user, optionally only with MFA.
+//! same on an existing IAM group or user, optionally only with MFA; with the owner grant's
+//! expiry, the role is tagged with it and a person's policy allows only until then.
 
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -63,9 +64,10 @@ pub struct CreateRequestorRequest {
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::RoleName>)]
     pub role_name: Option<String>,
-    /// Service roles only: when the owner's grant ends (its `expires_at`, RFC 3339). It is
-    /// recorded in the role's `xacct:expires-at` tag, and this side's `expire-requestor-grants`
-    /// removes the role afterwards.
+    /// When the owner's grant ends (its `expires_at`, RFC 3339). A service role records it
+    /// in its `xacct:expires-at` tag; a person's inline policy allows only until then
+    /// (`DateLessThan aws:CurrentTime`). This side's `expire-requestor-grants` removes either
+    /// afterwards.
     #[serde(default)]
     pub expires_at: Option<String>,
     #[serde(default)]
@@ -125,8 +127,8 @@ pub struct CreateRequestorResponse {
     /// The request's `external_id`, or `null`.
     #[schema(value_type = Option<crate::openapi::ExternalId>, required = true)]
     pub external_id: Option<String>,
-    /// When the role is removed by the requestor side's sweep (RFC 3339, UTC); `null` for
-    /// never, and for people.
+    /// When the role or the person's policy ends and is removed by the requestor side's
+    /// sweep (RFC 3339, UTC); `null` for never.
     #[schema(required = true)]
     pub expires_at: Option<String>,
     /// The inline policy: `xacct-assume-owner-role` on a role,
@@ -213,13 +215,6 @@ fn who(body: &CreateRequestorRequest) -> Result<Who, ApiError> {
             ));
         }
     };
-    if matches!(who, Who::Person(_)) && body.expires_at.is_some() {
-        return Err(ApiError::invalid(
-            "expires_at",
-            "ExpiryNotForPeople",
-            "expires_at applies to service principals; a person's inline policy carries no tag to record it",
-        ));
-    }
     if matches!(who, Who::Person(_)) && body.role_name.is_some() {
         return Err(ApiError::invalid(
             "role_name",
@@ -235,6 +230,7 @@ fn access(
     external_id: Option<&ExternalId>,
     mfa_serial: Option<String>,
     source: Option<SourceCredentials>,
+    expires_at: Option<Expiry>,
 ) -> Access {
     Access {
         role_arn: owner_role.clone(),
@@ -242,6 +238,7 @@ fn access(
         duration_seconds: 3600,
         mfa_serial,
         source,
+        expires_at,
     }
 }
 
@@ -314,6 +311,7 @@ pub async fn create_requestor_resources<R: RoleStore + HumanStore>(
                 &owner_role,
                 human,
                 external_id,
+                expires_at,
                 &account,
             )
             .await
@@ -405,6 +403,7 @@ async fn service_side<R: RoleStore>(
             external_id.as_ref(),
             None,
             SourceCredentials::for_service(&principal),
+            expires_at,
         ),
         false,
         &format!("xacct requestor role: {principal} may assume {owner_role}"),
@@ -437,6 +436,7 @@ async fn service_side<R: RoleStore>(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn person_side<R: HumanStore>(
     deps: &Deps<R>,
     caller: &str,
@@ -444,10 +444,11 @@ async fn person_side<R: HumanStore>(
     owner_role: &Arn,
     human: Human,
     external_id: Option<ExternalId>,
+    expires_at: Option<Expiry>,
     account: &AccountId,
 ) -> Result<CreateRequestorResponse, ApiError> {
     let policy_name = human_policy_name(owner_role);
-    let policy = human_assume_policy(owner_role, body.require_mfa)
+    let policy = human_assume_policy(owner_role, body.require_mfa, expires_at)
         .map_err(|e| ApiError::invalid("owner_role_arn", "InvalidRoleArn", e.to_string()))?;
     let outcome = ensure_human_policy(
         &deps.roles,
@@ -498,6 +499,7 @@ async fn person_side<R: HumanStore>(
             external_id.as_ref(),
             mfa_serial,
             Some(SourceCredentials::Profile("default".to_owned())),
+            expires_at,
         ),
         true,
         &format!(
@@ -530,7 +532,7 @@ async fn person_side<R: HumanStore>(
         group_name: matches!(human, Human::Group(_)).then(|| human.name().to_owned()),
         user_name: matches!(human, Human::User(_)).then(|| human.name().to_owned()),
         external_id: external_id.map(|e| e.to_string()),
-        expires_at: None,
+        expires_at: expires_at.map(|e| e.to_string()),
         policy_name,
         policy,
         trust_policy: None,

@@ -1,26 +1,30 @@
 //! `expire-grants` (owner side) and `expire-requestor-grants` (requestor side): the scheduled
-//! sweep that revokes the grants whose `xacct:expires-at` tag has passed. AWS already refuses
-//! an expired owner grant (its trust's `DateLessThan aws:CurrentTime`); the sweep removes
-//! what is left, through the same removal as `revoke-grant` / `revoke-requestor-resources`.
+//! sweep that revokes the grants whose `xacct:expires-at` tag (or, for a person's inline
+//! policy, whose `DateLessThan aws:CurrentTime`) has passed. AWS already refuses an expired
+//! grant through that condition; the sweep removes what is left, through the same removal as
+//! `revoke-grant` / `revoke-requestor-resources`.
 
 use lambda_http::LambdaEvent;
 use serde::{Deserialize, Serialize};
-use xacct_aws::roles::{ListedRole, RoleListing, RoleState, RoleStore};
+use xacct_aws::humans::{Human, HumanError, HumanStore, remove_human_policy_if};
+use xacct_aws::roles::{ListedHuman, ListedRole, Removal, RoleListing, RoleState, RoleStore};
 use xacct_policy::expiry::Expiry;
 use xacct_policy::naming::ROLE_PATH;
+use xacct_policy::{Arn, PolicyDocument};
 
 use crate::error::{ApiError, Failure};
 use crate::lifecycle::{IamDeps, OwnerGrant, tags};
-use crate::owner_lifecycle::{owner_grant_role, revoke_role};
-use crate::requestor_lifecycle::requestor_role;
+use crate::owner_lifecycle::{RevokeResponse, owner_grant_role, revoke_role};
+use crate::requestor_lifecycle::{is_xacct_human_policy, requestor_role, xacct_human_grant};
 
 /// Expired grants revoked per run when `XACCT_SWEEP_LIMIT` is unset: the rest wait for the
 /// next run, so one run stays well inside the function's time-out.
 pub const DEFAULT_SWEEP_LIMIT: usize = 25;
 
 /// Pages of `GetAccountAuthorizationDetails` one run reads at most: a page holds up to
-/// 1,000 roles and IAM's highest role quota is 5,000, so this covers any account twice.
-const MAX_PAGES: usize = 10;
+/// 1,000 entities and IAM's highest quotas are 5,000 roles, 5,000 users and 300 groups, so
+/// this covers any account's roles and people.
+const MAX_PAGES: usize = 11;
 
 /// Which side's grants a sweep removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,7 +32,7 @@ const MAX_PAGES: usize = 10;
 pub enum Side {
     /// Owner roles (`xacct:resource` and `xacct:requestor` tags).
     Owner,
-    /// Requestor roles (`xacct:owner-role` tag).
+    /// Requestor roles (`xacct:owner-role` tag) and people's xacct inline policies.
     Requestor,
 }
 
@@ -60,7 +64,11 @@ pub struct SweepEvent {
 /// One expired grant and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SweptGrant {
-    pub role_arn: String,
+    /// The role, or the user or group whose policy it is.
+    pub principal_arn: String,
+    /// A person's inline policy; absent for a role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
     pub expires_at: String,
     /// What was removed; empty when it was already gone (or nothing was done).
     pub removed: Vec<String>,
@@ -77,7 +85,7 @@ pub struct SweepReport {
     pub side: Side,
     /// The time the run judged expiry at (RFC 3339, UTC).
     pub now: String,
-    /// Roles read from IAM.
+    /// Roles (and, on the requestor side, users and groups) read from IAM.
     pub examined: usize,
     pub revoked: Vec<SweptGrant>,
     /// Failed this run; the next run tries again.
@@ -108,26 +116,67 @@ fn expired_grant(role: &ListedRole, side: Side, now: i64) -> Option<Expiry> {
     ended(&role.tags, side).filter(|e| e.is_past(now))
 }
 
-/// The expired grants of `side` at `now`, at most `limit`, and whether more may be left.
+/// A person's xacct inline policy and when it ends, if it has ended at `now`.
+struct PersonGrant {
+    who: Human,
+    arn: String,
+    policy_name: String,
+    owner: Arn,
+    at: Expiry,
+}
+
+fn expired_person_grants(person: &ListedHuman, now: i64) -> impl Iterator<Item = PersonGrant> {
+    person.inline.iter().filter_map(move |(name, doc)| {
+        let owner = xacct_human_grant(name, doc)?;
+        let at = Expiry::of_document(doc).filter(|e| e.is_past(now))?;
+        Some(PersonGrant {
+            who: person.who.clone(),
+            arn: person.arn.clone(),
+            policy_name: name.clone(),
+            owner,
+            at,
+        })
+    })
+}
+
+/// An expired grant found by the listing.
+enum Expired {
+    Role(String, Expiry),
+    Person(PersonGrant),
+}
+
+/// The expired grants of `side` at `now`, at most `limit`, how many entities were read, and
+/// whether more may be left. Only the requestor side reads people.
 async fn expired_grants<R: RoleListing>(
     roles: &R,
     side: Side,
     now: i64,
     limit: usize,
-) -> Result<(Vec<(String, Expiry)>, usize, bool), ApiError> {
+) -> Result<(Vec<Expired>, usize, bool), ApiError> {
     let mut found = Vec::new();
     let mut examined = 0;
     let mut marker: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let (page, next) = roles.list_role_details(marker.as_deref()).await?;
-        examined += page.len();
-        for role in &page {
-            if let Some(at) = expired_grant(role, side, now) {
-                if found.len() == limit {
-                    return Ok((found, examined, true));
-                }
-                found.push((role.arn.clone(), at));
+        let (page, next) = roles
+            .list_details(marker.as_deref(), side == Side::Requestor)
+            .await?;
+        examined += page.roles.len() + page.people.len();
+        let of_roles = page.roles.iter().filter_map(|role| {
+            Some(Expired::Role(
+                role.arn.clone(),
+                expired_grant(role, side, now)?,
+            ))
+        });
+        let of_people = page
+            .people
+            .iter()
+            .flat_map(|person| expired_person_grants(person, now))
+            .map(Expired::Person);
+        for grant in of_roles.chain(of_people) {
+            if found.len() == limit {
+                return Ok((found, examined, true));
             }
+            found.push(grant);
         }
         match next {
             Some(m) => marker = Some(m),
@@ -137,11 +186,49 @@ async fn expired_grants<R: RoleListing>(
     Ok((found, examined, true))
 }
 
+/// Removes a person's expired xacct policy as `revoke-requestor-resources` does, after
+/// reading it again: one no longer xacct's, or extended since the listing, stays.
+async fn remove_person_grant<R: HumanStore>(
+    store: &R,
+    grant: &PersonGrant,
+    now: i64,
+) -> Result<Removal, ApiError> {
+    remove_human_policy_if(
+        store,
+        &grant.who,
+        &grant.policy_name,
+        |doc: &PolicyDocument| {
+            if !is_xacct_human_policy(&grant.owner, doc) {
+                return Err(ApiError::from(HumanError::NotManaged {
+                    kind: grant.who.kind(),
+                    name: grant.who.name().to_owned(),
+                    policy: grant.policy_name.clone(),
+                }));
+            }
+            match Expiry::of_document(doc) {
+                Some(e) if e.is_past(now) => Ok(()),
+                _ => Err(ApiError::conflict(
+                    "policy_name",
+                    "NotExpired",
+                    format!(
+                        "inline policy `{}` of {} `{}` has not expired at {}",
+                        grant.policy_name,
+                        grant.who.kind(),
+                        grant.who.name(),
+                        Expiry::from_epoch(now)
+                    ),
+                )),
+            }
+        },
+    )
+    .await
+}
+
 /// Revokes the expired grants of `side` at `now`, at most `limit` of them: each through the
-/// removal the revoke functions use, after reading the role again (a grant extended since
-/// the listing is skipped). One grant failing does not stop the others; what failed is
-/// tried again by the next run. Only a failure to list the roles fails the run.
-pub async fn sweep<R: RoleListing + RoleStore>(
+/// removal the revoke functions use, after reading the role (or the person's policy) again
+/// (a grant extended since the listing is skipped). One grant failing does not stop the
+/// others; what failed is tried again by the next run. Only a failure to list fails the run.
+pub async fn sweep<R: RoleListing + RoleStore + HumanStore>(
     deps: &IamDeps<R>,
     side: Side,
     caller: &str,
@@ -159,37 +246,50 @@ pub async fn sweep<R: RoleListing + RoleStore>(
         skipped: Vec::new(),
         more,
     };
-    for (role_arn, at) in expired {
-        let still_expired = |state: &RoleState| {
-            side.kind(state)?;
-            match ended(&state.tags, side) {
-                Some(e) if e.is_past(now) => Ok(()),
-                _ => Err(ApiError::conflict(
-                    "role_arn",
-                    "NotExpired",
-                    format!("role_arn `{}` has not expired at {}", state.arn, report.now),
-                )),
+    for found in expired {
+        let (mut grant, result) = match found {
+            Expired::Role(role_arn, at) => {
+                let still_expired = |state: &RoleState| {
+                    side.kind(state)?;
+                    match ended(&state.tags, side) {
+                        Some(e) if e.is_past(now) => Ok(()),
+                        _ => Err(ApiError::conflict(
+                            "role_arn",
+                            "NotExpired",
+                            format!("role_arn `{}` has not expired at {}", state.arn, report.now),
+                        )),
+                    }
+                };
+                let result = revoke_role(deps, &role_arn, still_expired).await;
+                (swept(role_arn, None, at), result)
+            }
+            Expired::Person(person) => {
+                let result = remove_person_grant(&deps.roles, &person, now)
+                    .await
+                    .map(|r| RevokeResponse {
+                        removed: r.removed,
+                        changed: r.changed,
+                    });
+                (
+                    swept(person.arn, Some(person.policy_name), person.at),
+                    result,
+                )
             }
         };
-        let mut grant = SweptGrant {
-            role_arn,
-            expires_at: at.to_string(),
-            removed: Vec::new(),
-            code: None,
-            message: None,
-        };
-        match revoke_role(deps, &grant.role_arn, still_expired).await {
+        let principal = grant.principal_arn.as_str();
+        let policy = grant.policy_name.as_deref().unwrap_or_default();
+        match result {
             Ok(out) => {
-                tracing::info!(caller, operation, role = %grant.role_arn, expires_at = %grant.expires_at, changed = out.changed, removed = ?out.removed, "expired grant revoked");
+                tracing::info!(caller, operation, principal, policy, expires_at = %grant.expires_at, changed = out.changed, removed = ?out.removed, "expired grant revoked");
                 grant.removed = out.removed;
                 report.revoked.push(grant);
             }
             Err(e) => {
                 let skipped = e.failure == Failure::Conflict;
                 if skipped {
-                    tracing::info!(caller, operation, role = %grant.role_arn, code = %e.code, "expired grant skipped");
+                    tracing::info!(caller, operation, principal, policy, code = %e.code, "expired grant skipped");
                 } else {
-                    tracing::warn!(caller, operation, role = %grant.role_arn, code = %e.code, message = %e.message, "expired grant not revoked; the next run tries again");
+                    tracing::warn!(caller, operation, principal, policy, code = %e.code, message = %e.message, "expired grant not revoked; the next run tries again");
                 }
                 grant.code = Some(e.code);
                 grant.message = Some(e.message);
@@ -214,6 +314,17 @@ pub async fn sweep<R: RoleListing + RoleStore>(
     Ok(report)
 }
 
+fn swept(principal_arn: String, policy_name: Option<String>, at: Expiry) -> SweptGrant {
+    SweptGrant {
+        principal_arn,
+        policy_name,
+        expires_at: at.to_string(),
+        removed: Vec::new(),
+        code: None,
+        message: None,
+    }
+}
+
 /// The most grants one run revokes (`XACCT_SWEEP_LIMIT`, default [`DEFAULT_SWEEP_LIMIT`]).
 pub fn sweep_limit() -> Result<usize, ApiError> {
     match crate::runtime::env("XACCT_SWEEP_LIMIT") {
@@ -233,7 +344,7 @@ pub fn sweep_limit() -> Result<usize, ApiError> {
 
 /// The Lambda handler of a scheduled run: now from the system clock, the caller from the
 /// event.
-pub async fn handle<R: RoleListing + RoleStore>(
+pub async fn handle<R: RoleListing + RoleStore + HumanStore>(
     deps: &IamDeps<R>,
     side: Side,
     limit: usize,

@@ -4,8 +4,8 @@
 use xacct_aws::roles::PreviousRole;
 use xacct_policy::access_diff::{AccessDiff, RoleAccess};
 use xacct_policy::handoff::{
-    Access, HandOff, IamResource, assume_role_command, aws_config, cloudformation, profile_name,
-    switch_role_url, terraform,
+    Access, HandOff, IamResource, assume_role_command, aws_config, cloudformation, expiry_note,
+    profile_name, switch_role_url, terraform,
 };
 use xacct_policy::role::RoleSpec;
 use xacct_policy::{Arn, PolicyDocument};
@@ -35,6 +35,9 @@ pub fn hand_off(
         }
         switch_role_url(&access.role_arn, &display_name(&access.role_arn))
     });
+    if let Some(at) = access.expires_at {
+        notes.push(expiry_note(at));
+    }
     HandOff {
         aws_config,
         assume_role_command: assume_role_command(&profile, access),
@@ -43,6 +46,7 @@ pub fn hand_off(
         cloudformation: cloudformation(description, code),
         terraform: terraform(code),
         db_auth_token_command: None,
+        expires_at: access.expires_at.map(|at| at.to_string()),
         notes,
     }
 }

@@ -11,7 +11,9 @@ use xacct_aws::roles::{RoleState, RoleStore, read_role_policies};
 use xacct_policy::check::session_arn;
 use xacct_policy::eval::{
     Context, Labeled, PolicySet, Request as EvalRequest, RequestPrincipal, evaluate_principal_side,
+    unmet_condition,
 };
+use xacct_policy::expiry::Expiry;
 use xacct_policy::naming::human_policy_name;
 use xacct_policy::trust::human_assume_policy;
 use xacct_policy::{Arn, Effect, PolicyDocument};
@@ -154,12 +156,14 @@ pub struct CheckRequestorResponse {
     pub trust_policy: Option<PolicyDocument>,
 }
 
-/// Whether `docs` allow `sts:AssumeRole` on `owner` for `principal`, and nothing else.
+/// Whether `docs` allow `sts:AssumeRole` on `owner` for `principal` at `now` (a person's
+/// policy that has expired does not), and nothing else.
 fn assume_only(
     principal: &Arn,
     owner: &Arn,
     docs: &BTreeMap<String, PolicyDocument>,
     boundary: Option<&PolicyDocument>,
+    now: Expiry,
     problems: &mut Vec<Problem>,
 ) {
     let identity: Vec<Labeled<'_>> = docs
@@ -179,15 +183,24 @@ fn assume_only(
         "sts:AssumeRole",
         &owner.to_string(),
     )
-    .with_context(Context::new().with("aws:MultiFactorAuthPresent", "true"));
+    .with_context(
+        Context::new()
+            .with("aws:MultiFactorAuthPresent", "true")
+            .with("aws:CurrentTime", now.to_string()),
+    );
     // The requestor's own side: the owner's trust policy is the owner's to check.
     let e = evaluate_principal_side(&set, &request);
     if !e.allowed() {
+        // Which condition stopped it (an expired person's `aws:CurrentTime`), when one did.
+        let unmet = docs.iter().find_map(|(name, doc)| {
+            unmet_condition(doc, &request, false).map(|c| format!("; policy `{name}`: {c}"))
+        });
         problems.push(Problem {
             code: ProblemCode::AssumeNotAllowed,
             message: format!(
-                "the policies do not allow sts:AssumeRole on `{owner}`: {}",
-                e.reason
+                "the policies do not allow sts:AssumeRole on `{owner}`: {}{}",
+                e.reason,
+                unmet.unwrap_or_default()
             ),
         });
     }
@@ -214,12 +227,15 @@ fn assume_only(
     }
 }
 
-/// Whether the requestor side works: the role or person in, the verdict out. Reads only.
+/// Whether the requestor side works at `now` (epoch seconds): the role or person in, the
+/// verdict out. Reads only.
 pub async fn check_requestor_side<R: RoleStore + HumanStore>(
     deps: &IamDeps<R>,
     caller: &str,
     body: RequestorTarget,
+    now: i64,
 ) -> Result<CheckRequestorResponse, ApiError> {
+    let now = Expiry::from_epoch(now);
     let who = target(&body)?;
     let owner = owner_role(body.owner_role_arn.as_deref())?;
     let account = deps.account.account().await?;
@@ -262,6 +278,7 @@ pub async fn check_requestor_side<R: RoleStore + HumanStore>(
                 &owner,
                 &docs,
                 live.boundary.as_ref(),
+                now,
                 &mut problems,
             );
             let expected = state.tags.get(tags::SERVICE_PRINCIPAL).cloned();
@@ -306,7 +323,7 @@ pub async fn check_requestor_side<R: RoleStore + HumanStore>(
                 let principal: Arn = principal_arn
                     .parse()
                     .map_err(|e| ApiError::arn("principal_arn", &e))?;
-                assume_only(&principal, &owner, &docs, None, &mut problems);
+                assume_only(&principal, &owner, &docs, None, now, &mut problems);
             }
             CheckRequestorResponse {
                 ok: false,
@@ -399,17 +416,34 @@ pub async fn check_requestor_role<R: RoleStore + HumanStore>(
 ) -> Result<Response<Body>, std::convert::Infallible> {
     Ok(
         serve_json(req, "check-requestor-role", |caller, body| async move {
-            check_requestor_side(deps, &caller, body).await
+            check_requestor_side(deps, &caller, body, crate::runtime::now_epoch()).await
         })
         .await,
     )
 }
 
-/// Whether a person's policy is one xacct writes for this owner role.
+/// Whether a person's policy is one xacct writes for this owner role, with or without MFA
+/// and with the expiry it carries, if any.
 pub fn is_xacct_human_policy(owner: &Arn, doc: &PolicyDocument) -> bool {
+    let expires_at = Expiry::of_document(doc);
     [false, true]
         .iter()
-        .any(|mfa| human_assume_policy(owner, *mfa).is_ok_and(|d| &d == doc))
+        .any(|mfa| human_assume_policy(owner, *mfa, expires_at).is_ok_and(|d| &d == doc))
+}
+
+/// The owner role a person's inline policy `name` grants, when it is one xacct wrote: the
+/// name xacct gives it for that owner role and a document xacct writes for it (inline
+/// policies carry no tags, so this is how the sweep knows them).
+pub fn xacct_human_grant(name: &str, doc: &PolicyDocument) -> Option<Arn> {
+    let owner: Arn = doc
+        .statements
+        .first()?
+        .resource
+        .as_deref()?
+        .first()?
+        .parse()
+        .ok()?;
+    (human_policy_name(&owner) == name && is_xacct_human_policy(&owner, doc)).then_some(owner)
 }
 
 /// Refuses a role that is xacct's but not a requestor role.

@@ -17,9 +17,12 @@ use common::deps;
 use xacct_api::expire_grants::{Side, sweep};
 use xacct_api::lifecycle::{OwnerGrant, tags};
 use xacct_aws::fake::FakeIam;
+use xacct_aws::humans::{Human, HumanStore};
 use xacct_aws::roles::{RoleSpec, ensure_role};
 use xacct_policy::expiry::Expiry;
-use xacct_policy::{PolicyDocument, Statement};
+use xacct_policy::naming::human_policy_name;
+use xacct_policy::trust::human_assume_policy;
+use xacct_policy::{Arn, PolicyDocument, Statement};
 
 /// 2026-12-06T...: the clock every test passes in.
 const NOW: i64 = 1_796_500_000;
@@ -101,7 +104,7 @@ async fn requestor_role(iam: &FakeIam, name: &str, ends_in: Option<i64>) {
 }
 
 fn arns(grants: &[xacct_api::expire_grants::SweptGrant]) -> Vec<String> {
-    grants.iter().map(|g| g.role_arn.clone()).collect()
+    grants.iter().map(|g| g.principal_arn.clone()).collect()
 }
 
 fn arn(name: &str) -> String {
@@ -265,4 +268,129 @@ async fn a_scheduled_run_takes_the_schedule_from_its_event_and_now_from_the_cloc
     .unwrap();
     assert_eq!(arns(&report.revoked), [arn("ended")]);
     assert_eq!(deps.roles.role_names(), ["running"]);
+}
+
+const OWNER: &str = "arn:aws:iam::222222222222:role/xacct/g";
+
+/// A person's inline policy named `policy` allowing the assume of [`OWNER`], ending
+/// `ends_in` seconds after [`NOW`] (`None`: never); `extra` adds an action xacct never
+/// writes.
+async fn person_policy(
+    iam: &FakeIam,
+    who: &Human,
+    policy: &str,
+    ends_in: Option<i64>,
+    extra: bool,
+) {
+    iam.insert_human(who);
+    let owner: Arn = OWNER.parse().unwrap();
+    let mut doc =
+        human_assume_policy(&owner, false, ends_in.map(|s| Expiry::from_epoch(NOW + s))).unwrap();
+    if extra {
+        doc.statements[0]
+            .action
+            .as_mut()
+            .unwrap()
+            .push("sts:TagSession".into());
+    }
+    iam.put_human_policy(who, policy, &doc).await.unwrap();
+}
+
+fn xacct_policy_name() -> String {
+    human_policy_name(&OWNER.parse().unwrap())
+}
+
+#[tokio::test]
+async fn the_requestor_sweep_removes_exactly_the_expired_xacct_policies_of_people() {
+    let deps = deps();
+    let iam = &deps.roles;
+    let name = xacct_policy_name();
+    let user = |n: &str| Human::User(n.to_owned());
+    let group = |n: &str| Human::Group(n.to_owned());
+    person_policy(iam, &user("ended"), &name, Some(-60), false).await;
+    person_policy(iam, &group("ended-team"), &name, Some(0), false).await;
+    person_policy(iam, &user("running"), &name, Some(60), false).await;
+    person_policy(iam, &group("permanent-team"), &name, None, false).await;
+    // Expired, but not xacct's: a document xacct never writes under its name, and its
+    // document under another name.
+    person_policy(iam, &user("edited"), &name, Some(-60), true).await;
+    person_policy(iam, &user("renamed"), "their-own", Some(-60), false).await;
+    // A requestor role that ended too: the same run takes both kinds.
+    requestor_role(iam, "requestor-ended", Some(-60)).await;
+
+    // The owner side reads no person.
+    let owner_side = sweep(&deps, Side::Owner, SCHEDULE, NOW, 25).await.unwrap();
+    assert!(owner_side.revoked.is_empty(), "{owner_side:?}");
+    assert_eq!(owner_side.examined, 1);
+
+    let report = sweep(&deps, Side::Requestor, SCHEDULE, NOW, 25)
+        .await
+        .unwrap();
+    assert_eq!(
+        arns(&report.revoked),
+        [
+            arn("requestor-ended"),
+            "arn:aws:iam::111111111111:group/ended-team".to_owned(),
+            "arn:aws:iam::111111111111:user/ended".to_owned(),
+        ]
+    );
+    assert_eq!(report.examined, 7);
+    let person = &report.revoked[2];
+    assert_eq!(person.policy_name.as_deref(), Some(name.as_str()));
+    assert_eq!(person.expires_at, ended(60));
+    assert_eq!(
+        person.removed,
+        [format!("inline policy `{name}` of user `ended`")]
+    );
+    assert!(report.failed.is_empty() && report.skipped.is_empty() && !report.more);
+    assert!(iam.human_policies(&user("ended")).is_empty());
+    assert!(iam.human_policies(&group("ended-team")).is_empty());
+    for (who, policy) in [
+        (user("running"), name.as_str()),
+        (group("permanent-team"), name.as_str()),
+        (user("edited"), name.as_str()),
+        (user("renamed"), "their-own"),
+    ] {
+        assert!(
+            iam.human_policies(&who).contains_key(policy),
+            "{who:?} lost {policy}"
+        );
+    }
+    // Idempotent: the next run at the same time writes nothing.
+    iam.clear_writes();
+    let again = sweep(&deps, Side::Requestor, SCHEDULE, NOW, 25)
+        .await
+        .unwrap();
+    assert!(again.revoked.is_empty() && iam.writes().is_empty());
+}
+
+#[tokio::test]
+async fn a_persons_policy_that_fails_to_go_is_removed_by_the_next_run_and_others_go_meanwhile() {
+    let deps = deps();
+    let iam = &deps.roles;
+    let name = xacct_policy_name();
+    for n in ["a", "b", "c"] {
+        person_policy(iam, &Human::User(n.to_owned()), &name, Some(-10), false).await;
+    }
+    iam.fail_next("DeleteUserPolicy", "ServiceFailure");
+    let report = sweep(&deps, Side::Requestor, SCHEDULE, NOW, 2)
+        .await
+        .unwrap();
+    assert_eq!(arns(&report.failed), ["arn:aws:iam::111111111111:user/a"]);
+    assert_eq!(report.failed[0].code.as_deref(), Some("ServiceFailure"));
+    assert_eq!(arns(&report.revoked), ["arn:aws:iam::111111111111:user/b"]);
+    assert!(report.more, "bounded: the limit counts people too");
+    let next = sweep(&deps, Side::Requestor, SCHEDULE, NOW, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        arns(&next.revoked),
+        [
+            "arn:aws:iam::111111111111:user/a",
+            "arn:aws:iam::111111111111:user/c"
+        ]
+    );
+    for n in ["a", "b", "c"] {
+        assert!(iam.human_policies(&Human::User(n.to_owned())).is_empty());
+    }
 }

@@ -1,7 +1,8 @@
 //! The sweep through the SDK's own IAM client, answered in process by `aws-smithy-mocks`
 //! with IAM's real error bodies: a grant whose `DeleteRole` IAM refuses is reported and
-//! retried by the next run, while the other expired grant is removed in the same run. The
-//! rules are the whole of IAM the sweep may reach: a call no rule answers fails the test.
+//! retried by the next run, while the other expired grant is removed in the same run; a
+//! person's policy extended since the listing is read again and left alone. The rules are
+//! the whole of IAM the sweep may reach: a call no rule answers fails the test.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,12 +14,14 @@
 use aws_sdk_iam::Client;
 use aws_sdk_iam::operation::delete_role::DeleteRoleOutput;
 use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput;
+use aws_sdk_iam::operation::delete_user_policy::DeleteUserPolicyOutput;
 use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
+use aws_sdk_iam::operation::get_user_policy::GetUserPolicyOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
 use aws_sdk_iam::operation::list_instance_profiles_for_role::ListInstanceProfilesForRoleOutput;
 use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
-use aws_sdk_iam::types::{Role, RoleDetail, Tag};
+use aws_sdk_iam::types::{PolicyDetail, Role, RoleDetail, Tag, UserDetail};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::DateTime;
@@ -148,10 +151,14 @@ async fn a_grant_iam_refuses_to_delete_does_not_stop_the_other_and_the_next_run_
     let failed: Vec<(&str, Option<&str>)> = report
         .failed
         .iter()
-        .map(|g| (g.role_arn.as_str(), g.code.as_deref()))
+        .map(|g| (g.principal_arn.as_str(), g.code.as_deref()))
         .collect();
     assert_eq!(failed, [(arn("stuck").as_str(), Some("DeleteConflict"))]);
-    let revoked: Vec<&str> = report.revoked.iter().map(|g| g.role_arn.as_str()).collect();
+    let revoked: Vec<&str> = report
+        .revoked
+        .iter()
+        .map(|g| g.principal_arn.as_str())
+        .collect();
     assert_eq!(revoked, [arn("ended").as_str()]);
     assert_eq!(
         report.revoked[0].removed,
@@ -168,6 +175,73 @@ async fn a_grant_iam_refuses_to_delete_does_not_stop_the_other_and_the_next_run_
     let next = sweep(&deps, Side::Owner, "schedule", NOW, 25)
         .await
         .unwrap();
-    assert_eq!(next.failed[0].role_arn, arn("stuck"));
+    assert_eq!(next.failed[0].principal_arn, arn("stuck"));
     assert_eq!(delete_stuck.num_calls(), 2);
+}
+
+/// xacct's policy on a person for owner role `g` of 222222222222, ending at `at`.
+fn person_policy(at: &str) -> String {
+    let owner: xacct_policy::Arn = "arn:aws:iam::222222222222:role/xacct/g".parse().unwrap();
+    let at = xacct_policy::expiry::Expiry::parse(at).unwrap();
+    xacct_policy::trust::human_assume_policy(&owner, false, Some(at))
+        .unwrap()
+        .to_json()
+}
+
+#[tokio::test]
+async fn a_persons_policy_extended_since_the_listing_is_read_again_and_left_alone() {
+    let name = "xacct-assume-222222222222-g";
+    let listing = mock!(Client::get_account_authorization_details)
+        .match_requests(|r| r.filter().len() == 3)
+        .then_output(move || {
+            GetAccountAuthorizationDetailsOutput::builder()
+                .user_detail_list(
+                    UserDetail::builder()
+                        .user_name("ana")
+                        .arn("arn:aws:iam::111111111111:user/ana")
+                        .path("/")
+                        .user_policy_list(
+                            PolicyDetail::builder()
+                                .policy_name(name)
+                                .policy_document(person_policy("2026-12-01T00:00:00Z"))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .is_truncated(false)
+                .build()
+        });
+    // Between the listing and the delete, the owner's grant was extended and the
+    // requestor's policy with it.
+    let read_again = mock!(Client::get_user_policy)
+        .match_requests(move |r| r.user_name() == Some("ana") && r.policy_name() == Some(name))
+        .then_output(move || {
+            GetUserPolicyOutput::builder()
+                .user_name("ana")
+                .policy_name(name)
+                .policy_document(person_policy("2027-01-01T00:00:00Z"))
+                .build()
+                .unwrap()
+        });
+    let delete =
+        mock!(Client::delete_user_policy).then_output(|| DeleteUserPolicyOutput::builder().build());
+    let deps = deps(&[&listing, &read_again, &delete]);
+    let report = sweep(&deps, Side::Requestor, "test", NOW, 25)
+        .await
+        .unwrap();
+    assert!(
+        report.revoked.is_empty() && report.failed.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(report.skipped.len(), 1, "{report:?}");
+    assert_eq!(report.skipped[0].code.as_deref(), Some("NotExpired"));
+    assert_eq!(report.skipped[0].policy_name.as_deref(), Some(name));
+    assert_eq!(
+        (
+            listing.num_calls(),
+            read_again.num_calls(),
+            delete.num_calls()
+        ),
+        (1, 1, 0)
+    );
 }

@@ -8,7 +8,10 @@ use xacct_policy::PolicyDocument;
 
 use crate::error::{AwsError, AwsErrorKind};
 use crate::humans::{Human, HumanStore};
-use crate::roles::{InstanceProfileState, ListedRole, RoleListing, RoleSpec, RoleState, RoleStore};
+use crate::roles::{
+    AuthorizationDetails, InstanceProfileState, ListedHuman, ListedRole, RoleListing, RoleSpec,
+    RoleState, RoleStore,
+};
 
 #[derive(Debug, Default)]
 struct State {
@@ -164,22 +167,33 @@ fn no_such(operation: &'static str, what: &str) -> AwsError {
     )
 }
 
+/// A user's or group's ARN in the fake's account (people have no path here).
+fn person_arn(account: &str, kind: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:{kind}/{name}")
+}
+
 /// Roles per page of the fake's `GetAccountAuthorizationDetails` (and `ListRoles`): small, so
 /// tests page.
 pub const FAKE_DETAILS_PAGE: usize = 2;
 
 impl RoleListing for FakeIam {
-    async fn list_role_details(
+    async fn list_details(
         &self,
         marker: Option<&str>,
-    ) -> Result<(Vec<ListedRole>, Option<String>), AwsError> {
+        people: bool,
+    ) -> Result<(AuthorizationDetails, Option<String>), AwsError> {
+        let account = self.account.clone();
         self.call("GetAccountAuthorizationDetails", false, |s| {
+            // Roles first, then users and groups, paged as one list as IAM pages them.
             let start: usize = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
-            let page: Vec<ListedRole> = s
+            let humans = if people { s.humans.len() } else { 0 };
+            let total = s.roles.len() + humans;
+            let end = (start + FAKE_DETAILS_PAGE).min(total);
+            let roles = s
                 .roles
                 .values()
                 .skip(start)
-                .take(FAKE_DETAILS_PAGE)
+                .take(end.saturating_sub(start))
                 .map(|(r, inline)| ListedRole {
                     name: r.name.clone(),
                     arn: r.arn.clone(),
@@ -192,9 +206,26 @@ impl RoleListing for FakeIam {
                     inline: inline.clone(),
                 })
                 .collect();
-            let end = start + page.len();
-            let next = (end < s.roles.len()).then(|| end.to_string());
-            Ok((page, next))
+            let skip_people = start.saturating_sub(s.roles.len());
+            let people = s
+                .humans
+                .iter()
+                .take(humans)
+                .skip(skip_people)
+                .take(end.saturating_sub(start.max(s.roles.len())))
+                .map(|((kind, name), inline)| ListedHuman {
+                    who: if kind == "user" {
+                        Human::User(name.clone())
+                    } else {
+                        Human::Group(name.clone())
+                    },
+                    arn: person_arn(&account, kind, name),
+                    path: "/".to_owned(),
+                    inline: inline.clone(),
+                })
+                .collect();
+            let next = (end < total).then(|| end.to_string());
+            Ok((AuthorizationDetails { roles, people }, next))
         })
     }
 }
@@ -493,7 +524,7 @@ impl HumanStore for FakeIam {
         self.call(op, false, |s| {
             Ok(s.humans
                 .contains_key(&(who.kind().to_owned(), who.name().to_owned()))
-                .then(|| format!("arn:aws:iam::{account}:{}/{}", who.kind(), who.name())))
+                .then(|| person_arn(&account, who.kind(), who.name())))
         })
     }
 

@@ -146,16 +146,33 @@ pub async fn remove_human_policy<S: HumanStore>(
     name: &str,
     is_ours: impl Fn(&PolicyDocument) -> bool,
 ) -> Result<Removal, HumanError> {
+    remove_human_policy_if(store, who, name, |doc| {
+        if is_ours(doc) {
+            Ok(())
+        } else {
+            Err(HumanError::NotManaged {
+                kind: who.kind(),
+                name: who.name().to_owned(),
+                policy: name.to_owned(),
+            })
+        }
+    })
+    .await
+}
+
+/// Deletes the person's inline policy `name` after reading it again and `check` accepting
+/// it (its error is returned as is, and nothing is deleted); already gone, or a group or
+/// user that does not exist, is no change.
+pub async fn remove_human_policy_if<S: HumanStore, E: From<AwsError>>(
+    store: &S,
+    who: &Human,
+    name: &str,
+    check: impl Fn(&PolicyDocument) -> Result<(), E>,
+) -> Result<Removal, E> {
     let Some(doc) = store.get_human_policy(who, name).await? else {
         return Ok(Removal::default());
     };
-    if !is_ours(&doc) {
-        return Err(HumanError::NotManaged {
-            kind: who.kind(),
-            name: who.name().to_owned(),
-            policy: name.to_owned(),
-        });
-    }
+    check(&doc)?;
     match store.delete_human_policy(who, name).await {
         Ok(()) => Ok(Removal {
             removed: vec![format!(

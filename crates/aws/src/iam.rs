@@ -9,7 +9,10 @@ use xacct_policy::PolicyDocument;
 
 use crate::error::{AwsError, AwsErrorKind};
 use crate::humans::{Human, HumanStore};
-use crate::roles::{InstanceProfileState, ListedRole, RoleListing, RoleSpec, RoleState, RoleStore};
+use crate::roles::{
+    AuthorizationDetails, InstanceProfileState, ListedHuman, ListedRole, RoleListing, RoleSpec,
+    RoleState, RoleStore,
+};
 
 /// IAM through the SDK.
 #[derive(Debug, Clone)]
@@ -103,6 +106,17 @@ pub fn role_state(role: &aws_sdk_iam::types::Role) -> RoleState {
 /// roles is one call.
 const DETAILS_PAGE: i32 = 1000;
 
+fn inline_policies(list: &[aws_sdk_iam::types::PolicyDetail]) -> BTreeMap<String, PolicyDocument> {
+    list.iter()
+        .filter_map(|p| {
+            Some((
+                p.policy_name()?.to_owned(),
+                decode_policy(p.policy_document()?)?,
+            ))
+        })
+        .collect()
+}
+
 fn listed_role(role: &aws_sdk_iam::types::RoleDetail) -> Option<ListedRole> {
     Some(ListedRole {
         name: role.role_name()?.to_owned(),
@@ -113,43 +127,67 @@ fn listed_role(role: &aws_sdk_iam::types::RoleDetail) -> Option<ListedRole> {
         permissions_boundary: boundary_arn(role.permissions_boundary()),
         created: role.create_date().and_then(fmt_time),
         last_used: last_used(role.role_last_used()),
-        inline: role
-            .role_policy_list()
-            .iter()
-            .filter_map(|p| {
-                Some((
-                    p.policy_name()?.to_owned(),
-                    decode_policy(p.policy_document()?)?,
-                ))
-            })
-            .collect(),
+        inline: inline_policies(role.role_policy_list()),
+    })
+}
+
+fn listed_user(user: &aws_sdk_iam::types::UserDetail) -> Option<ListedHuman> {
+    Some(ListedHuman {
+        who: Human::User(user.user_name()?.to_owned()),
+        arn: user.arn()?.to_owned(),
+        path: user.path()?.to_owned(),
+        inline: inline_policies(user.user_policy_list()),
+    })
+}
+
+fn listed_group(group: &aws_sdk_iam::types::GroupDetail) -> Option<ListedHuman> {
+    Some(ListedHuman {
+        who: Human::Group(group.group_name()?.to_owned()),
+        arn: group.arn()?.to_owned(),
+        path: group.path()?.to_owned(),
+        inline: inline_policies(group.group_policy_list()),
     })
 }
 
 impl RoleListing for IamRoleStore {
-    async fn list_role_details(
+    async fn list_details(
         &self,
         marker: Option<&str>,
-    ) -> Result<(Vec<ListedRole>, Option<String>), AwsError> {
+        people: bool,
+    ) -> Result<(AuthorizationDetails, Option<String>), AwsError> {
+        use aws_sdk_iam::types::EntityType;
+        let filters = if people {
+            vec![EntityType::Role, EntityType::User, EntityType::Group]
+        } else {
+            vec![EntityType::Role]
+        };
         let out = self
             .client
             .get_account_authorization_details()
-            .filter(aws_sdk_iam::types::EntityType::Role)
+            .set_filter(Some(filters))
             .max_items(DETAILS_PAGE)
             .set_marker(marker.map(str::to_owned))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("GetAccountAuthorizationDetails", e))?;
-        let roles = out
-            .role_detail_list()
-            .iter()
-            .filter_map(listed_role)
-            .collect();
+        let details = AuthorizationDetails {
+            roles: out
+                .role_detail_list()
+                .iter()
+                .filter_map(listed_role)
+                .collect(),
+            people: out
+                .user_detail_list()
+                .iter()
+                .filter_map(listed_user)
+                .chain(out.group_detail_list().iter().filter_map(listed_group))
+                .collect(),
+        };
         let next = out
             .is_truncated()
             .then(|| out.marker().map(str::to_owned))
             .flatten();
-        Ok((roles, next))
+        Ok((details, next))
     }
 }
 

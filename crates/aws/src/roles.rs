@@ -86,14 +86,46 @@ impl ListedRole {
     }
 }
 
-/// Lists the account's roles with their tags, inline policies and last use, a page at a
-/// time: one paged chain instead of a `GetRole` and a `GetRolePolicy` per role.
+/// A user or group as one page of `GetAccountAuthorizationDetails` lists it, with its
+/// inline policies (where xacct's policies for people live).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedHuman {
+    pub who: crate::humans::Human,
+    pub arn: String,
+    pub path: String,
+    /// Inline policies by name.
+    pub inline: BTreeMap<String, PolicyDocument>,
+}
+
+/// One page of `GetAccountAuthorizationDetails`: roles, and users and groups when asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizationDetails {
+    pub roles: Vec<ListedRole>,
+    pub people: Vec<ListedHuman>,
+}
+
+/// Lists the account's roles with their tags, inline policies and last use (and, when
+/// asked, its users and groups with their inline policies), a page at a time: one paged
+/// chain instead of a `GetRole` and a `GetRolePolicy` per role.
 pub trait RoleListing: Sync {
+    /// One page of roles, with users and groups when `people`, and the marker of the next
+    /// page (a marker continues the same selection).
+    fn list_details(
+        &self,
+        marker: Option<&str>,
+        people: bool,
+    ) -> impl Future<Output = Result<(AuthorizationDetails, Option<String>), AwsError>> + Send;
+
     /// One page of roles and the marker of the next page.
     fn list_role_details(
         &self,
         marker: Option<&str>,
-    ) -> impl Future<Output = Result<(Vec<ListedRole>, Option<String>), AwsError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<ListedRole>, Option<String>), AwsError>> + Send {
+        async move {
+            let (page, next) = self.list_details(marker, false).await?;
+            Ok((page.roles, next))
+        }
+    }
 }
 
 /// An instance profile as IAM has it.

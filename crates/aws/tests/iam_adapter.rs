@@ -11,8 +11,9 @@
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
-use aws_sdk_iam::types::{EntityType, PolicyDetail, RoleDetail, Tag};
+use aws_sdk_iam::types::{EntityType, GroupDetail, PolicyDetail, RoleDetail, Tag, UserDetail};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use xacct_aws::humans::Human;
 use xacct_aws::iam::IamRoleStore;
 use xacct_aws::roles::RoleListing;
 
@@ -84,4 +85,85 @@ async fn role_details_are_decoded_and_paged_one_call_a_page() {
     let (rest, next) = store.list_role_details(next.as_deref()).await.unwrap();
     assert_eq!((rest.len(), next), (1, None));
     assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+fn assume_policy() -> PolicyDetail {
+    PolicyDetail::builder()
+        .policy_name("xacct-assume-222222222222-g")
+        .policy_document(encoded(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"AssumeOwnerRole","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::222222222222:role/xacct/g","Condition":{"DateLessThan":{"aws:CurrentTime":"2026-12-31T18:00:00Z"}}}]}"#,
+        ))
+        .build()
+}
+
+#[tokio::test]
+async fn people_are_listed_with_their_inline_policies_only_when_asked() {
+    let with_people = mock!(Client::get_account_authorization_details)
+        .match_requests(|r| r.filter() == [EntityType::Role, EntityType::User, EntityType::Group])
+        .then_output(|| {
+            GetAccountAuthorizationDetailsOutput::builder()
+                .role_detail_list(role("a"))
+                .user_detail_list(
+                    UserDetail::builder()
+                        .user_name("ana")
+                        .arn("arn:aws:iam::111111111111:user/people/ana")
+                        .path("/people/")
+                        .user_policy_list(assume_policy())
+                        .build(),
+                )
+                .group_detail_list(
+                    GroupDetail::builder()
+                        .group_name("team")
+                        .arn("arn:aws:iam::111111111111:group/team")
+                        .path("/")
+                        .group_policy_list(assume_policy())
+                        .build(),
+                )
+                .is_truncated(false)
+                .build()
+        });
+    let roles_only = mock!(Client::get_account_authorization_details)
+        .match_requests(|r| r.filter() == [EntityType::Role])
+        .then_output(|| {
+            GetAccountAuthorizationDetailsOutput::builder()
+                .role_detail_list(role("a"))
+                .is_truncated(false)
+                .build()
+        });
+    let store = IamRoleStore::new(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&with_people, &roles_only]
+    ));
+    let (page, next) = store.list_details(None, true).await.unwrap();
+    assert_eq!(next, None);
+    assert_eq!(page.roles.len(), 1);
+    let people: Vec<(&Human, &str, &str)> = page
+        .people
+        .iter()
+        .map(|p| (&p.who, p.arn.as_str(), p.path.as_str()))
+        .collect();
+    assert_eq!(
+        people,
+        [
+            (
+                &Human::User("ana".into()),
+                "arn:aws:iam::111111111111:user/people/ana",
+                "/people/"
+            ),
+            (
+                &Human::Group("team".into()),
+                "arn:aws:iam::111111111111:group/team",
+                "/"
+            ),
+        ]
+    );
+    let condition = &page.people[0].inline["xacct-assume-222222222222-g"].statements[0].condition;
+    assert_eq!(
+        condition.get("DateLessThan", "aws:CurrentTime"),
+        Some(&["2026-12-31T18:00:00Z".to_owned()][..])
+    );
+    let (roles, _) = store.list_role_details(None).await.unwrap();
+    assert_eq!(roles.len(), 1);
+    assert_eq!((with_people.num_calls(), roles_only.num_calls()), (1, 1));
 }

@@ -956,6 +956,9 @@
       if ($('requestor-require-mfa').checked) body.require_mfa = true;
     }
     if (o && o.external_id) body.external_id = o.external_id;
+    // The requestor side ends with the owner's grant: its role is removed, a person's policy
+    // allows only until then.
+    if (o && o.expires_at) body.expires_at = o.expires_at;
     const name = $('requestor-role-name').value.trim();
     if (kind === 'service' && name) body.role_name = name;
     return body;
@@ -1183,6 +1186,8 @@
       ['Owner role ARN', 'owner-role-arn', o && o.role_arn],
       ['External ID', 'external-id', o && o.external_id],
     ];
+    const ends = (r && r.handoff && r.handoff.expires_at) || (o && o.handoff && o.handoff.expires_at);
+    if (ends) rows.push(['Access ends', 'expires-at', ends]);
     if (people) {
       rows.push([`Requestor ${r.principal_type}`, 'requestor-principal-arn', r.principal_arn]);
       rows.push(['Its inline policy', 'requestor-policy-name', r.policy_name]);

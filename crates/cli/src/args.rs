@@ -12,7 +12,7 @@ Examples:
   xacct permissions arn:aws:s3:::reports --level read,list
   xacct grant arn:aws:s3:::reports --to 222222222222 --actions s3:GetObject,s3:ListBucket --dry-run
   xacct grant arn:aws:s3:::reports --to 222222222222 --role arn:aws:iam::222222222222:role/app --level read --expires-in 7d
-  xacct requestor-setup arn:aws:iam::111111111111:role/xacct/NAME --service lambda.amazonaws.com --external-id ID
+  xacct requestor-setup arn:aws:iam::111111111111:role/xacct/NAME --service lambda.amazonaws.com --external-id ID --expires-at 2026-12-31T18:00:00Z
   xacct check arn:aws:iam::111111111111:role/xacct/NAME --requestor-role arn:aws:iam::222222222222:role/xacct/APP --external-id ID
   xacct check arn:aws:iam::111111111111:role/xacct/NAME --external-id ID --live --profile requestor
   xacct grants --resource arn:aws:s3:::reports
@@ -221,6 +221,10 @@ pub struct RequestorArgs {
     /// Role name (default: derived).
     #[arg(long)]
     pub role_name: Option<String>,
+    /// When the owner's grant ends (its `expires_at`, RFC 3339): a service role is removed
+    /// by the requestor side's sweep afterwards, a person's policy allows only until then.
+    #[arg(long)]
+    pub expires_at: Option<String>,
     /// Show what would be done; change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -222,6 +222,8 @@ struct Outcome<'a> {
     changes: &'a [String],
     access_diff: &'a AccessDiff,
     external_id: Option<&'a str>,
+    /// When the grant ends; `None` for a permanent one.
+    expires_at: Option<&'a str>,
     findings: &'a [Finding],
     handoff: &'a HandOff,
 }
@@ -236,6 +238,7 @@ impl Created {
                 changes: &a.changes,
                 access_diff: &a.access_diff,
                 external_id: Some(&a.external_id),
+                expires_at: a.expires_at.as_deref(),
                 findings: &a.findings,
                 handoff: &a.handoff,
             },
@@ -249,6 +252,7 @@ impl Created {
                 changes: &a.changes,
                 access_diff: &a.access_diff,
                 external_id: a.external_id.as_deref(),
+                expires_at: a.expires_at.as_deref(),
                 findings: &a.findings,
                 handoff: &a.handoff,
             },
@@ -298,9 +302,7 @@ pub fn show_created(answer: &Created, output: Output) {
     if let Some(ext) = o.external_id {
         print(&format!("external id: {ext}"));
     }
-    if let Created::Owner(a) = answer
-        && let Some(at) = &a.expires_at
-    {
+    if let Some(at) = o.expires_at {
         print(&format!(
             "expires: {at} (AWS refuses to assume the role from then on)"
         ));
@@ -366,8 +368,7 @@ pub fn requestor_body(args: &RequestorArgs) -> CreateRequestorRequest {
         require_mfa: args.mfa,
         external_id: args.external_id.clone(),
         role_name: args.role_name.clone(),
-        // `requestor-setup` has no flag for the owner grant's expiry yet.
-        expires_at: None,
+        expires_at: args.expires_at.clone(),
         dry_run: args.dry_run,
     }
 }
@@ -482,4 +483,49 @@ pub fn show_config(client: &Client, output: Output) {
         })
         .collect();
     print(&table(&["FUNCTION", "URL", "SIGNING"], &rows, 90));
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    fn requestor_args(args: &[&str]) -> RequestorArgs {
+        let cli = Cli::try_parse_from(
+            [
+                "xacct",
+                "requestor-setup",
+                "arn:aws:iam::111111111111:role/xacct/g",
+            ]
+            .iter()
+            .chain(args),
+        )
+        .unwrap();
+        match cli.command {
+            Command::RequestorSetup(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn requestor_setup_sends_the_owner_grants_expiry_it_is_given() {
+        let body = requestor_body(&requestor_args(&[
+            "--user",
+            "ana",
+            "--expires-at",
+            "2026-12-31T18:00:00Z",
+        ]));
+        assert_eq!(body.expires_at.as_deref(), Some("2026-12-31T18:00:00Z"));
+        assert_eq!(body.user_name.as_deref(), Some("ana"));
+        let permanent = requestor_body(&requestor_args(&["--service", "lambda.amazonaws.com"]));
+        assert_eq!(permanent.expires_at, None);
+        assert!(
+            serde_json::to_value(&permanent)
+                .unwrap()
+                .get("expires_at")
+                .is_none_or(serde_json::Value::is_null)
+        );
+    }
 }

@@ -50,6 +50,9 @@ fn requestor_target(side: &RequestorSide, owner_role_arn: &str) -> Option<Reques
 pub struct Verdict {
     pub works: bool,
     pub reasons: Vec<String>,
+    /// The call evaluated with the requestor's live policies, when they were read: what
+    /// AWS would decide, and why. The owner side alone can only assume they allow it.
+    pub both_sides: Option<String>,
 }
 
 pub fn combine(
@@ -61,6 +64,7 @@ pub fn combine(
 ) -> Verdict {
     let mut reasons = Vec::new();
     let mut works = owner.can_assume;
+    let mut both_sides = None;
     if !works {
         reasons.push(format!("owner side: {}", owner.reason));
     }
@@ -94,10 +98,15 @@ pub fn combine(
                 works = false;
                 reasons.push(format!("both sides together: {}", e.reason));
             }
+            both_sides = Some(format!("{} ({})", e.decision, e.reason));
         }
         works = works && req.ok;
     }
-    Verdict { works, reasons }
+    Verdict {
+        works,
+        reasons,
+        both_sides,
+    }
 }
 
 /// How long `--live` waits for IAM to make a new role assumable.
@@ -156,8 +165,23 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         for r in &verdict.reasons {
             print(&format!("  - {r}"));
         }
+        // With the requestor's policies read, their verdict is the one that counts; the
+        // owner side's own cases stand in an allowing requestor policy for them.
+        if let Some(both) = &verdict.both_sides {
+            print(&format!(
+                "assume with the requestor's live policies: {both}"
+            ));
+        }
+        let owner_side = if verdict.both_sides.is_some() {
+            ", owner side alone"
+        } else {
+            ""
+        };
         for c in &owner.assume_checks {
-            print(&format!("assume {}: {} ({})", c.case, c.decision, c.reason));
+            print(&format!(
+                "assume {}{owner_side}: {} ({})",
+                c.case, c.decision, c.reason
+            ));
         }
         print(&format!(
             "allowed actions: {}",

@@ -139,6 +139,8 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
     let created: CreateOwnerRoleResponse = client.post("create-owner-role", &body).await?;
     let owner_role = created.role_arn.clone();
     let external_id = created.external_id.clone();
+    // The requestor side ends with the owner's grant.
+    let expires_at = created.expires_at.clone();
     show_created(&Created::Owner(Box::new(created)), Output::Table);
 
     if Confirm::new()
@@ -163,6 +165,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
                     .to_owned(),
             ),
             external_id: Some(external_id.clone()),
+            expires_at,
             ..CreateRequestorRequest::default()
         };
         let answer: CreateRequestorResponse = client

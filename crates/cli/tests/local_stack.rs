@@ -415,6 +415,16 @@ fn check_grants_and_revoke_through_the_cli() {
     let text = String::from_utf8(wrong.stdout).unwrap();
     assert!(text.starts_with("DOES NOT WORK"), "{text}");
     assert!(text.contains("sts:ExternalId"), "{text}");
+    // The requestor's live policies were read: their verdict is shown, and the owner side's
+    // own cases say they stand alone.
+    assert!(
+        text.contains("assume with the requestor's live policies: implicit_deny"),
+        "{text}"
+    );
+    assert!(
+        text.contains("assume as given, owner side alone:"),
+        "{text}"
+    );
 
     // --live with the requestor's own credentials in a profile: assume, then read.
     let dir = tempfile::tempdir().unwrap();

@@ -1,10 +1,15 @@
-//! When a grant ends: an instant in UTC, written into the trust policy as
-//! `DateLessThan aws:CurrentTime` so AWS itself refuses to assume the role afterwards,
-//! whether or not a cleanup job ever runs.
+//! When a grant ends: an instant in UTC, written into the trust policy (and a person's
+//! inline policy) as `DateLessThan aws:CurrentTime` so AWS itself refuses the call
+//! afterwards, whether or not a cleanup job ever runs.
 
 use std::fmt;
 
+use crate::document::{Condition, PolicyDocument};
 use crate::eval::parse_date;
+
+/// The condition operator and key that end a statement's effect at an instant.
+pub const EXPIRY_OPERATOR: &str = "DateLessThan";
+pub const EXPIRY_KEY: &str = "aws:CurrentTime";
 
 /// Why an expiry is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +94,31 @@ impl Expiry {
     /// Whether the grant has ended at `now`.
     pub fn is_past(self, now: i64) -> bool {
         self.0 <= now
+    }
+
+    /// Limits `condition` to calls before this instant (`DateLessThan aws:CurrentTime`).
+    pub fn limit(self, condition: &mut Condition) {
+        condition.insert(EXPIRY_OPERATOR, EXPIRY_KEY, vec![self.to_string()]);
+    }
+
+    /// The instant a condition ends at: exactly one `DateLessThan aws:CurrentTime` value
+    /// in RFC 3339, as [`Expiry::limit`] writes it.
+    pub fn of_condition(condition: &Condition) -> Option<Self> {
+        match condition.get(EXPIRY_OPERATOR, EXPIRY_KEY)? {
+            [at] => Self::parse(at).ok(),
+            _ => None,
+        }
+    }
+
+    /// The instant a whole document ends at: every statement limited to the same one.
+    /// `None` for a document with a statement that never ends, or with two different ends.
+    pub fn of_document(document: &PolicyDocument) -> Option<Self> {
+        let mut ends = document
+            .statements
+            .iter()
+            .map(|st| Self::of_condition(&st.condition));
+        let first = ends.next()??;
+        ends.all(|e| e == Some(first)).then_some(first)
     }
 }
 
@@ -181,5 +211,55 @@ mod tests {
             Err(ExpiryError::TooFar { .. })
         ));
         assert!(e(10).is_past(NOW + 10) && !e(10).is_past(NOW + 9));
+    }
+
+    fn statement(sid: &str) -> crate::Statement {
+        crate::Statement::allow(
+            sid,
+            vec!["sts:AssumeRole".to_owned()],
+            vec!["arn:aws:iam::111111111111:role/xacct/r".to_owned()],
+        )
+    }
+
+    #[test]
+    fn a_limited_document_reads_back_its_expiry() {
+        let at = Expiry::parse("2026-12-31T18:00:00Z").unwrap();
+        let mut doc = PolicyDocument::new(vec![statement("A"), statement("B")]);
+        for st in &mut doc.statements {
+            at.limit(&mut st.condition);
+        }
+        assert_eq!(
+            doc.to_json(),
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/xacct/r","Condition":{"DateLessThan":{"aws:CurrentTime":"2026-12-31T18:00:00Z"}}},{"Sid":"B","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/xacct/r","Condition":{"DateLessThan":{"aws:CurrentTime":"2026-12-31T18:00:00Z"}}}]}"#
+        );
+        let parsed: PolicyDocument = serde_json::from_str(&doc.to_json()).unwrap();
+        assert_eq!(Expiry::of_document(&parsed), Some(at));
+    }
+
+    #[test]
+    fn a_document_with_a_statement_that_never_ends_has_no_expiry() {
+        let at = Expiry::parse("2026-12-31T18:00:00Z").unwrap();
+        let mut doc = PolicyDocument::new(vec![statement("A"), statement("B")]);
+        assert_eq!(Expiry::of_document(&doc), None, "no statement ends");
+        if let Some(first) = doc.statements.first_mut() {
+            at.limit(&mut first.condition);
+        }
+        assert_eq!(Expiry::of_document(&doc), None, "the second never ends");
+        if let Some(second) = doc.statements.get_mut(1) {
+            Expiry::from_epoch(at.epoch() + 1).limit(&mut second.condition);
+        }
+        assert_eq!(Expiry::of_document(&doc), None, "two different ends");
+        assert_eq!(Expiry::of_document(&PolicyDocument::new(vec![])), None);
+        // Not a time, or two values: not an expiry xacct wrote.
+        let mut odd = statement("A");
+        odd.condition
+            .insert(EXPIRY_OPERATOR, EXPIRY_KEY, vec!["soon".to_owned()]);
+        assert_eq!(Expiry::of_condition(&odd.condition), None);
+        odd.condition.insert(
+            EXPIRY_OPERATOR,
+            EXPIRY_KEY,
+            vec![at.to_string(), at.to_string()],
+        );
+        assert_eq!(Expiry::of_condition(&odd.condition), None);
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::arn::Arn;
 use crate::document::PolicyDocument;
+use crate::expiry::Expiry;
 use crate::ids::{DbUser, ServicePrincipal};
 use crate::role::RoleSpec;
 
@@ -44,6 +45,9 @@ pub struct Access {
     /// The MFA device to sign with, when the trust policy requires MFA.
     pub mfa_serial: Option<String>,
     pub source: Option<SourceCredentials>,
+    /// When the grant ends (the owner role's `DateLessThan aws:CurrentTime`); `None` for a
+    /// permanent grant.
+    pub expires_at: Option<Expiry>,
 }
 
 /// Everything handed to the requestor, as text ready to paste.
@@ -91,8 +95,20 @@ pub struct HandOff {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = "^aws rds generate-db-auth-token "))]
     pub db_auth_token_command: Option<String>,
+    /// When the grant ends (RFC 3339, UTC): AWS refuses to assume the role from then on, and
+    /// a note says so; absent for a permanent grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false))]
+    pub expires_at: Option<String>,
     /// What is left to do by hand, such as adding the External ID or an MFA device.
     pub notes: Vec<String>,
+}
+
+/// The note a hand-off carries for a grant that ends: from when AWS refuses it.
+pub fn expiry_note(at: Expiry) -> String {
+    format!(
+        "access ends at {at}: from then on AWS refuses to assume the role, and the expiry sweeps remove the grant"
+    )
 }
 
 /// The profile name xacct suggests for a role: `xacct-<role name>`, at most 64 characters.
@@ -495,6 +511,7 @@ mod tests {
             duration_seconds: 3600,
             mfa_serial: mfa.map(str::to_owned),
             source,
+            expires_at: None,
         }
     }
 
@@ -612,6 +629,45 @@ mod tests {
         assert!(text.contains("resource \"aws_iam_instance_profile\" \"xacct\""));
         assert!(text.contains("role   = aws_iam_role.xacct.id"));
         assert_eq!(hcl_string("100%{x} \"q\""), "\"100%%{x} \\\"q\\\"\"");
+    }
+
+    #[test]
+    fn code_for_a_persons_policy_carries_its_expiry() {
+        let owner: Arn = "arn:aws:iam::111111111111:role/xacct/r".parse().unwrap();
+        let at = Expiry::parse("2026-12-31T18:00:00Z").unwrap();
+        let policy = crate::trust::human_assume_policy(&owner, false, Some(at)).unwrap();
+        let code = [
+            IamResource::UserPolicy {
+                user: "ana".into(),
+                policy_name: "xacct-assume".into(),
+                policy: policy.clone(),
+            },
+            IamResource::GroupPolicy {
+                group: "team".into(),
+                policy_name: "xacct-assume".into(),
+                policy: policy.clone(),
+            },
+        ];
+        let v: Value = serde_json::from_str(&cloudformation("grant", &code)).unwrap();
+        for logical in ["UserPolicy", "GroupPolicy1"] {
+            let written: PolicyDocument = serde_json::from_value(
+                v["Resources"][logical]["Properties"]["PolicyDocument"].clone(),
+            )
+            .unwrap();
+            assert_eq!(Expiry::of_document(&written), Some(at), "{logical}");
+            assert_eq!(written, policy);
+        }
+        let hcl = terraform(&code);
+        for written in [
+            "\"DateLessThan\" = {",
+            "\"aws:CurrentTime\" = \"2026-12-31T18:00:00Z\"",
+        ] {
+            assert_eq!(hcl.matches(written).count(), 2, "{written}: {hcl}");
+        }
+        assert_eq!(
+            expiry_note(at),
+            "access ends at 2026-12-31T18:00:00Z: from then on AWS refuses to assume the role, and the expiry sweeps remove the grant"
+        );
     }
 
     #[test]

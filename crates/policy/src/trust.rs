@@ -129,7 +129,7 @@ impl CrossAccountTrust {
             );
         }
         if let Some(at) = self.expires_at {
-            c.insert("DateLessThan", "aws:CurrentTime", vec![at.to_string()]);
+            at.limit(c);
         }
         PolicyDocument::new(vec![statement])
     }
@@ -284,19 +284,24 @@ pub fn assume_owner_role_policy(owner_role: &Arn) -> Result<PolicyDocument, Trus
 }
 
 /// The policy for a requestor group or user: `sts:AssumeRole` on exactly the owner role,
-/// and, when `require_mfa`, only from an MFA-signed session.
+/// when `require_mfa` only from an MFA-signed session, and with an `expires_at` only before
+/// then (`DateLessThan aws:CurrentTime`, so AWS stops honouring it with no cleanup run).
 pub fn human_assume_policy(
     owner_role: &Arn,
     require_mfa: bool,
+    expires_at: Option<Expiry>,
 ) -> Result<PolicyDocument, TrustError> {
     let mut doc = assume_owner_role_policy(owner_role)?;
-    if require_mfa {
-        for st in &mut doc.statements {
+    for st in &mut doc.statements {
+        if require_mfa {
             st.condition.insert(
                 "Bool",
                 "aws:MultiFactorAuthPresent",
                 vec!["true".to_owned()],
             );
+        }
+        if let Some(at) = expires_at {
+            at.limit(&mut st.condition);
         }
     }
     Ok(doc)
@@ -400,6 +405,51 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Sid":"AssumeOwnerRole","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/xacct/r"}]}"#
         );
         assert!(assume_owner_role_policy(&"arn:aws:s3:::b".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_persons_policy_with_an_expiry_allows_only_before_it() {
+        let owner: Arn = "arn:aws:iam::111111111111:role/xacct/r".parse().unwrap();
+        let at = Expiry::parse("2026-12-31T18:00:00Z").unwrap();
+        let doc = human_assume_policy(&owner, true, Some(at)).unwrap();
+        assert_eq!(
+            doc.to_json(),
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"AssumeOwnerRole","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111111111111:role/xacct/r","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"},"DateLessThan":{"aws:CurrentTime":"2026-12-31T18:00:00Z"}}}]}"#
+        );
+        assert_eq!(Expiry::of_document(&doc), Some(at));
+        let permanent = human_assume_policy(&owner, false, None).unwrap();
+        assert_eq!(permanent, assume_owner_role_policy(&owner).unwrap());
+        assert_eq!(Expiry::of_document(&permanent), None);
+    }
+
+    #[test]
+    fn the_evaluator_lets_a_person_assume_before_the_expiry_and_not_after() {
+        use crate::eval::{Context, Labeled, PolicySet, Request, RequestPrincipal};
+        let owner: Arn = "arn:aws:iam::111111111111:role/xacct/r".parse().unwrap();
+        let at = Expiry::parse("2026-12-31T18:00:00Z").unwrap();
+        let doc = human_assume_policy(&owner, false, Some(at)).unwrap();
+        let set = PolicySet {
+            identity: vec![Labeled {
+                label: "xacct-assume",
+                document: &doc,
+            }],
+            ..PolicySet::default()
+        };
+        let call = |now: &str| {
+            let request = Request::new(
+                RequestPrincipal::Aws("arn:aws:iam::222222222222:user/ana".parse().unwrap()),
+                "sts:AssumeRole",
+                &owner.to_string(),
+            )
+            .with_context(Context::new().with("aws:CurrentTime", now));
+            crate::eval::evaluate_principal_side(&set, &request)
+        };
+        assert!(call("2026-12-31T17:59:59Z").allowed());
+        let after = call("2026-12-31T18:00:00Z");
+        assert!(!after.allowed(), "{after:?}");
+        // No boundary is involved: nothing allows it any more.
+        assert_eq!(after.reason, "no statement allows it");
+        assert!(!call("2027-01-01T00:00:00Z").allowed());
     }
 
     #[test]

@@ -93,10 +93,11 @@ const SWEEPS: [&str; 2] = ["expire-grants", "expire-requestor-grants"];
 /// The functions that make no IAM write at all.
 const IAM_READERS: [&str; 3] = ["list-grants", "check-owner-role", "check-requestor-role"];
 /// The requestor functions that may act on people when `AllowHumanRequestors` is "true".
-const HUMAN_FUNCTIONS: [&str; 3] = [
+const HUMAN_FUNCTIONS: [&str; 4] = [
     "create-requestor-resources",
     "check-requestor-role",
     "revoke-requestor-resources",
+    "expire-requestor-grants",
 ];
 const BOUNDARY: &str = "PermissionsBoundaryPolicy";
 const HUMANS_CONDITION: &str = "IsRequestorAndAllowsHumans";
@@ -1291,10 +1292,9 @@ fn role_revocation() -> Vec<(&'static str, Set)> {
     expected
 }
 
-#[test]
-fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
-    let expected = role_revocation();
-    assert_exact_allows("revoke-grant", &expected, None);
+/// What removing a person's xacct policy needs, behind the human-requestor switch: reading
+/// it again and deleting it, on users and groups under HumanPrincipalPath.
+fn person_policy_removal() -> Vec<(&'static str, Set)> {
     let mut people = scoped(
         ["iam:GetUserPolicy", "iam:DeleteUserPolicy"],
         &set([HUMAN_USERS]),
@@ -1303,25 +1303,37 @@ fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
         ["iam:GetGroupPolicy", "iam:DeleteGroupPolicy"],
         &set([HUMAN_GROUPS]),
     ));
+    people
+}
+
+#[test]
+fn revoke_roles_allow_exactly_reading_and_deleting_xacct_managed_roles() {
+    let expected = role_revocation();
+    assert_exact_allows("revoke-grant", &expected, None);
     for parameters in requestor_scenarios() {
         let mut wanted = expected.clone();
         if parameters.allows_humans() {
-            wanted.extend(people.iter().cloned());
+            wanted.extend(person_policy_removal());
         }
         assert_exact_allows("revoke-requestor-resources", &wanted, Some(&parameters));
     }
 }
 
 #[test]
-fn sweeps_allow_exactly_listing_roles_and_what_revoking_one_needs() {
+fn sweeps_allow_exactly_listing_and_what_revoking_a_role_or_a_persons_policy_needs() {
     // The sweep finds expired grants in one paged listing, then removes each as the
-    // revoke functions do; it touches no person's policy.
+    // revoke functions do; only the requestor side's, and only when human requestors are
+    // allowed, touches a person's policy.
     let mut expected = role_revocation();
     expected.push(("iam:GetAccountAuthorizationDetails", set(["*"])));
     for package in SWEEPS {
         for parameters in scenarios() {
             if deployed(function_logical_id(package), &parameters) {
-                assert_exact_allows(package, &expected, Some(&parameters));
+                let mut wanted = expected.clone();
+                if package == "expire-requestor-grants" && parameters.allows_humans() {
+                    wanted.extend(person_policy_removal());
+                }
+                assert_exact_allows(package, &wanted, Some(&parameters));
             }
         }
     }

@@ -886,8 +886,7 @@ errors!(
              `MfaNotForServices` (field `require_mfa`: only people sign in with MFA), \
              `RoleNameNotForPeople` (field `role_name`: people get no role), \
              `InvalidExternalId`, `InvalidRoleName`, the expiry (field `expires_at`: \
-             `InvalidExpiry`, `ExpiryInPast`, `ExpiryNotForPeople`: a person's inline policy \
-             carries no tag to record it).",
+             `InvalidExpiry`, `ExpiryInPast`).",
             Codes::OneOf(body_codes!(
                 "InvalidArn",
                 "InvalidRoleArn",
@@ -904,7 +903,6 @@ errors!(
                 "InvalidRoleName",
                 "InvalidExpiry",
                 "ExpiryInPast",
-                "ExpiryNotForPeople",
             )),
             Field::Any,
         ),

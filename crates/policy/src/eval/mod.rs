@@ -559,7 +559,9 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request) -> Evaluation {
     let (allowed, why_not) = if let (Some(what), true) = (required, same_account) {
         (
             resource_alone || (identity_ok && resource_any),
-            if resource_any {
+            if resource_any && identity_allows.is_empty() {
+                "no statement allows it"
+            } else if resource_any {
                 limit
             } else {
                 match what {
