@@ -264,16 +264,26 @@ pub struct DiscoveredResourceSchema {
     pub region: String,
     /// The resource's tags; `{}` when it has none.
     pub tags: std::collections::BTreeMap<String, String>,
+    /// The account it is in; present when the request named `account_id`.
+    #[schema(value_type = Option<AccountId>, required = false)]
+    pub account_id: Option<String>,
 }
 
 /// A service in a region that could not be listed (`xacct-aws`'s `PartialFailure`).
 #[derive(Debug, ToSchema)]
-#[schema(as = PartialFailure, description = "A service in a region that could not be listed.")]
+#[schema(
+    as = PartialFailure,
+    description = "A service in a region, or (across accounts) a whole account, that could not be listed."
+)]
 pub struct PartialFailureSchema {
-    #[schema(value_type = ServiceKind)]
-    pub service: String,
-    #[schema(value_type = Region)]
-    pub region: String,
+    /// The account; present when the request named `account_id`.
+    #[schema(value_type = Option<AccountId>, required = false)]
+    pub account_id: Option<String>,
+    /// Absent when a whole account could not be reached or listed.
+    #[schema(value_type = Option<ServiceKind>, required = false)]
+    pub service: Option<String>,
+    #[schema(value_type = Option<Region>, required = false)]
+    pub region: Option<String>,
     /// AWS's error code.
     #[schema(min_length = 1)]
     pub code: String,

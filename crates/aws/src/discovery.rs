@@ -122,13 +122,23 @@ pub struct DiscoveredResource {
     pub name: String,
     pub region: String,
     pub tags: BTreeMap<String, String>,
+    /// The account it is in, when the answer spans accounts (`account_id` asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<AccountId>,
 }
 
 /// A service or region that could not be listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartialFailure {
-    pub service: ServiceKind,
-    pub region: String,
+    /// The account that failed, when the answer spans accounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<AccountId>,
+    /// The service and region that could not be listed; absent when a whole account
+    /// could not be reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub code: String,
     pub message: String,
 }
@@ -147,6 +157,21 @@ pub struct DiscoveryQuery {
 pub struct Discovery {
     pub resources: Vec<DiscoveredResource>,
     pub partial_failures: Vec<PartialFailure>,
+}
+
+/// What `list-resources` needs of discovery, so its handler can be tested without AWS.
+pub trait Discover: Sync {
+    /// Runs a discovery; fails only when the enabled regions cannot be listed.
+    fn discover(
+        &self,
+        query: &DiscoveryQuery,
+    ) -> impl std::future::Future<Output = Result<Discovery, AwsError>> + Send;
+}
+
+impl Discover for Discoverer {
+    async fn discover(&self, query: &DiscoveryQuery) -> Result<Discovery, AwsError> {
+        Discoverer::discover(self, query).await
+    }
 }
 
 /// Discovers resources with one shared SDK configuration.
@@ -256,8 +281,9 @@ fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
 
 fn failure(service: ServiceKind, region: &str, e: &AwsError) -> PartialFailure {
     PartialFailure {
-        service,
-        region: region.to_owned(),
+        account_id: None,
+        service: Some(service),
+        region: Some(region.to_owned()),
         code: e.code.clone(),
         message: format!(
             "{} failed: {}",
@@ -377,8 +403,9 @@ impl Discoverer {
                     task.await.unwrap_or_else(|e| {
                         tracing::error!(%service, region, error = %e, "discovery job failed");
                         Harvest::listed(Err(PartialFailure {
-                            service,
-                            region,
+                            account_id: None,
+                            service: Some(service),
+                            region: Some(region),
                             code: "InternalError".to_owned(),
                             message: "the listing stopped unexpectedly".to_owned(),
                         }))
@@ -551,6 +578,7 @@ impl Discoverer {
                         name,
                         region,
                         tags: BTreeMap::new(),
+                        account_id: None,
                     })
                 }
             })
@@ -619,6 +647,7 @@ impl Discoverer {
                         name: tags.get("Name").cloned().unwrap_or_else(|| id.to_owned()),
                         region: region.to_owned(),
                         tags,
+                        account_id: None,
                     });
                 }
             }
@@ -645,6 +674,7 @@ impl Discoverer {
                         name: name.to_owned(),
                         region: region.to_owned(),
                         tags: BTreeMap::new(),
+                        account_id: None,
                     });
                 }
             }
@@ -674,6 +704,7 @@ impl Discoverer {
                     name: name.to_owned(),
                     region: region.to_owned(),
                     tags: rds_tags(db.tag_list()),
+                    account_id: None,
                 });
             }
         }
@@ -702,6 +733,7 @@ impl Discoverer {
                     name: name.to_owned(),
                     region: region.to_owned(),
                     tags: rds_tags(c.tag_list()),
+                    account_id: None,
                 });
             }
         }

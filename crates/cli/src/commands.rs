@@ -234,6 +234,7 @@ pub fn grant_body(args: &GrantArgs, actions: &[String]) -> CreateOwnerRoleReques
         expires_in: args.expires_in.clone(),
         widen_trust: args.widen_trust,
         dry_run: args.dry_run,
+        account_id: None,
     }
 }
 

@@ -17,6 +17,7 @@ pub mod grant;
 pub mod handoff;
 pub mod ids;
 pub mod naming;
+pub mod organization;
 pub mod owner_grant;
 pub mod permissions;
 pub mod resource_side;
