@@ -81,13 +81,15 @@ test: venv
 	@$(MAKE) --no-print-directory test-template
 	@$(MAKE) --no-print-directory test-e2e
 
-# SAM's own checks of template.yaml, with the pinned aws-sam-cli and cfn-lint of .venv-sam/
+# SAM's own checks of template.yaml and template-member.yaml (the organization's spoke), with
+# the pinned aws-sam-cli and cfn-lint of .venv-sam/
 # (scripts/bootstrap-sam-venv creates it; test-e2e's CloudFormation exports use its cfn-lint
 # too): cfn-lint must print nothing at all, and `sam validate --lint` must call the template
 # valid. Offline, as a deploy's first check would be: no AWS_* or SAM_CLI_* variable from the
 # caller, no profile or credentials, no telemetry, a throwaway HOME, and no network at all
 # where `unshare -n` is allowed. The template's security rules themselves are Rust tests
-# that `cargo test` runs (crates/policy/tests/template_rules.rs, template_policies.rs).
+# that `cargo test` runs (crates/policy/tests/template_rules.rs, template_policies.rs,
+# member_template.rs).
 test-template:
 	@scripts/bootstrap-sam-venv
 	@set -eu; \
@@ -96,15 +98,17 @@ test-template:
 		AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 		AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0 HOME="$$home"); \
 	if unshare -n true 2>/dev/null; then offline=(unshare -n "$${offline[@]}"); fi; \
-	rc=0; out="$$("$${offline[@]}" .venv-sam/bin/cfn-lint -- template.yaml 2>&1)" || rc=$$?; \
-	if [ $$rc -ne 0 ] || [ -n "$$out" ]; then \
-		printf '%s\n' "$$out" >&2; echo "test-template: cfn-lint reported findings (exit $$rc)" >&2; exit 1; \
-	fi; \
-	rc=0; out="$$("$${offline[@]}" .venv-sam/bin/sam validate --lint --template-file template.yaml 2>&1)" || rc=$$?; \
-	if [ $$rc -ne 0 ] || [[ "$$out" != *"is a valid SAM Template"* ]]; then \
-		printf '%s\n' "$$out" >&2; echo "test-template: sam validate --lint failed (exit $$rc)" >&2; exit 1; \
-	fi; \
-	echo "template.yaml: cfn-lint and sam validate --lint pass, offline"
+	for t in template.yaml template-member.yaml; do \
+		rc=0; out="$$("$${offline[@]}" .venv-sam/bin/cfn-lint -- "$$t" 2>&1)" || rc=$$?; \
+		if [ $$rc -ne 0 ] || [ -n "$$out" ]; then \
+			printf '%s\n' "$$out" >&2; echo "test-template: cfn-lint reported findings in $$t (exit $$rc)" >&2; exit 1; \
+		fi; \
+		rc=0; out="$$("$${offline[@]}" .venv-sam/bin/sam validate --lint --template-file "$$t" 2>&1)" || rc=$$?; \
+		if [ $$rc -ne 0 ] || [[ "$$out" != *"is a valid SAM Template"* ]]; then \
+			printf '%s\n' "$$out" >&2; echo "test-template: sam validate --lint failed on $$t (exit $$rc)" >&2; exit 1; \
+		fi; \
+		echo "$$t: cfn-lint and sam validate --lint pass, offline"; \
+	done
 
 # The stack is stopped whatever the tests do, and the tests' exit status is kept. The
 # trap is set only once `up` succeeded: a failed `up` stops what it started itself, and

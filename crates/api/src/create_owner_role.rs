@@ -112,7 +112,7 @@ pub struct CreateOwnerRoleRequest {
 }
 
 /// The answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreateOwnerRoleResponse {
     #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
     pub role_arn: String,
@@ -134,11 +134,8 @@ pub struct CreateOwnerRoleResponse {
     pub expires_at: Option<String>,
     #[schema(schema_with = crate::openapi::granted_actions)]
     pub actions: Vec<String>,
-    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub trust_policy: PolicyDocument,
-    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub permissions_policy: PolicyDocument,
-    #[schema(value_type = Vec<crate::openapi::FindingSchema>)]
     pub findings: Vec<Finding>,
     /// Whether the request changed (or, for a dry run, would change) anything.
     pub changed: bool,
@@ -147,10 +144,8 @@ pub struct CreateOwnerRoleResponse {
     pub changes: Vec<String>,
     /// What the change does to access: pairs granted and revoked, principals and
     /// conditions added and dropped, and whether it widens or narrows.
-    #[schema(value_type = crate::openapi::AccessDiffSchema)]
     pub access_diff: AccessDiff,
     /// What the requestor needs to use the role, and the role as infrastructure code.
-    #[schema(value_type = crate::openapi::HandOffSchema)]
     pub handoff: HandOff,
 }
 
@@ -590,7 +585,7 @@ async fn locate<R, D: ResourceDirectory>(
         }
         Existence::NotChecked => findings.push(Finding {
             severity: Severity::Warning,
-            code: "RESOURCE_NOT_VERIFIED",
+            code: "RESOURCE_NOT_VERIFIED".into(),
             message: format!(
                 "xacct cannot check that `{}` exists; the role is created anyway",
                 input.resource

@@ -73,15 +73,33 @@ pub struct CreateRequestorRequest {
     pub dry_run: bool,
 }
 
+/// Who on the requestor side may assume the owner role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalType {
+    Service,
+    Group,
+    User,
+}
+
+impl From<&Human> for PrincipalType {
+    fn from(human: &Human) -> Self {
+        match human {
+            Human::Group(_) => Self::Group,
+            Human::User(_) => Self::User,
+        }
+    }
+}
+
 /// The answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(
     description = "For a service, the role (`principal_type: service`); for people, the policy \
         on the group or user (`principal_type: group` or `user`), with no role."
 )]
 pub struct CreateRequestorResponse {
-    #[schema(schema_with = crate::openapi::principal_type)]
-    pub principal_type: &'static str,
+    #[schema(inline)]
+    pub principal_type: PrincipalType,
     /// The role (for a service), or the group or user.
     #[schema(value_type = crate::openapi::IamPrincipalArn)]
     pub principal_arn: String,
@@ -116,10 +134,9 @@ pub struct CreateRequestorResponse {
     /// or user.
     #[schema(max_length = 128, pattern = "^xacct-assume-[A-Za-z0-9_+=,.@-]+$")]
     pub policy_name: String,
-    #[schema(value_type = crate::openapi::PolicyDocumentSchema)]
     pub policy: PolicyDocument,
     /// The role's trust policy; `null` for people.
-    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
+    #[schema(required = true)]
     pub trust_policy: Option<PolicyDocument>,
     /// Only for `ec2.amazonaws.com`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,15 +150,12 @@ pub struct CreateRequestorResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = crate::openapi::SwitchRoleUrl, required = false)]
     pub switch_role_url: Option<String>,
-    #[schema(value_type = Vec<crate::openapi::FindingSchema>)]
     pub findings: Vec<Finding>,
     pub changed: bool,
     pub dry_run: bool,
     pub changes: Vec<String>,
     /// What the change does to access (see `create-owner-role`).
-    #[schema(value_type = crate::openapi::AccessDiffSchema)]
     pub access_diff: AccessDiff,
-    #[schema(value_type = crate::openapi::HandOffSchema)]
     pub handoff: HandOff,
 }
 
@@ -398,7 +412,7 @@ async fn service_side<R: RoleStore>(
         notes,
     );
     Ok(CreateRequestorResponse {
-        principal_type: "service",
+        principal_type: PrincipalType::Service,
         principal_arn: outcome.arn.clone(),
         role_arn: Some(outcome.arn),
         role_name: Some(role_name.to_string()),
@@ -506,7 +520,7 @@ async fn person_side<R: HumanStore>(
         },
     );
     Ok(CreateRequestorResponse {
-        principal_type: human.kind(),
+        principal_type: PrincipalType::from(&human),
         principal_arn: outcome.arn,
         role_arn: None,
         role_name: None,

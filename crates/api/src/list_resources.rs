@@ -32,14 +32,13 @@ pub struct Deps<X = Discoverer> {
 }
 
 /// The answer of `list-resources`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ResourcesResponse {
-    #[schema(value_type = Vec<crate::openapi::DiscoveredResourceSchema>, max_items = 1000)]
+    #[schema(max_items = 1000)]
     pub resources: Vec<DiscoveredResource>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     #[schema(required = true, pattern = "^[A-Za-z0-9_-]+$")]
     pub next_cursor: Option<String>,
-    #[schema(value_type = Vec<crate::openapi::PartialFailureSchema>)]
     pub partial_failures: Vec<PartialFailure>,
 }
 
@@ -449,7 +448,7 @@ mod tests {
         DiscoveredResource {
             arn: format!("arn:aws:{service}:{region}:111111111111:x/{name}"),
             service,
-            resource_type: "x",
+            resource_type: xacct_aws::discovery::ResourceKind::Instance,
             name: name.to_owned(),
             region: region.to_owned(),
             tags: BTreeMap::new(),

@@ -276,7 +276,7 @@ pub struct CheckOwnerRoleRequest {
 }
 
 /// The `check-owner-role` answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckOwnerRoleResponse {
     #[schema(pattern = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/xacct/[A-Za-z0-9_+=,.@-]{1,64}$")]
     pub role_arn: String,
@@ -297,17 +297,15 @@ pub struct CheckOwnerRoleResponse {
     pub statement: Option<String>,
     /// The call as given first; then, when the trust policy requires an External ID, the
     /// call without one and with a wrong one.
-    #[schema(value_type = Vec<crate::openapi::AssumeCheckSchema>, min_items = 1, max_items = 3)]
+    #[schema(min_items = 1, max_items = 3)]
     pub assume_checks: Vec<AssumeCase>,
     /// Every action the catalog has for the resource, on every ARN it needs.
-    #[schema(value_type = Vec<crate::openapi::ActionCheckSchema>)]
     pub actions: Vec<ActionCheck>,
     #[schema(schema_with = crate::openapi::allowed_actions)]
     pub allowed_actions: Vec<String>,
-    #[schema(value_type = Vec<crate::openapi::DriftSchema>)]
     pub drift: Vec<Drift>,
     /// The live trust policy; `null` when IAM returned none that could be read.
-    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
+    #[schema(required = true)]
     pub trust_policy: Option<PolicyDocument>,
     #[schema(schema_with = crate::openapi::role_policies)]
     pub permissions_policies: std::collections::BTreeMap<String, PolicyDocument>,

@@ -102,17 +102,42 @@ fn owner_role(raw: Option<&str>) -> Result<Arn, ApiError> {
     role_arn("owner_role_arn", raw)
 }
 
+/// What kind of problem a `check-requestor-role` problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProblemCode {
+    AssumeNotAllowed,
+    ExtraPermission,
+    NotManaged,
+    OtherOwnerRole,
+    PolicyMissing,
+    NoServicePrincipal,
+    TrustMissing,
+    TrustExtra,
+    TrustPrincipal,
+}
+
+impl std::fmt::Display for ProblemCode {
+    /// The code as the answer spells it: one spelling, serde's.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(code)) => f.write_str(&code),
+            _ => Err(std::fmt::Error),
+        }
+    }
+}
+
 /// One thing that stops the requestor side from working, or makes it grant more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(description = "One thing that stops the requestor side from working, or lets it do more.")]
 pub struct Problem {
-    #[schema(schema_with = crate::openapi::problem_code)]
-    pub code: &'static str,
+    #[schema(inline)]
+    pub code: ProblemCode,
     pub message: String,
 }
 
 /// The `check-requestor-role` answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckRequestorResponse {
     /// `true` when `problems` is empty.
     pub ok: bool,
@@ -125,7 +150,7 @@ pub struct CheckRequestorResponse {
     #[schema(schema_with = crate::openapi::principal_policies)]
     pub policies: BTreeMap<String, PolicyDocument>,
     /// A role's trust policy; `null` for a group or user.
-    #[schema(value_type = Option<crate::openapi::PolicyDocumentSchema>, required = true)]
+    #[schema(required = true)]
     pub trust_policy: Option<PolicyDocument>,
 }
 
@@ -159,7 +184,7 @@ fn assume_only(
     let e = evaluate_principal_side(&set, &request);
     if !e.allowed() {
         problems.push(Problem {
-            code: "ASSUME_NOT_ALLOWED",
+            code: ProblemCode::AssumeNotAllowed,
             message: format!(
                 "the policies do not allow sts:AssumeRole on `{owner}`: {}",
                 e.reason
@@ -179,7 +204,7 @@ fn assume_only(
             if !exact {
                 let which = st.sid.clone().unwrap_or_else(|| format!("#{}", i + 1));
                 problems.push(Problem {
-                    code: "EXTRA_PERMISSION",
+                    code: ProblemCode::ExtraPermission,
                     message: format!(
                         "policy `{name}` statement `{which}` allows more than sts:AssumeRole on `{owner}`"
                     ),
@@ -210,13 +235,13 @@ pub async fn check_requestor_side<R: RoleStore + HumanStore>(
                 .ok_or_else(|| role_not_found("role_arn", &arn))?;
             if !is_xacct_role(&state) {
                 problems.push(Problem {
-                    code: "NOT_MANAGED",
+                    code: ProblemCode::NotManaged,
                     message: format!("role `{arn}` is not managed by xacct"),
                 });
             }
             if state.tags.get(tags::OWNER_ROLE) != Some(&owner.to_string()) {
                 problems.push(Problem {
-                    code: "OTHER_OWNER_ROLE",
+                    code: ProblemCode::OtherOwnerRole,
                     message: format!("role `{arn}` was not created for owner role `{owner}`"),
                 });
             }
@@ -224,7 +249,7 @@ pub async fn check_requestor_side<R: RoleStore + HumanStore>(
             let mut docs = live.inline.clone();
             for (attached, doc) in &live.attached {
                 problems.push(Problem {
-                    code: "EXTRA_PERMISSION",
+                    code: ProblemCode::ExtraPermission,
                     message: format!("managed policy `{attached}` is attached to the role"),
                 });
                 if let Some(doc) = doc {
@@ -266,7 +291,7 @@ pub async fn check_requestor_side<R: RoleStore + HumanStore>(
             let mut docs = BTreeMap::new();
             match deps.roles.get_human_policy(&human, &policy_name).await? {
                 None => problems.push(Problem {
-                    code: "POLICY_MISSING",
+                    code: ProblemCode::PolicyMissing,
                     message: format!(
                         "{} `{}` has no inline policy `{policy_name}`",
                         human.kind(),
@@ -310,7 +335,7 @@ fn trust_names_service(
 ) {
     let Some(expected) = expected else {
         problems.push(Problem {
-            code: "NO_SERVICE_PRINCIPAL",
+            code: ProblemCode::NoServicePrincipal,
             message: "the role records no service principal (tag `xacct:service-principal`)"
                 .to_owned(),
         });
@@ -318,7 +343,7 @@ fn trust_names_service(
     };
     let Some(trust) = trust else {
         problems.push(Problem {
-            code: "TRUST_MISSING",
+            code: ProblemCode::TrustMissing,
             message: "the role has no readable trust policy".to_owned(),
         });
         return;
@@ -331,7 +356,7 @@ fn trust_names_service(
     {
         let Some(p) = &st.principal else {
             problems.push(Problem {
-                code: "TRUST_EXTRA",
+                code: ProblemCode::TrustExtra,
                 message: "a trust statement allows principals by exclusion (NotPrincipal)"
                     .to_owned(),
             });
@@ -342,7 +367,7 @@ fn trust_names_service(
             p.values("AWS").len() + p.values("Federated").len() + p.values("CanonicalUser").len();
         if others > 0 || matches!(p, xacct_policy::Principal::Any) {
             problems.push(Problem {
-                code: "TRUST_EXTRA",
+                code: ProblemCode::TrustExtra,
                 message: format!(
                     "the trust policy lets principals other than `{expected}` assume the role"
                 ),
@@ -353,7 +378,7 @@ fn trust_names_service(
                 names_expected = true;
             } else {
                 problems.push(Problem {
-                    code: "TRUST_EXTRA",
+                    code: ProblemCode::TrustExtra,
                     message: format!("the trust policy also lets `{s}` assume the role"),
                 });
             }
@@ -361,7 +386,7 @@ fn trust_names_service(
     }
     if !names_expected {
         problems.push(Problem {
-            code: "TRUST_PRINCIPAL",
+            code: ProblemCode::TrustPrincipal,
             message: format!("the trust policy does not let `{expected}` assume the role"),
         });
     }

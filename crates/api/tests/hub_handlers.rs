@@ -28,7 +28,9 @@ use xacct_api::list_accounts::handle as list_accounts;
 use xacct_api::list_resources::{Deps as DiscoveryDeps, handle as list_resources};
 use xacct_api::owner_lifecycle::{list_grants, revoke_grant};
 use xacct_aws::AwsError;
-use xacct_aws::discovery::{Discover, DiscoveredResource, Discovery, DiscoveryQuery, ServiceKind};
+use xacct_aws::discovery::{
+    Discover, DiscoveredResource, Discovery, DiscoveryQuery, ResourceKind, ServiceKind,
+};
 use xacct_aws::error::AwsErrorKind;
 use xacct_aws::fake::{FakeIam, FakeResources};
 use xacct_aws::organization::MemberAccount;
@@ -432,7 +434,7 @@ impl Discover for FakeDiscover {
                 .map(|i| DiscoveredResource {
                     arn: format!("arn:aws:s3:::{}-bucket-{i:02}", self.account),
                     service: ServiceKind::S3,
-                    resource_type: "bucket",
+                    resource_type: ResourceKind::Bucket,
                     name: format!("{}-bucket-{i:02}", self.account),
                     region: "us-east-1".into(),
                     tags: BTreeMap::new(),

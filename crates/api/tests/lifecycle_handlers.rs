@@ -329,3 +329,81 @@ async fn check_owner_role_says_expired_from_the_trust_at_the_time_of_the_request
         (&json!(true), &json!(false))
     );
 }
+
+/// The answer reads back into `T` and writes out as the same JSON: the CLI and console
+/// read it typed and lose nothing.
+fn reads_back<T: serde::de::DeserializeOwned + serde::Serialize>(answer: &Value) -> T {
+    let typed: T = serde_json::from_value(answer.clone()).unwrap();
+    assert_eq!(&serde_json::to_value(&typed).unwrap(), answer);
+    typed
+}
+
+#[tokio::test]
+async fn check_answers_read_back_into_their_types_unchanged() {
+    use xacct_api::owner_lifecycle::{CheckOwnerRoleResponse, check_owner_role};
+    use xacct_api::requestor_lifecycle::{CheckRequestorResponse, check_requestor_role};
+
+    let hub = alone(CheckDeps {
+        iam: deps(),
+        resources: no_resource_side(),
+    });
+    let deps = &hub.iam;
+    let role = add_grant(&deps.roles, 1).await;
+    let (status, owner) = json_of(
+        check_owner_role(
+            &hub,
+            post(&json!({
+                "role_arn": role,
+                "principal_arn": "arn:aws:iam::222222222222:role/app",
+            })),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(status, 200, "{owner}");
+    let owner: CheckOwnerRoleResponse = reads_back(&owner);
+    assert_eq!(owner.assume_checks.len(), 3, "{owner:?}");
+
+    // An xacct role of this account checked against another owner role: problems.
+    let (status, requestor) = json_of(
+        check_requestor_role(
+            deps,
+            post(&json!({
+                "role_arn": role,
+                "owner_role_arn": "arn:aws:iam::333333333333:role/xacct/other",
+            })),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(status, 200, "{requestor}");
+    let requestor: CheckRequestorResponse = reads_back(&requestor);
+    assert!(
+        !requestor.ok && !requestor.problems.is_empty(),
+        "{requestor:?}"
+    );
+}
+
+#[cfg(feature = "requestor")]
+#[tokio::test]
+async fn create_requestor_answer_reads_back_into_its_type_unchanged() {
+    use xacct_api::create_requestor_resources::{CreateRequestorResponse, PrincipalType, handle};
+
+    let deps = deps();
+    let (status, created) = json_of(
+        handle(
+            &deps,
+            post(&json!({
+                "owner_role_arn": "arn:aws:iam::333333333333:role/xacct/grant",
+                "service_principal": "lambda.amazonaws.com",
+                "external_id": "ext-0123456789",
+            })),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["principal_type"], "service");
+    let created: CreateRequestorResponse = reads_back(&created);
+    assert_eq!(created.principal_type, PrincipalType::Service);
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use xacct_policy::{AccountId, Arn, Partition};
 
 use crate::config::{in_region, region as default_region};
@@ -72,8 +72,9 @@ impl Concurrency {
     }
 }
 
-/// A resource kind xacct discovers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// A service `list-resources` discovers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKind {
     S3,
@@ -111,36 +112,109 @@ impl FromStr for ServiceKind {
     }
 }
 
+/// The catalog resource type of a discovered resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ResourceType))]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    Bucket,
+    Instance,
+    Function,
+    Db,
+    Cluster,
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Bucket => "bucket",
+            Self::Instance => "instance",
+            Self::Function => "function",
+            Self::Db => "db",
+            Self::Cluster => "cluster",
+        })
+    }
+}
+
 /// One discovered resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A resource `list-resources` found.")
+)]
 pub struct DiscoveredResource {
+    #[cfg_attr(feature = "openapi", schema(value_type = xacct_policy::openapi::Arn))]
     pub arn: String,
     pub service: ServiceKind,
-    /// The catalog resource type: `bucket`, `instance`, `function`, `db`, `cluster`.
     #[serde(rename = "type")]
-    pub resource_type: &'static str,
+    pub resource_type: ResourceKind,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = xacct_policy::openapi::Region))]
     pub region: String,
+    /// The resource's tags; `{}` when it has none.
     pub tags: BTreeMap<String, String>,
-    /// The account it is in, when the answer spans accounts (`account_id` asked for).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The account it is in; present when the request named `account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<xacct_policy::openapi::AccountId>, required = false)
+    )]
     pub account_id: Option<AccountId>,
 }
 
 /// A service or region that could not be listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "A service in a region, or (across accounts) a whole account, that could not be listed."
+    )
+)]
 pub struct PartialFailure {
-    /// The account that failed, when the answer spans accounts.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The account that failed; present when the request named `account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<xacct_policy::openapi::AccountId>, required = false)
+    )]
     pub account_id: Option<AccountId>,
     /// The service and region that could not be listed; absent when a whole account
-    /// could not be reached.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// could not be reached or listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub service: Option<ServiceKind>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<xacct_policy::openapi::Region>, required = false)
+    )]
     pub region: Option<String>,
+    /// AWS's error code, or xacct's for an account that could not be reached.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub code: String,
     pub message: String,
+}
+
+impl PartialFailure {
+    /// What could not be listed, in words: `s3 in us-east-1`, `account 333333333333`, or
+    /// both.
+    pub fn what(&self) -> String {
+        let listing = match (self.service, &self.region) {
+            (Some(service), Some(region)) => Some(format!("{service} in {region}")),
+            (Some(service), None) => Some(service.to_string()),
+            (None, Some(region)) => Some(region.clone()),
+            (None, None) => None,
+        };
+        match (listing, &self.account_id) {
+            (Some(listing), Some(account)) => format!("{listing} of account {account}"),
+            (Some(listing), None) => listing,
+            (None, Some(account)) => format!("account {account}"),
+            (None, None) => "discovery".to_owned(),
+        }
+    }
 }
 
 /// What to discover.
@@ -574,7 +648,7 @@ impl Discoverer {
                     Ok(DiscoveredResource {
                         arn: arn.to_string(),
                         service: ServiceKind::S3,
-                        resource_type: "bucket",
+                        resource_type: ResourceKind::Bucket,
                         name,
                         region,
                         tags: BTreeMap::new(),
@@ -643,7 +717,7 @@ impl Discoverer {
                     out.push(DiscoveredResource {
                         arn: arn.to_string(),
                         service: ServiceKind::Ec2,
-                        resource_type: "instance",
+                        resource_type: ResourceKind::Instance,
                         name: tags.get("Name").cloned().unwrap_or_else(|| id.to_owned()),
                         region: region.to_owned(),
                         tags,
@@ -670,7 +744,7 @@ impl Discoverer {
                     out.push(DiscoveredResource {
                         arn: arn.to_owned(),
                         service: ServiceKind::Lambda,
-                        resource_type: "function",
+                        resource_type: ResourceKind::Function,
                         name: name.to_owned(),
                         region: region.to_owned(),
                         tags: BTreeMap::new(),
@@ -700,7 +774,7 @@ impl Discoverer {
                 out.push(DiscoveredResource {
                     arn: arn.to_owned(),
                     service: ServiceKind::Rds,
-                    resource_type: "db",
+                    resource_type: ResourceKind::Db,
                     name: name.to_owned(),
                     region: region.to_owned(),
                     tags: rds_tags(db.tag_list()),
@@ -729,7 +803,7 @@ impl Discoverer {
                 out.push(DiscoveredResource {
                     arn: arn.to_owned(),
                     service: ServiceKind::Rds,
-                    resource_type: "cluster",
+                    resource_type: ResourceKind::Cluster,
                     name: name.to_owned(),
                     region: region.to_owned(),
                     tags: rds_tags(c.tag_list()),
@@ -743,7 +817,22 @@ impl Discoverer {
 
 #[cfg(test)]
 mod tests {
-    use super::Concurrency;
+    use super::{Concurrency, ResourceKind};
+
+    #[test]
+    fn resource_kinds_read_back_and_show_as_the_catalog_names_them() {
+        for kind in [
+            ResourceKind::Bucket,
+            ResourceKind::Instance,
+            ResourceKind::Function,
+            ResourceKind::Db,
+            ResourceKind::Cluster,
+        ] {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, kind.to_string());
+            assert_eq!(serde_json::from_value::<ResourceKind>(json).unwrap(), kind);
+        }
+    }
 
     #[test]
     fn concurrency_parses_one_number_or_a_pair_within_bounds() {

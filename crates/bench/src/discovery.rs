@@ -1103,6 +1103,7 @@ pub fn markdown(result: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xacct_aws::discovery::ResourceKind;
 
     #[test]
     fn the_four_sizes_are_the_python_benchs() {
@@ -1223,13 +1224,13 @@ mod tests {
         let tagged_buckets = found
             .resources
             .iter()
-            .filter(|r| r.resource_type == "bucket" && r.tags.contains_key("team"))
+            .filter(|r| r.resource_type == ResourceKind::Bucket && r.tags.contains_key("team"))
             .count();
         assert_eq!(tagged_buckets, 4 * tagged(25));
         let instance = found
             .resources
             .iter()
-            .find(|r| r.resource_type == "instance")
+            .find(|r| r.resource_type == ResourceKind::Instance)
             .unwrap();
         assert!(instance.name.starts_with("bench-"), "{instance:?}");
     }

@@ -2,12 +2,16 @@
 //! here; it is all in the functions and `xacct-policy`.
 
 use serde::Serialize;
-use serde_json::Value;
-use xacct_api::create_owner_role::CreateOwnerRoleRequest;
-use xacct_api::create_requestor_resources::CreateRequestorRequest;
+use xacct_api::create_owner_role::{CreateOwnerRoleRequest, CreateOwnerRoleResponse};
+use xacct_api::create_requestor_resources::{CreateRequestorRequest, CreateRequestorResponse};
 use xacct_api::list_permissions::PermissionsResponse;
+use xacct_api::list_resources::ResourcesResponse;
+use xacct_aws::discovery::{DiscoveredResource, PartialFailure};
+use xacct_policy::PolicyDocument;
 use xacct_policy::access_diff::AccessDiff;
 use xacct_policy::catalog::AccessLevel;
+use xacct_policy::handoff::HandOff;
+use xacct_policy::validate::Finding;
 
 use crate::args::{GrantArgs, Output, PermissionsArgs, RequestorArgs, ResourcesArgs};
 use crate::client::{CallError, Client};
@@ -26,38 +30,11 @@ pub(crate) fn json_out(value: &impl Serialize) {
     print(&serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
-// The answers of `list-resources`, the two creates and the two checks are read as JSON by
-// key: their types in `xacct-api`, and the `xacct-policy` and `xacct-aws` types inside
-// them, hold `&'static str` fields (finding and problem codes, resource and principal
-// types, assume cases, drift kinds) that serde cannot fill from an answer.
-
-/// A text field of an answer; empty when it is missing or not text.
-pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    opt_str(v, key).unwrap_or_default()
-}
-
-/// A text field of an answer, if it is there.
-pub(crate) fn opt_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
-/// A list field of an answer; empty when it is missing or not a list.
-pub(crate) fn items<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
-/// Whether a field of an answer is `true`.
-pub(crate) fn is_true(v: &Value, key: &str) -> bool {
-    v.get(key).and_then(Value::as_bool) == Some(true)
-}
-
 /// Every page of `list-resources` together, as `-o json` prints it.
 #[derive(Debug, Serialize)]
 pub struct AllResources {
-    pub resources: Vec<Value>,
-    pub partial_failures: Vec<Value>,
+    pub resources: Vec<DiscoveredResource>,
+    pub partial_failures: Vec<PartialFailure>,
 }
 
 /// All resources, following `next_cursor` up to `limit`.
@@ -83,12 +60,12 @@ pub async fn fetch_resources(
         if let Some(c) = &cursor {
             query.push(("cursor", c.clone()));
         }
-        let page: Value = client.get("list-resources", &query).await?;
-        resources.extend_from_slice(items(&page, "resources"));
+        let page: ResourcesResponse = client.get("list-resources", &query).await?;
+        resources.extend(page.resources);
         if failures.is_empty() {
-            failures = items(&page, "partial_failures").to_vec();
+            failures = page.partial_failures;
         }
-        cursor = opt_str(&page, "next_cursor").map(str::to_owned);
+        cursor = page.next_cursor;
         if cursor.is_none() || resources.len() >= args.limit {
             break;
         }
@@ -112,11 +89,10 @@ pub async fn resources(
     .await?;
     for f in &all.partial_failures {
         note(&format!(
-            "warning: {} in {} could not be listed: {} ({})",
-            str_of(f, "service"),
-            str_of(f, "region"),
-            str_of(f, "message"),
-            str_of(f, "code")
+            "warning: {} could not be listed: {} ({})",
+            f.what(),
+            f.message,
+            f.code
         ));
     }
     if output == Output::Json {
@@ -128,21 +104,17 @@ pub async fn resources(
         .iter()
         .map(|r| {
             let tags = r
-                .get("tags")
-                .and_then(Value::as_object)
-                .map(|t| {
-                    t.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default();
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",");
             vec![
-                str_of(r, "service").to_owned(),
-                str_of(r, "type").to_owned(),
-                str_of(r, "region").to_owned(),
-                str_of(r, "name").to_owned(),
-                str_of(r, "arn").to_owned(),
+                r.service.to_string(),
+                r.resource_type.to_string(),
+                r.region.clone(),
+                r.name.clone(),
+                r.arn.clone(),
                 tags,
             ]
         })
@@ -238,90 +210,134 @@ pub fn grant_body(args: &GrantArgs, actions: &[String]) -> CreateOwnerRoleReques
     }
 }
 
+/// A create answer: the owner role's or the requestor side's.
+#[derive(Debug)]
+pub enum Created {
+    Owner(Box<CreateOwnerRoleResponse>),
+    Requestor(Box<CreateRequestorResponse>),
+}
+
+/// What every create answer says, whichever side made it.
+struct Outcome<'a> {
+    what: String,
+    dry_run: bool,
+    changed: bool,
+    changes: &'a [String],
+    access_diff: &'a AccessDiff,
+    external_id: Option<&'a str>,
+    findings: &'a [Finding],
+    handoff: &'a HandOff,
+}
+
+impl Created {
+    fn outcome(&self) -> Outcome<'_> {
+        match self {
+            Self::Owner(a) => Outcome {
+                what: format!("role {}", a.role_arn),
+                dry_run: a.dry_run,
+                changed: a.changed,
+                changes: &a.changes,
+                access_diff: &a.access_diff,
+                external_id: Some(&a.external_id),
+                findings: &a.findings,
+                handoff: &a.handoff,
+            },
+            Self::Requestor(a) => Outcome {
+                what: match &a.role_arn {
+                    Some(role) => format!("role {role}"),
+                    None => format!("policy `{}` on {}", a.policy_name, a.principal_arn),
+                },
+                dry_run: a.dry_run,
+                changed: a.changed,
+                changes: &a.changes,
+                access_diff: &a.access_diff,
+                external_id: a.external_id.as_deref(),
+                findings: &a.findings,
+                handoff: &a.handoff,
+            },
+        }
+    }
+
+    /// The documents the answer holds, by the key it holds them under.
+    fn documents(&self) -> Vec<(&'static str, &PolicyDocument)> {
+        match self {
+            Self::Owner(a) => vec![
+                ("trust_policy", &a.trust_policy),
+                ("permissions_policy", &a.permissions_policy),
+            ],
+            Self::Requestor(a) => a
+                .trust_policy
+                .iter()
+                .map(|t| ("trust_policy", t))
+                .chain([("policy", &a.policy)])
+                .collect(),
+        }
+    }
+}
+
 /// Prints a create answer: what was (or would be) done, findings, the hand-off.
-pub fn show_created(answer: &Value, output: Output) {
+pub fn show_created(answer: &Created, output: Output) {
     if output == Output::Json {
-        json_out(answer);
+        match answer {
+            Created::Owner(a) => json_out(a),
+            Created::Requestor(a) => json_out(a),
+        }
         return;
     }
-    let dry = is_true(answer, "dry_run");
-    let verb = match (dry, is_true(answer, "changed")) {
+    let o = answer.outcome();
+    let verb = match (o.dry_run, o.changed) {
         (true, true) => "would change",
         (true, false) => "is already up to date",
         (false, true) => "created or updated",
         (false, false) => "already up to date",
     };
-    let what = match opt_str(answer, "role_arn") {
-        Some(role) => format!("role {role}"),
-        None => format!(
-            "policy `{}` on {}",
-            str_of(answer, "policy_name"),
-            str_of(answer, "principal_arn")
-        ),
-    };
-    print(&format!("{what} {verb}"));
-    for c in items(answer, "changes") {
-        print(&format!("  - {}", c.as_str().unwrap_or_default()));
+    print(&format!("{} {verb}", o.what));
+    for c in o.changes {
+        print(&format!("  - {c}"));
     }
-    if let Some(diff) = answer
-        .get("access_diff")
-        .and_then(|d| serde_json::from_value::<AccessDiff>(d.clone()).ok())
-    {
-        for line in diff.lines() {
-            print(&line);
-        }
+    for line in o.access_diff.lines() {
+        print(&line);
     }
-    if let Some(ext) = opt_str(answer, "external_id") {
+    if let Some(ext) = o.external_id {
         print(&format!("external id: {ext}"));
     }
-    if let Some(at) = opt_str(answer, "expires_at") {
+    if let Created::Owner(a) = answer
+        && let Some(at) = &a.expires_at
+    {
         print(&format!(
             "expires: {at} (AWS refuses to assume the role from then on)"
         ));
     }
-    if let Some(p) = opt_str(answer, "instance_profile_arn") {
+    if let Created::Requestor(a) = answer
+        && let Some(p) = &a.instance_profile_arn
+    {
         print(&format!("instance profile: {p}"));
     }
-    for f in items(answer, "findings") {
+    for f in o.findings {
+        print(&format!("{}: {} {}", f.severity, f.code, f.message));
+    }
+    for (key, doc) in answer.documents() {
         print(&format!(
-            "{}: {} {}",
-            str_of(f, "severity"),
-            str_of(f, "code"),
-            str_of(f, "message")
+            "\n{key}:\n{}",
+            serde_json::to_string_pretty(doc).unwrap_or_default()
         ));
     }
-    for key in ["trust_policy", "permissions_policy", "policy"] {
-        if let Some(doc) = answer.get(key).filter(|d| !d.is_null()) {
-            print(&format!(
-                "\n{key}:\n{}",
-                serde_json::to_string_pretty(doc).unwrap_or_default()
-            ));
-        }
-    }
-    if let Some(handoff) = answer.get("handoff") {
-        show_handoff(handoff);
-    }
+    show_handoff(o.handoff);
 }
 
 /// Prints the hand-off: profile, command, link; the infrastructure code is in the JSON
 /// output (`-o json`).
-pub fn show_handoff(handoff: &Value) {
-    if handoff.is_null() {
-        return;
-    }
+pub fn show_handoff(handoff: &HandOff) {
     print("\nfor the requestor:");
-    if let Some(profile) = opt_str(handoff, "aws_config") {
+    if let Some(profile) = &handoff.aws_config {
         print(&format!("~/.aws/config:\n{profile}"));
     }
-    print(&format!(
-        "command:\n  {}",
-        str_of(handoff, "assume_role_command")
-    ));
-    if let Some(url) = opt_str(handoff, "switch_role_url") {
+    print(&format!("command:\n  {}", handoff.assume_role_command));
+    if let Some(url) = &handoff.switch_role_url {
         print(&format!("console: {url}"));
     }
-    for n in items(handoff, "notes") {
-        print(&format!("note: {}", n.as_str().unwrap_or_default()));
+    for n in &handoff.notes {
+        print(&format!("note: {n}"));
     }
     note(
         "CloudFormation and Terraform for this grant: -o json, keys handoff.cloudformation and handoff.terraform",
@@ -334,12 +350,12 @@ pub async fn grant(client: &Client, args: &GrantArgs, output: Output) -> Result<
     } else {
         args.actions.clone()
     };
-    let answer: Value = with_spinner(
+    let answer: CreateOwnerRoleResponse = with_spinner(
         "creating the owner role",
         client.post("create-owner-role", &grant_body(args, &actions)),
     )
     .await?;
-    show_created(&answer, output);
+    show_created(&Created::Owner(Box::new(answer)), output);
     Ok(())
 }
 
@@ -364,12 +380,12 @@ pub async fn requestor_setup(
     args: &RequestorArgs,
     output: Output,
 ) -> Result<(), CallError> {
-    let answer: Value = with_spinner(
+    let answer: CreateRequestorResponse = with_spinner(
         "creating the requestor role",
         client.post("create-requestor-resources", &requestor_body(args)),
     )
     .await?;
-    show_created(&answer, output);
+    show_created(&Created::Requestor(Box::new(answer)), output);
     Ok(())
 }
 

@@ -5,18 +5,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use serde::Serialize;
-use serde_json::Value;
 use xacct_api::owner_lifecycle::{
-    CheckOwnerRoleRequest, Grant, ListGrantsResponse, RevokeResponse, RevokeRoleRequest,
+    CheckOwnerRoleRequest, CheckOwnerRoleResponse, Grant, ListGrantsResponse, RevokeResponse,
+    RevokeRoleRequest,
 };
-use xacct_api::requestor_lifecycle::RequestorTarget;
+use xacct_api::requestor_lifecycle::{CheckRequestorResponse, RequestorTarget};
+use xacct_policy::Arn;
 use xacct_policy::check::{AssumeCall, assume};
 use xacct_policy::eval::Labeled;
-use xacct_policy::{Arn, PolicyDocument};
 
 use crate::args::{CheckArgs, GrantsArgs, Output, RequestorSide, RevokeArgs};
 use crate::client::{CallError, Client};
-use crate::commands::{is_true, items, json_out, str_of};
+use crate::commands::json_out;
 use crate::config::LocalStack;
 use crate::output::{note, print, table};
 
@@ -53,50 +53,37 @@ pub struct Verdict {
 }
 
 pub fn combine(
-    owner: &Value,
-    requestor: Option<&Value>,
+    owner: &CheckOwnerRoleResponse,
+    requestor: Option<&CheckRequestorResponse>,
     principal: &Arn,
     external_id: Option<&str>,
     mfa: bool,
 ) -> Verdict {
     let mut reasons = Vec::new();
-    let mut works = is_true(owner, "can_assume");
+    let mut works = owner.can_assume;
     if !works {
-        reasons.push(format!("owner side: {}", str_of(owner, "reason")));
+        reasons.push(format!("owner side: {}", owner.reason));
     }
     if let Some(req) = requestor {
-        for p in items(req, "problems") {
-            reasons.push(format!(
-                "requestor side: {} ({})",
-                str_of(p, "message"),
-                str_of(p, "code")
-            ));
+        for p in &req.problems {
+            reasons.push(format!("requestor side: {} ({})", p.message, p.code));
         }
-        let trust: Option<PolicyDocument> = owner
-            .get("trust_policy")
-            .and_then(|t| serde_json::from_value(t.clone()).ok());
-        let docs: Vec<(String, PolicyDocument)> = req
-            .get("policies")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .filter_map(|(k, v)| Some((k.clone(), serde_json::from_value(v.clone()).ok()?)))
-            .collect();
-        let role: Option<Arn> = str_of(owner, "role_arn").parse().ok();
-        if let (Some(trust), Some(role)) = (trust, role) {
+        let role: Option<Arn> = owner.role_arn.parse().ok();
+        if let (Some(trust), Some(role)) = (&owner.trust_policy, role) {
             let now = xacct_policy::expiry::Expiry::from_epoch(
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
             )
             .to_string();
-            let labeled: Vec<Labeled<'_>> = docs
+            let labeled: Vec<Labeled<'_>> = req
+                .policies
                 .iter()
                 .map(|(label, document)| Labeled { label, document })
                 .collect();
             let e = assume(&AssumeCall {
                 role_arn: &role,
-                trust_policy: &trust,
+                trust_policy: trust,
                 principal,
                 external_id,
                 mfa,
@@ -108,7 +95,7 @@ pub fn combine(
                 reasons.push(format!("both sides together: {}", e.reason));
             }
         }
-        works = works && is_true(req, "ok");
+        works = works && req.ok;
     }
     Verdict { works, reasons }
 }
@@ -117,13 +104,14 @@ pub fn combine(
 pub const PROPAGATION_DEADLINE: Duration = Duration::from_secs(150);
 
 pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow::Result<()> {
-    let requestor: Option<Value> = match requestor_target(&args.requestor, &args.role_arn) {
-        Some(body) => Some(client.post("check-requestor-role", &body).await?),
-        None => None,
-    };
+    let requestor: Option<CheckRequestorResponse> =
+        match requestor_target(&args.requestor, &args.role_arn) {
+            Some(body) => Some(client.post("check-requestor-role", &body).await?),
+            None => None,
+        };
     let principal = match (&args.principal, &requestor) {
         (Some(p), _) => p.clone(),
-        (None, Some(r)) => str_of(r, "principal_arn").to_owned(),
+        (None, Some(r)) => r.principal_arn.clone(),
         (None, None) => bail!(
             "name the requestor principal: --principal ARN, or --requestor-role / --group / --user"
         ),
@@ -135,7 +123,7 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         mfa: args.mfa,
         account_id: None,
     };
-    let owner: Value = client.post("check-owner-role", &body).await?;
+    let owner: CheckOwnerRoleResponse = client.post("check-owner-role", &body).await?;
     let principal_arn: Arn = principal
         .parse()
         .map_err(|e| anyhow!("--principal `{principal}`: {e}"))?;
@@ -169,24 +157,15 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         for r in &verdict.reasons {
             print(&format!("  - {r}"));
         }
-        for c in items(&owner, "assume_checks") {
-            print(&format!(
-                "assume {}: {} ({})",
-                str_of(c, "case"),
-                str_of(c, "decision"),
-                str_of(c, "reason")
-            ));
+        for c in &owner.assume_checks {
+            print(&format!("assume {}: {} ({})", c.case, c.decision, c.reason));
         }
         print(&format!(
             "allowed actions: {}",
-            items(&owner, "allowed_actions")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+            owner.allowed_actions.join(", ")
         ));
-        for d in items(&owner, "drift") {
-            print(&format!("drift: {}", str_of(d, "message")));
+        for d in &owner.drift {
+            print(&format!("drift: {}", d.message));
         }
         if let Some(l) = &live {
             print(&format!("live: {}", l.summary));
@@ -207,8 +186,8 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
 struct CheckOutput<'a> {
     works: bool,
     reasons: &'a [String],
-    owner: &'a Value,
-    requestor: Option<&'a Value>,
+    owner: &'a CheckOwnerRoleResponse,
+    requestor: Option<&'a CheckRequestorResponse>,
     live: Option<&'a LiveCheck>,
 }
 
@@ -251,7 +230,7 @@ impl ReadCheck {
 /// propagates, then make one read-only call on the resource.
 async fn live_check(
     args: &CheckArgs,
-    owner: &Value,
+    owner: &CheckOwnerRoleResponse,
     local: Option<&LocalStack>,
 ) -> anyhow::Result<LiveCheck> {
     let external_id = args
@@ -339,12 +318,8 @@ async fn live_check(
             ),
         )
         .build();
-    let resource = str_of(owner, "resource_arn");
-    let allowed: Vec<&str> = items(owner, "allowed_actions")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let read = read_only_call(&session, resource, &allowed).await;
+    let allowed: Vec<&str> = owner.allowed_actions.iter().map(String::as_str).collect();
+    let read = read_only_call(&session, &owner.resource_arn, &allowed).await;
     Ok(LiveCheck {
         assumed: true,
         attempts,

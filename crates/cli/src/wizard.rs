@@ -5,15 +5,14 @@
 use std::io::IsTerminal;
 
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
-use serde_json::Value;
-use xacct_api::create_owner_role::CreateOwnerRoleRequest;
-use xacct_api::create_requestor_resources::CreateRequestorRequest;
+use xacct_api::create_owner_role::{CreateOwnerRoleRequest, CreateOwnerRoleResponse};
+use xacct_api::create_requestor_resources::{CreateRequestorRequest, CreateRequestorResponse};
 use xacct_api::list_permissions::ActionEntry;
 use xacct_policy::catalog::AccessLevel;
 
 use crate::args::{Output, ResourcesArgs};
 use crate::client::{CallError, Client};
-use crate::commands::{fetch_permissions, fetch_resources, opt_str, show_created, str_of};
+use crate::commands::{Created, fetch_permissions, fetch_resources, show_created};
 use crate::output::print;
 
 const PRINCIPALS: &[&str] = &[
@@ -49,10 +48,10 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
         .map(|r| {
             format!(
                 "{:<7} {:<9} {:<14} {}",
-                str_of(r, "service"),
-                str_of(r, "type"),
-                str_of(r, "region"),
-                str_of(r, "name")
+                r.service.to_string(),
+                r.resource_type.to_string(),
+                r.region,
+                r.name
             )
         })
         .collect();
@@ -64,7 +63,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
         .interact()
         .map_err(prompt_err)?;
     let arn: String = match resources.get(pick) {
-        Some(r) => str_of(r, "arn").to_owned(),
+        Some(r) => r.arn.clone(),
         None => Input::new()
             .with_prompt("ARN")
             .interact_text()
@@ -126,8 +125,8 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
         dry_run: true,
         ..CreateOwnerRoleRequest::default()
     };
-    let preview: Value = client.post("create-owner-role", &body).await?;
-    show_created(&preview, Output::Table);
+    let preview: CreateOwnerRoleResponse = client.post("create-owner-role", &body).await?;
+    show_created(&Created::Owner(Box::new(preview)), Output::Table);
     if !Confirm::new()
         .with_prompt("Create this role?")
         .default(true)
@@ -137,10 +136,10 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
         return Ok(());
     }
     body.dry_run = false;
-    let created: Value = client.post("create-owner-role", &body).await?;
-    show_created(&created, Output::Table);
-    let owner_role = str_of(&created, "role_arn").to_owned();
-    let external_id = opt_str(&created, "external_id").map(str::to_owned);
+    let created: CreateOwnerRoleResponse = client.post("create-owner-role", &body).await?;
+    let owner_role = created.role_arn.clone();
+    let external_id = created.external_id.clone();
+    show_created(&Created::Owner(Box::new(created)), Output::Table);
 
     if Confirm::new()
         .with_prompt("Set up the requestor side now?")
@@ -163,16 +162,15 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
                     .unwrap_or("lambda.amazonaws.com")
                     .to_owned(),
             ),
-            external_id: external_id.clone(),
+            external_id: Some(external_id.clone()),
             ..CreateRequestorRequest::default()
         };
-        let answer: Value = client
+        let answer: CreateRequestorResponse = client
             .post("create-requestor-resources", &body)
             .await
             .map_err(|e: CallError| anyhow::anyhow!(e))?;
-        show_created(&answer, Output::Table);
+        show_created(&Created::Requestor(Box::new(answer)), Output::Table);
     }
-    let external_id = external_id.unwrap_or_default();
     print(&format!(
         "\nhand-off: role {owner_role}, external id {external_id}\n  aws sts assume-role --role-arn {owner_role} --role-session-name xacct --external-id {external_id}"
     ));

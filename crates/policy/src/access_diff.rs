@@ -11,6 +11,8 @@ use crate::document::{Effect, PolicyDocument, Principal, Statement};
 
 /// One action allowed on one resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AccessPair))]
 pub struct Access {
     pub action: String,
     pub resource: String,
@@ -18,6 +20,7 @@ pub struct Access {
 
 /// One condition on who may assume: operator, key and values.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustCondition {
     pub operator: String,
     pub key: String,
@@ -26,6 +29,7 @@ pub struct TrustCondition {
 
 /// The kind of a change, for a label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// A role (or policy) that does not exist yet.
@@ -45,7 +49,21 @@ pub enum ChangeKind {
 
 /// What a change does to access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "What the change does to access, in access terms: the action and resource \
+        pairs it grants and revokes, the principals that may now or no longer assume the role \
+        (for a person's policy, always empty), and the conditions on them added or dropped. \
+        `change` labels it: `new` (nothing existed), `none`, `narrows` (only less access), \
+        `widens` (only more), `mixed`, or `replaces` (a condition replaced by one on the same \
+        key, such as a new External ID). In every dry run too. A widening of who may assume is \
+        refused unless the request says `widen_trust` (409 `TrustWouldWiden`)."
+    )
+)]
 pub struct AccessDiff {
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub change: ChangeKind,
     /// Action and resource pairs the change grants that were not granted before.
     pub granted: Vec<Access>,

@@ -2,7 +2,9 @@
 //! is it refused without the right External ID), and what a session of the role may do on
 //! its resource. Every answer names the statement that decided it.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use crate::arn::Arn;
 use crate::document::{PolicyDocument, Statement};
@@ -29,13 +31,42 @@ pub struct AssumeCall<'a> {
     pub current_time: Option<&'a str>,
 }
 
+/// Which way of calling `sts:AssumeRole` a case tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AssumeVariant {
+    #[serde(rename = "as given")]
+    AsGiven,
+    #[serde(rename = "without an external id")]
+    WithoutExternalId,
+    #[serde(rename = "with a wrong external id")]
+    WrongExternalId,
+}
+
+impl fmt::Display for AssumeVariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::AsGiven => "as given",
+            Self::WithoutExternalId => "without an external id",
+            Self::WrongExternalId => "with a wrong external id",
+        })
+    }
+}
+
 /// One way of calling `sts:AssumeRole` and what AWS would answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AssumeCheck,
+    description = "One way of calling `sts:AssumeRole` on the role, and what AWS would decide."))]
 pub struct AssumeCase {
-    /// `as given`, `without an external id`, `with a wrong external id`.
-    pub case: &'static str,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub case: AssumeVariant,
     pub decision: Decision,
+    /// The statement that decided, as `<policy> statement <Sid or #n>`; `null` when none did
+    /// (an implicit deny).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub statement: Option<String>,
+    /// Why, for people; for a denial it names the condition that was not met.
     pub reason: String,
 }
 
@@ -116,7 +147,7 @@ pub fn expired(call: &AssumeCall<'_>) -> bool {
 }
 
 /// The trust policy's deciding statement first: it is the owner's side of the answer.
-fn case(name: &'static str, e: Evaluation) -> AssumeCase {
+fn case(name: AssumeVariant, e: Evaluation) -> AssumeCase {
     let statement = e
         .statements
         .iter()
@@ -134,29 +165,36 @@ fn case(name: &'static str, e: Evaluation) -> AssumeCase {
 /// The call as given, and, when the trust policy requires an External ID, the same call
 /// without one and with a wrong one (both must be denied).
 pub fn assume_cases(call: &AssumeCall<'_>) -> Vec<AssumeCase> {
-    let mut out = vec![case("as given", assume(call))];
+    let mut out = vec![case(AssumeVariant::AsGiven, assume(call))];
     if crate::trust::external_id(call.trust_policy).is_some() {
         let without = AssumeCall {
             external_id: None,
             ..call.clone()
         };
-        out.push(case("without an external id", assume(&without)));
+        out.push(case(AssumeVariant::WithoutExternalId, assume(&without)));
         let wrong_value = format!("{}-wrong", call.external_id.unwrap_or("xacct"));
         let wrong = AssumeCall {
             external_id: Some(&wrong_value),
             ..call.clone()
         };
-        out.push(case("with a wrong external id", assume(&wrong)));
+        out.push(case(AssumeVariant::WrongExternalId, assume(&wrong)));
     }
     out
 }
 
 /// What a session of the role may do with one action on one ARN.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionCheck {
+    /// `service:ActionName`
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9-]+:[A-Za-z0-9_-]+$"))]
     pub action: String,
+    /// The ARN the action was evaluated on; `*` when it has no resource-level support.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub resource: String,
     pub decision: Decision,
+    /// The statement that decided; `null` when none did.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub statement: Option<String>,
 }
 
@@ -216,6 +254,19 @@ mod tests {
     use crate::grant::{GrantOptions, least_privilege_policy};
     use crate::permissions::permissions_for;
     use crate::trust::CrossAccountTrust;
+
+    #[test]
+    fn assume_variants_read_back_and_show_as_the_answer_names_them() {
+        for v in [
+            AssumeVariant::AsGiven,
+            AssumeVariant::WithoutExternalId,
+            AssumeVariant::WrongExternalId,
+        ] {
+            let json = serde_json::to_value(v).unwrap();
+            assert_eq!(json, v.to_string());
+            assert_eq!(serde_json::from_value::<AssumeVariant>(json).unwrap(), v);
+        }
+    }
 
     fn role() -> Arn {
         "arn:aws:iam::111111111111:role/xacct/grant"

@@ -84,7 +84,7 @@ pub fn iam_auth_off(database: &Arn) -> Finding {
     };
     Finding {
         severity: Severity::Warning,
-        code: "IAM_DATABASE_AUTHENTICATION_OFF",
+        code: "IAM_DATABASE_AUTHENTICATION_OFF".into(),
         message: format!(
             "IAM database authentication is off on `{database}`: `rds-db:connect` logs in nowhere until it is on; turn it on with `aws rds {command} {flag} {id} --enable-iam-database-authentication --apply-immediately --region {}`, then let the user log in with IAM (PostgreSQL: `GRANT rds_iam TO <user>`; MySQL: `CREATE USER <user> IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'`)",
             database.region()

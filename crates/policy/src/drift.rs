@@ -1,21 +1,66 @@
 //! Drift: how a live policy differs from the one xacct would write, statement by statement.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::document::{Effect, PolicyDocument, Statement};
 
+/// The part of a role that drifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DriftDocument {
+    TrustPolicy,
+    PermissionsPolicy,
+    InlinePolicies,
+    AttachedPolicies,
+    PermissionsBoundary,
+}
+
+impl fmt::Display for DriftDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TrustPolicy => "trust_policy",
+            Self::PermissionsPolicy => "permissions_policy",
+            Self::InlinePolicies => "inline_policies",
+            Self::AttachedPolicies => "attached_policies",
+            Self::PermissionsBoundary => "permissions_boundary",
+        })
+    }
+}
+
+/// What happened to a part of a role outside xacct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DriftChange {
+    Added,
+    Removed,
+    Changed,
+}
+
 /// How one part of a role differs from what xacct would build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "How one part of the role differs from what xacct would write for its grant."
+    )
+)]
 pub struct Drift {
-    /// `trust_policy`, `permissions_policy`, `inline_policies`, `attached_policies`,
-    /// `permissions_boundary`.
-    pub document: String,
-    /// `added`, `removed` or `changed`.
-    pub change: &'static str,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub document: DriftDocument,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub change: DriftChange,
     pub message: String,
+    /// What xacct would have there (a statement, a boundary ARN, ...); absent when nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Value>,
+    /// What the role has there (a statement, a policy document, an ARN, ...); absent when
+    /// nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<Value>,
 }
@@ -32,7 +77,11 @@ fn name(st: &Statement, index: usize) -> String {
 }
 
 /// The differences between the document xacct would write and the live one.
-pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocument) -> Vec<Drift> {
+pub fn compare(
+    document: DriftDocument,
+    expected: &PolicyDocument,
+    actual: &PolicyDocument,
+) -> Vec<Drift> {
     let mut out = Vec::new();
     let mut matched = vec![false; expected.statements.len()];
     for (i, st) in actual.statements.iter().enumerate() {
@@ -58,16 +107,16 @@ pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocumen
                     *m = true;
                 }
                 out.push(Drift {
-                    document: document.to_owned(),
-                    change: "changed",
+                    document,
+                    change: DriftChange::Changed,
                     message: format!("{document} {} was changed outside xacct", name(st, i)),
                     expected: expected.statements.get(j).and_then(value),
                     actual: value(st),
                 });
             }
             None => out.push(Drift {
-                document: document.to_owned(),
-                change: "added",
+                document,
+                change: DriftChange::Added,
                 message: format!(
                     "{document} {} was added outside xacct{}",
                     name(st, i),
@@ -85,8 +134,8 @@ pub fn compare(document: &str, expected: &PolicyDocument, actual: &PolicyDocumen
     for (j, st) in expected.statements.iter().enumerate() {
         if !matched.get(j).copied().unwrap_or(true) {
             out.push(Drift {
-                document: document.to_owned(),
-                change: "removed",
+                document,
+                change: DriftChange::Removed,
                 message: format!("{document} {} was removed outside xacct", name(st, j)),
                 expected: value(st),
                 actual: None,
@@ -124,7 +173,7 @@ mod tests {
             vec!["s3:GetObject".into()],
             vec!["*".into()],
         )]);
-        assert!(compare("permissions_policy", &d, &d.clone()).is_empty());
+        assert!(compare(DriftDocument::PermissionsPolicy, &d, &d.clone()).is_empty());
     }
 
     #[test]
@@ -145,8 +194,8 @@ mod tests {
             Statement::allow("Objects", vec!["s3:GetObject".into()], vec!["*".into()]),
             Statement::allow("Extra", vec!["s3:*".into()], vec!["*".into()]),
         ]);
-        let drift = compare("permissions_policy", &expected, &actual);
-        let changes: Vec<(&str, &str)> = drift
+        let drift = compare(DriftDocument::PermissionsPolicy, &expected, &actual);
+        let changes: Vec<(DriftChange, &str)> = drift
             .iter()
             .map(|d| (d.change, d.message.as_str()))
             .collect();
@@ -154,20 +203,37 @@ mod tests {
             changes,
             vec![
                 (
-                    "changed",
+                    DriftChange::Changed,
                     "permissions_policy statement `Objects` was changed outside xacct"
                 ),
                 (
-                    "added",
+                    DriftChange::Added,
                     "permissions_policy statement `Extra` was added outside xacct"
                 ),
                 (
-                    "removed",
+                    DriftChange::Removed,
                     "permissions_policy statement `Bucket` was removed outside xacct"
                 ),
             ]
         );
         assert_eq!(drift[0].actual.as_ref().unwrap()["Resource"], "*");
+    }
+
+    #[test]
+    fn drift_reads_back_as_written_with_its_change_as_a_word() {
+        let expected = doc(vec![Statement::allow(
+            "Bucket",
+            vec!["s3:ListBucket".into()],
+            vec!["arn:aws:s3:::b".into()],
+        )]);
+        let drift = compare(
+            DriftDocument::PermissionsPolicy,
+            &expected,
+            &doc(Vec::new()),
+        );
+        let json = serde_json::to_value(&drift).unwrap();
+        assert_eq!(json[0]["change"], "removed");
+        assert_eq!(serde_json::from_value::<Vec<Drift>>(json).unwrap(), drift);
     }
 
     #[test]

@@ -168,9 +168,9 @@ pub fn findings<'a>(
     if needed.is_empty() {
         return Vec::new();
     }
-    let warning = |code, message| Finding {
+    let warning = |code: &'static str, message| Finding {
         severity: Severity::Warning,
-        code,
+        code: code.into(),
         message,
         statement: None,
     };

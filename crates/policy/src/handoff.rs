@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::arn::Arn;
@@ -47,22 +47,51 @@ pub struct Access {
 }
 
 /// Everything handed to the requestor, as text ready to paste.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "What the requestor needs to use the grant, as text ready to paste, and what \
+        the request made as infrastructure code."
+    )
+)]
 pub struct HandOff {
+    /// The profile name xacct suggests, `xacct-` and the owner role's name, at most 64
+    /// characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 64, pattern = "^xacct-[A-Za-z0-9_+=,.@-]*$")
+    )]
     pub profile_name: String,
-    /// An `~/.aws/config` section; `None` when the principal runs no code that reads one.
+    /// An `~/.aws/config` section (`[profile <profile_name>]` with `role_arn`,
+    /// `source_profile` or `credential_source`, `external_id`, `mfa_serial`, ...); `null` for
+    /// a service that runs no code reading one (such as `states.amazonaws.com`).
+    #[cfg_attr(feature = "openapi", schema(required = true, pattern = "^\\[profile "))]
     pub aws_config: Option<String>,
+    /// The `aws sts assume-role` command for the owner role, shell-quoted.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^aws sts assume-role --role-arn ")
+    )]
     pub assume_role_command: String,
-    /// The console switch-role link, for people.
+    /// For people, the console's switch-role link into the owner role (the console has no
+    /// External ID field: with one, use the profile or the command); `null` for a service.
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = Option<crate::openapi::SwitchRoleUrl>))]
     pub switch_role_url: Option<String>,
-    /// A CloudFormation template (JSON) that creates the same roles and policies.
+    /// A CloudFormation template (JSON) that makes the same role or policy.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub cloudformation: String,
-    /// Terraform (HCL) that creates the same roles and policies.
+    /// Terraform (HCL) that makes the same role or policy.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub terraform: String,
-    /// For a grant that logs in to an RDS database: the command that gets an IAM database
-    /// authentication token as the role's profile (the token is the password).
+    /// For a database login grant, the `aws rds generate-db-auth-token` command (host, port,
+    /// region, user) that gets the password for one connection; absent otherwise. The token
+    /// it prints is the password.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = "^aws rds generate-db-auth-token "))]
     pub db_auth_token_command: Option<String>,
+    /// What is left to do by hand, such as adding the External ID or an MFA device.
     pub notes: Vec<String>,
 }
 

@@ -17,6 +17,8 @@ pub mod grant;
 pub mod handoff;
 pub mod ids;
 pub mod naming;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod organization;
 pub mod owner_grant;
 pub mod permissions;

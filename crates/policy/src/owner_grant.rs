@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::arn::Arn;
 use crate::database::dbuser_arn;
 use crate::document::PolicyDocument;
-use crate::drift::{Drift, allowed_actions, compare};
+use crate::drift::{Drift, DriftChange, DriftDocument, allowed_actions, compare};
 use crate::expiry::Expiry;
 use crate::grant::GrantOptions;
 use crate::ids::{AccountId, DbUser, ExternalId, OrganizationId};
@@ -124,13 +124,13 @@ impl OwnerGrant {
         let live_trust = live.trust_policy.unwrap_or(&empty);
         match external_id(live_trust).and_then(|e| e.parse::<ExternalId>().ok()) {
             Some(ext) => out.extend(compare(
-                "trust_policy",
+                DriftDocument::TrustPolicy,
                 &self.trust(ext).document(),
                 live_trust,
             )),
             None => out.push(Drift {
-                document: "trust_policy".to_owned(),
-                change: "changed",
+                document: DriftDocument::TrustPolicy,
+                change: DriftChange::Changed,
                 message: "trust_policy no longer requires an External ID (`sts:ExternalId`)"
                     .to_owned(),
                 expected: None,
@@ -159,10 +159,10 @@ impl OwnerGrant {
         )
         .unwrap_or_else(|_| empty.clone());
         match live_policy {
-            Some(doc) => out.extend(compare("permissions_policy", &expected, doc)),
+            Some(doc) => out.extend(compare(DriftDocument::PermissionsPolicy, &expected, doc)),
             None => out.push(Drift {
-                document: "inline_policies".to_owned(),
-                change: "removed",
+                document: DriftDocument::InlinePolicies,
+                change: DriftChange::Removed,
                 message: format!("inline policy `{OWNER_POLICY_NAME}` was removed outside xacct"),
                 expected: None,
                 actual: None,
@@ -170,8 +170,8 @@ impl OwnerGrant {
         }
         for (name, doc) in live.inline.iter().filter(|(n, _)| *n != OWNER_POLICY_NAME) {
             out.push(Drift {
-                document: "inline_policies".to_owned(),
-                change: "added",
+                document: DriftDocument::InlinePolicies,
+                change: DriftChange::Added,
                 message: format!("inline policy `{name}` was added outside xacct"),
                 expected: None,
                 actual: serde_json::to_value(doc).ok(),
@@ -179,8 +179,8 @@ impl OwnerGrant {
         }
         for arn in live.attached {
             out.push(Drift {
-                document: "attached_policies".to_owned(),
-                change: "added",
+                document: DriftDocument::AttachedPolicies,
+                change: DriftChange::Added,
                 message: format!("managed policy `{arn}` was attached outside xacct"),
                 expected: None,
                 actual: Some(serde_json::Value::String(arn.clone())),
@@ -189,8 +189,8 @@ impl OwnerGrant {
         let wanted = boundary.map(ToString::to_string);
         if live.permissions_boundary != wanted.as_deref() {
             out.push(Drift {
-                document: "permissions_boundary".to_owned(),
-                change: "changed",
+                document: DriftDocument::PermissionsBoundary,
+                change: DriftChange::Changed,
                 message: "the permissions boundary differs from the one xacct sets".to_owned(),
                 expected: wanted.map(serde_json::Value::String),
                 actual: live
@@ -260,7 +260,7 @@ mod tests {
             permissions_boundary: None,
             ..live
         };
-        let documents: Vec<String> = g
+        let documents: Vec<DriftDocument> = g
             .drift(
                 &edited,
                 &permissions,
@@ -270,7 +270,13 @@ mod tests {
             .into_iter()
             .map(|d| d.document)
             .collect();
-        assert_eq!(documents, ["attached_policies", "permissions_boundary"]);
+        assert_eq!(
+            documents,
+            [
+                DriftDocument::AttachedPolicies,
+                DriftDocument::PermissionsBoundary
+            ]
+        );
     }
 
     #[test]

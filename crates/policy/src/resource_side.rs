@@ -256,7 +256,7 @@ pub fn resource_policy_findings(
             let actions: Vec<String> = actions.iter().map(|a| format!("`{a}`")).collect();
             Some(Finding {
                 severity: Severity::Warning,
-                code: "RESOURCE_POLICY_DENIES",
+                code: "RESOURCE_POLICY_DENIES".into(),
                 message: format!(
                     "the {label} of `{resource}` denies the role {} in statement `{name}`: the grant does not work for them unless the requestor's calls meet {}",
                     actions.join(", "),
@@ -281,7 +281,7 @@ pub fn findings(
         .iter()
         .map(|what| Finding {
             severity: Severity::Warning,
-            code: "RESOURCE_SIDE_NOT_READ",
+            code: "RESOURCE_SIDE_NOT_READ".into(),
             message: format!(
                 "xacct cannot read {what} of `{resource}`: what it would say about the grant is not checked"
             ),
@@ -483,10 +483,8 @@ mod tests {
             r#"{"Statement":[{"Sid":"Admins","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/KeyAdmin"},"Action":"kms:*","Resource":"*"}]}"#,
         );
         let doc = policy_for(&side, &["s3:GetObject", "s3:ListBucket"]);
-        let codes: Vec<&str> = findings(&bucket(), &side, &role(), &doc, false)
-            .iter()
-            .map(|f| f.code)
-            .collect();
+        let found = findings(&bucket(), &side, &role(), &doc, false);
+        let codes: Vec<&str> = found.iter().map(|f| f.code.as_ref()).collect();
         assert_eq!(codes, ["KMS_KEY_POLICY_DOES_NOT_ALLOW"]);
         let checks = bucket_checks(&side, &doc);
         let get = checks.iter().find(|c| c.action == "s3:GetObject").unwrap();
@@ -609,10 +607,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc.statements.len(), 1);
-        let codes: Vec<&str> = findings(&db, &side, &role(), &doc, true)
-            .iter()
-            .map(|f| f.code)
-            .collect();
+        let found = findings(&db, &side, &role(), &doc, true);
+        let codes: Vec<&str> = found.iter().map(|f| f.code.as_ref()).collect();
         assert_eq!(codes, ["IAM_DATABASE_AUTHENTICATION_OFF"]);
         let identity = [Labeled {
             label: "xacct-grant",

@@ -1,9 +1,10 @@
 //! Policy checks in the spirit of IAM Access Analyzer's policy validation: findings with a
 //! severity, a stable code and a message. Everything xacct's builders produce has no `ERROR`.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::{self, AccessLevel};
 use crate::document::{
@@ -12,7 +13,8 @@ use crate::document::{
 use crate::eval::Operator;
 
 /// How serious a finding is, most serious first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Severity {
     Error,
@@ -33,14 +35,26 @@ impl fmt::Display for Severity {
 }
 
 /// One finding about a policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "A policy check result, in the spirit of IAM Access Analyzer's policy validation."
+    )
+)]
 pub struct Finding {
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub severity: Severity,
-    /// Stable, for machines: `WILDCARD_ACTION`, `ACTION_RESOURCE_MISMATCH`, ...
-    pub code: &'static str,
+    /// Stable, for machines, such as `WILDCARD_ACTION`, `RESOURCE_NOT_VERIFIED`.
+    // Borrowed when xacct makes the finding, owned when it is read back from an answer.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Z][A-Z0-9_]*$"))]
+    pub code: Cow<'static, str>,
     pub message: String,
-    /// The statement it is about: its Sid, or `#n` counting from 1.
+    /// The statement it is about, its Sid or `#n` counting from 1; absent when about the
+    /// whole document.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false))]
     pub statement: Option<String>,
 }
 
@@ -56,7 +70,7 @@ fn finding(
 ) -> Finding {
     Finding {
         severity,
-        code,
+        code: Cow::Borrowed(code),
         message,
         statement,
     }
@@ -311,8 +325,8 @@ pub fn trust_policy(doc: &PolicyDocument) -> Vec<Finding> {
 mod tests {
     use super::*;
 
-    fn codes(findings: &[Finding]) -> Vec<&'static str> {
-        findings.iter().map(|f| f.code).collect()
+    fn codes(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.code.as_ref()).collect()
     }
 
     fn doc(json: &str) -> PolicyDocument {
@@ -385,7 +399,8 @@ mod tests {
         let d = doc(
             r#"{"Version":"2012-10-17","Statement":[{"Sid":"T","Effect":"Allow","Action":"ec2:CreateTags","Resource":"*","Condition":{"StringEquals":{"aws:TagKeys":"team"},"ForAnyValue:StringEquals":{"aws:TagKeys":"team"}}}]}"#,
         );
-        let found = codes(&permissions_policy(&d));
+        let findings = permissions_policy(&d);
+        let found = codes(&findings);
         assert_eq!(
             found
                 .iter()

@@ -7,14 +7,16 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AdditionalProperties, AllOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
+use xacct_aws::discovery::ServiceKind;
+
 use super::{
-    AccessLevelFilter, AccountId, Region, ServiceKind, absent_property, alternative, constant,
+    AccessLevelFilter, AccountId, Region, absent_property, alternative, constant,
     described_reference, null, one_of_shapes, present, reference, untyped,
 };
 use crate::create_owner_role::{CreateOwnerRoleRequest, CreateOwnerRoleResponse};
@@ -143,14 +145,14 @@ The local stack (`cargo lambda watch`) checks no signature.
             super::AccountId,
             super::Region,
             super::SwitchRoleUrl,
-            super::ServiceKind,
-            super::ResourceType,
+            xacct_aws::discovery::ServiceKind,
+            xacct_aws::discovery::ResourceKind,
             super::AccessLevel,
             super::AccessLevelFilter,
             super::AllowedServicePrincipal,
-            super::Decision,
+            xacct_policy::eval::Decision,
             super::Principal,
-            super::PolicyDocumentSchema,
+            xacct_policy::document::PolicyDocument,
             PermissionsResponse,
         ),
         responses(
@@ -249,6 +251,13 @@ impl Modify for Finish {
                 ))),
             );
             let schemas = &mut components.schemas;
+            // Answers' parts whose every field is listed: nothing else may appear in them.
+            for name in ["AccessDiff", "AccessPair", "TrustCondition"] {
+                if let Some(RefOr::T(Schema::Object(object))) = schemas.get_mut(name) {
+                    object.additional_properties =
+                        Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
             let (name, schema) = crate::list_permissions::request_schema();
             schemas.insert(name.into_owned(), schema);
             if let Some(revoke) = schemas.get("RevokeRequestorRequest").cloned() {

@@ -11,7 +11,7 @@ mod matching;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use condition::{Operator, parse_date};
 pub use matching::{action_matches, arn_matches, glob};
@@ -152,8 +152,9 @@ impl Request {
     }
 }
 
-/// The outcome of an evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What AWS would decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Allow,

@@ -79,6 +79,14 @@ pub fn template() -> &'static Json {
     TEMPLATE.get_or_init(|| long_form(&serde_yaml::from_str(TEXT).unwrap()))
 }
 
+/// The member accounts' template (deployed by a StackSet), in long form.
+pub fn member_template() -> &'static Json {
+    static MEMBER: OnceLock<Json> = OnceLock::new();
+    MEMBER.get_or_init(|| {
+        long_form(&serde_yaml::from_str(include_str!("../../../../template-member.yaml")).unwrap())
+    })
+}
+
 pub fn resources() -> &'static Map<String, Json> {
     template()["Resources"].as_object().unwrap()
 }
