@@ -23,7 +23,11 @@ struct Member {
 /// The members with the spoke role, and the one without.
 fn members(stack: &Stack) -> (Vec<Member>, Member) {
     let org = &stack.file["organization"];
-    assert!(org.is_object(), "the stack has no organization: {}", stack.file);
+    assert!(
+        org.is_object(),
+        "the stack has no organization: {}",
+        stack.file
+    );
     let all: Vec<(bool, Member)> = org["members"]
         .as_array()
         .unwrap()
@@ -77,7 +81,12 @@ async fn one_call_discovers_the_resources_of_two_member_accounts() {
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.body["partial_failures"], json!([]), "{}", answer.body);
+    assert_eq!(
+        answer.body["partial_failures"],
+        json!([]),
+        "{}",
+        answer.body
+    );
     let found = arns_by_account(&answer.body);
     for m in [a, b] {
         let bucket = format!("arn:aws:s3:::{}", m.bucket.as_ref().unwrap());
@@ -114,7 +123,10 @@ async fn discovery_of_all_accounts_reports_the_member_without_a_spoke_as_a_parti
     let found = arns_by_account(&answer.body);
     let owner = stack.owner_account();
     for account in with.iter().map(|m| &m.account).chain([&owner]) {
-        assert!(found.iter().any(|(a, _)| a == account), "{account}: {found:?}");
+        assert!(
+            found.iter().any(|(a, _)| a == account),
+            "{account}: {found:?}"
+        );
     }
     assert_eq!(
         answer.body["partial_failures"],
@@ -200,10 +212,7 @@ async fn a_grant_in_a_member_account_is_created_there_with_its_boundary_and_revo
             &json!({"account_id": member.account, "role_arn": role_arn}),
         )
         .await;
-    assert_eq!(
-        (again.status, &again.body["changed"]),
-        (200, &json!(false))
-    );
+    assert_eq!((again.status, &again.body["changed"]), (200, &json!(false)));
 }
 
 #[tokio::test]
