@@ -105,6 +105,11 @@ impl<D: Send + Sync + 'static> Members<D> for FakeOrg<D> {
     }
 }
 
+/// The dependencies of [`MEMBER`] in a test hub.
+fn member_of<D>(hub: &Hub<D, FakeOrg<D>>) -> &D {
+    &hub.organization.as_ref().unwrap().members.members[&MEMBER.parse::<AccountId>().unwrap()]
+}
+
 fn hub<D>(home: D, members: Vec<(&str, D)>) -> Hub<D, FakeOrg<D>> {
     Hub {
         home,
@@ -214,13 +219,7 @@ async fn without_account_id_the_hub_works_in_its_own_account_and_assumes_nothing
     );
     let org = &hub.organization.as_ref().unwrap().members;
     assert_eq!(org.opened(), []);
-    assert_eq!(
-        org.members[&MEMBER.parse().unwrap()]
-            .roles
-            .role_names()
-            .len(),
-        0
-    );
+    assert_eq!(member_of(&hub).roles.role_names().len(), 0);
     // The hub's own account named is the same: no session.
     let (status, _) = json_of(
         create(
@@ -256,7 +255,7 @@ async fn a_grant_in_a_member_lands_there_with_the_members_boundary_and_names_the
     );
     assert_eq!(hub.home.roles.role_names().len(), 0);
     let org = &hub.organization.as_ref().unwrap().members;
-    let member = &org.members[&MEMBER.parse().unwrap()];
+    let member = member_of(&hub);
     let name = member.roles.role_names().pop().unwrap();
     let state: RoleState = member.roles.get_role(&name).await.unwrap().unwrap();
     assert_eq!(state.permissions_boundary.as_deref(), Some(BOUNDARY));
@@ -299,13 +298,7 @@ async fn the_spoke_role_and_its_boundary_are_never_granted_in_a_member() {
         assert_eq!(status, 400, "{resource}: {body}");
         assert_eq!(body["error"]["field"], "resource_arn", "{body}");
     }
-    let org = &hub.organization.as_ref().unwrap().members;
-    assert!(
-        org.members[&MEMBER.parse().unwrap()]
-            .roles
-            .writes()
-            .is_empty()
-    );
+    assert!(member_of(&hub).roles.writes().is_empty());
 }
 
 #[tokio::test]
@@ -391,13 +384,7 @@ async fn revoke_in_a_member_leaves_the_spoke_role_alone() {
         (409, &json!("RoleNotManaged")),
         "{body}"
     );
-    let org = &hub.organization.as_ref().unwrap().members;
-    assert!(
-        org.members[&MEMBER.parse().unwrap()]
-            .roles
-            .writes()
-            .is_empty()
-    );
+    assert!(member_of(&hub).roles.writes().is_empty());
 }
 
 #[tokio::test]
@@ -409,9 +396,7 @@ async fn list_grants_in_a_member_reads_that_members_roles() {
             .unwrap(),
     );
     assert_eq!((status, &body["grants"]), (200, &json!([])), "{body}");
-    let org = &hub.organization.as_ref().unwrap().members;
-    let member = &org.members[&MEMBER.parse().unwrap()];
-    assert!(!member.roles.calls().is_empty());
+    assert!(!member_of(&hub).roles.calls().is_empty());
     assert!(hub.home.roles.calls().is_empty());
 }
 
