@@ -27,6 +27,7 @@ use xacct_policy::{AccountId, Arn, DbUser, ExternalId, OrganizationId, PolicyDoc
 use crate::error::{ApiError, Failure};
 use crate::handoff::{hand_off, role_access_diff};
 use crate::http::serve_json;
+use crate::hub::{Hub, Members};
 use crate::lifecycle::{OwnerGrant, caller_tag, same_partition, tags};
 
 /// Inline policy name on every owner role.
@@ -103,6 +104,11 @@ pub struct CreateOwnerRoleRequest {
     #[serde(default)]
     #[schema(default = false)]
     pub dry_run: bool,
+    /// The member account to create the grant in (hub only), where the resource is; the
+    /// role gets that account's spoke boundary. Omitted, the hub's own account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::AccountId>)]
+    pub account_id: Option<String>,
 }
 
 /// The answer.
@@ -750,14 +756,21 @@ fn answer(
 }
 
 /// The Lambda handler.
-pub async fn handle<R: RoleStore, D: ResourceDirectory>(
-    deps: &Deps<R, D>,
+pub async fn handle<
+    R: RoleStore + 'static,
+    D: ResourceDirectory + 'static,
+    M: Members<Deps<R, D>>,
+>(
+    hub: &Hub<Deps<R, D>, M>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(
-        serve_json(req, "create-owner-role", |caller, body| async move {
-            create_owner_role(deps, &caller, body).await
-        })
-        .await,
+    Ok(serve_json(
+        req,
+        "create-owner-role",
+        |caller, body: CreateOwnerRoleRequest| async move {
+            let deps = hub.enter(body.account_id.as_deref(), &caller).await?;
+            create_owner_role(&deps, &caller, body).await
+        },
     )
+    .await)
 }

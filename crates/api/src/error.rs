@@ -29,6 +29,9 @@ pub enum Failure {
     MethodNotAllowed(&'static str),
     /// The body is over the limit.
     TooLarge,
+    /// The account the request names cannot be worked in: its spoke role cannot be assumed
+    /// or is not there.
+    Unreachable,
     /// AWS refused or failed.
     Upstream,
     /// xacct itself failed; details stay in the logs.
@@ -41,6 +44,7 @@ impl Failure {
     pub fn status(self) -> u16 {
         match self {
             Self::Invalid => 400,
+            Self::Unreachable => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::Conflict => 409,
@@ -187,7 +191,36 @@ impl ApiError {
         )
     }
 
-    /// The HTTP response carrying this error.
+    /// A 400 for an `account_id` of another account when this deployment is no hub.
+    pub fn not_a_hub(account: &xacct_policy::AccountId) -> Self {
+        Self::invalid(
+            "account_id",
+            "NotAHub",
+            format!(
+                "account_id `{account}` is another account, and this deployment is not an organization hub (its OrganizationId is empty)"
+            ),
+        )
+    }
+
+    /// The answer when the spoke role of a member account cannot be used: a 403 naming
+    /// `account_id` when AWS refused or the role is not there, a retryable 502 when AWS did
+    /// not answer.
+    pub fn spoke_unreachable(account: &xacct_policy::AccountId, role: &str, e: &AwsError) -> Self {
+        tracing::info!(account = %account, operation = e.operation, code = %e.code, message = %e.message, "spoke role unreachable");
+        if e.kind == AwsErrorKind::Unavailable {
+            return Self::from(e.clone()).on("account_id");
+        }
+        Self::new(
+            Failure::Unreachable,
+            "SpokeRoleUnreachable",
+            format!(
+                "account_id `{account}`: xacct cannot work through the spoke role `{role}` ({} returned `{}`); deploy xacct's member stack to that account",
+                e.operation, e.code
+            ),
+        )
+        .on("account_id")
+    }
+
     /// Parses an optional identifier field (`ExternalId`, `RoleName`, ...), naming the field
     /// and its rule when it is wrong.
     pub fn optional_id<T>(field: &str, raw: Option<&str>) -> Result<Option<T>, Self>
@@ -198,6 +231,7 @@ impl ApiError {
             .transpose()
     }
 
+    /// The HTTP response carrying this error.
     pub fn into_response(self) -> Response<Body> {
         let mut builder = Response::builder()
             .status(self.status())

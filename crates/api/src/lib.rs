@@ -18,7 +18,11 @@ pub mod expire_grants;
 #[cfg(feature = "iam")]
 pub mod handoff;
 #[cfg(feature = "iam")]
+pub mod hub;
+#[cfg(feature = "iam")]
 pub mod lifecycle;
+#[cfg(feature = "hub")]
+pub mod list_accounts;
 #[cfg(feature = "discovery")]
 pub mod list_resources;
 #[cfg(feature = "iam")]

@@ -40,6 +40,22 @@ impl IamDeps<xacct_aws::iam::IamRoleStore> {
     }
 }
 
+#[cfg(feature = "hub")]
+impl IamDeps<xacct_aws::iam::IamRoleStore> {
+    /// The same in a member account, from the hub's session there: every role created
+    /// gets the member's spoke boundary.
+    pub fn in_member(
+        session: &xacct_aws::organization::SpokeSession,
+        account: AccountLookup,
+    ) -> Self {
+        Self {
+            roles: xacct_aws::iam::IamRoleStore::from_config(&session.config),
+            account,
+            permissions_boundary: Some(session.boundary.clone()),
+        }
+    }
+}
+
 impl<R> std::fmt::Debug for IamDeps<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IamDeps")

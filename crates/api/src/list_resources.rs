@@ -6,24 +6,29 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::stream::{self, StreamExt};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use xacct_aws::discovery::{
-    DiscoveredResource, Discoverer, DiscoveryQuery, PartialFailure, ServiceKind,
+    Discover, DiscoveredResource, Discoverer, Discovery, DiscoveryQuery, PartialFailure,
+    ServiceKind,
 };
+use xacct_policy::AccountId;
+use xacct_policy::organization::Scope;
 
 use crate::error::{ApiError, shorten};
 use crate::http::serve_query;
+use crate::hub::{Hub, Members};
 
 pub const DEFAULT_LIMIT: usize = 500;
 pub const MAX_LIMIT: usize = 1000;
 /// Bytes of resources per page at most; the Function URL limit is 6 MB.
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// Clients built once at start-up.
+/// Clients built once at start-up (and per request in a member account).
 #[derive(Debug)]
-pub struct Deps {
-    pub discoverer: Discoverer,
+pub struct Deps<X = Discoverer> {
+    pub discoverer: X,
 }
 
 /// The answer of `list-resources`.
@@ -107,9 +112,174 @@ fn list(values: Option<&Vec<String>>) -> Vec<String> {
         .collect()
 }
 
-/// Reads and checks the query string.
 /// The query parameters `list-resources` takes.
-pub const PARAMETERS: &[&str] = &["service", "region", "name_prefix", "limit", "cursor"];
+pub const PARAMETERS: &[&str] = &[
+    "service",
+    "region",
+    "name_prefix",
+    "limit",
+    "cursor",
+    "account_id",
+];
+
+/// The accounts one request spans (`account_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accounts {
+    /// No `account_id`: the hub's own account, answered exactly as before organizations.
+    Home,
+    /// One account: its failure to be reached is the answer's error.
+    One(AccountId),
+    /// Several accounts, or `all` of the organization's active ones: each one's failure is
+    /// a partial failure.
+    Several(Vec<AccountId>),
+    All,
+}
+
+/// Reads `account_id`: absent, `all`, or account IDs, comma-separated (the key may also be
+/// repeated).
+pub fn accounts(q: &BTreeMap<String, Vec<String>>) -> Result<Accounts, ApiError> {
+    let values = list(q.get("account_id"));
+    if values.iter().any(|v| v == "all") {
+        return if values.len() == 1 {
+            Ok(Accounts::All)
+        } else {
+            Err(ApiError::invalid(
+                "account_id",
+                "InvalidAccountId",
+                "account_id is `all` or account ids, not both",
+            ))
+        };
+    }
+    let mut ids: Vec<AccountId> = Vec::new();
+    for v in values {
+        let id: AccountId = v.parse().map_err(|e| ApiError::id("account_id", &e))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(match ids.len() {
+        0 => Accounts::Home,
+        1 => ids.pop().map_or(Accounts::Home, Accounts::One),
+        _ => Accounts::Several(ids),
+    })
+}
+
+/// A discovery of one account, each resource and failure marked with it.
+fn in_account(mut discovery: Discovery, account: &AccountId) -> Discovery {
+    for r in &mut discovery.resources {
+        r.account_id = Some(account.clone());
+    }
+    for f in &mut discovery.partial_failures {
+        f.account_id = Some(account.clone());
+    }
+    discovery
+}
+
+/// Discovers `accounts` at most `MemberAccountConcurrency` at a time; an account that cannot
+/// be reached or listed is one partial failure, not a failed answer. Sorted as one account's
+/// discovery is (the ARN tells accounts apart; bucket names are global).
+async fn across<X: Discover + 'static, M: Members<Deps<X>>>(
+    hub: &Hub<Deps<X>, M>,
+    caller: &str,
+    accounts: Vec<AccountId>,
+    query: &DiscoveryQuery,
+) -> Result<Discovery, ApiError> {
+    let home = hub.account.account().await?;
+    let concurrency = hub
+        .organization
+        .as_ref()
+        .map_or(1, |o| o.concurrency.max(1));
+    let one = |account: AccountId| {
+        let home = &home;
+        async move {
+            let scope = Scope::of(Some(account.clone()), home);
+            let found = match hub.enter_scope(&scope, caller).await {
+                Ok(deps) => deps
+                    .discoverer
+                    .discover(query)
+                    .await
+                    .map_err(ApiError::from),
+                Err(e) => Err(e),
+            };
+            match found {
+                Ok(d) => in_account(d, &account),
+                Err(e) => Discovery {
+                    resources: Vec::new(),
+                    partial_failures: vec![PartialFailure {
+                        account_id: Some(account),
+                        service: None,
+                        region: None,
+                        code: e.code,
+                        message: e.message,
+                    }],
+                },
+            }
+        }
+    };
+    let parts: Vec<Discovery> = stream::iter(accounts)
+        .map(one)
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut out = Discovery::default();
+    for part in parts {
+        out.resources.extend(part.resources);
+        out.partial_failures.extend(part.partial_failures);
+    }
+    out.resources
+        .sort_by(|a, b| Cursor::key(a).cmp(&Cursor::key(b)));
+    out.partial_failures.sort_by(|a, b| {
+        (&a.account_id, a.service, &a.region, &a.code).cmp(&(
+            &b.account_id,
+            b.service,
+            &b.region,
+            &b.code,
+        ))
+    });
+    Ok(out)
+}
+
+/// The discovery the request's `account_id` asks for.
+async fn discover<X: Discover + 'static, M: Members<Deps<X>>>(
+    hub: &Hub<Deps<X>, M>,
+    caller: &str,
+    accounts: Accounts,
+    query: &DiscoveryQuery,
+) -> Result<Discovery, ApiError> {
+    match accounts {
+        Accounts::Home => Ok(hub.discoverer.discover(query).await?),
+        Accounts::One(account) => {
+            let scope = hub.scope(Some(account.as_str())).await?;
+            let deps = hub.enter_scope(&scope, caller).await?;
+            Ok(in_account(deps.discoverer.discover(query).await?, &account))
+        }
+        Accounts::Several(accounts) => {
+            // Outside hub mode, another account is bad input, as for one account.
+            for account in &accounts {
+                hub.scope(Some(account.as_str())).await?;
+            }
+            across(hub, caller, accounts, query).await
+        }
+        Accounts::All => {
+            let org = hub.organization.as_ref().ok_or_else(|| {
+                ApiError::invalid(
+                    "account_id",
+                    "NotAHub",
+                    "account_id `all` needs an organization hub, and this deployment's OrganizationId is empty",
+                )
+            })?;
+            let accounts = org
+                .members
+                .accounts()
+                .await?
+                .into_iter()
+                .filter(|a| a.is_active())
+                .map(|a| a.id)
+                .collect();
+            across(hub, caller, accounts, query).await
+        }
+    }
+}
 
 /// Checks `list-resources`' query parameters.
 pub fn params(q: &BTreeMap<String, Vec<String>>) -> Result<Params, ApiError> {
@@ -229,15 +399,16 @@ pub fn page(
     (selected, next)
 }
 
-/// Discovers the account's resources and answers one page of them.
-pub async fn list_resources(
-    deps: &Deps,
+/// Discovers the resources of the accounts asked for and answers one page of them.
+pub async fn list_resources<X: Discover + 'static, M: Members<Deps<X>>>(
+    hub: &Hub<Deps<X>, M>,
     caller: &str,
     q: BTreeMap<String, Vec<String>>,
 ) -> Result<ResourcesResponse, ApiError> {
     let params = params(&q)?;
+    let accounts = accounts(&q)?;
     let started = std::time::Instant::now();
-    let discovery = deps.discoverer.discover(&params.query).await?;
+    let discovery = discover(hub, caller, accounts, &params.query).await?;
     let found = discovery.resources.len();
     let (resources, next_cursor) = page(discovery.resources, &params);
     tracing::info!(
@@ -256,10 +427,13 @@ pub async fn list_resources(
 }
 
 /// The Lambda handler.
-pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+pub async fn handle<X: Discover + 'static, M: Members<Deps<X>>>(
+    hub: &Hub<Deps<X>, M>,
+    req: Request,
+) -> Result<Response<Body>, std::convert::Infallible> {
     Ok(
         serve_query(req, "list-resources", PARAMETERS, |caller, q| async move {
-            list_resources(deps, &caller, q).await
+            list_resources(hub, &caller, q).await
         })
         .await,
     )
@@ -278,6 +452,7 @@ mod tests {
             name: name.to_owned(),
             region: region.to_owned(),
             tags: BTreeMap::new(),
+            account_id: None,
         }
     }
 

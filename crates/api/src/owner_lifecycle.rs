@@ -31,6 +31,7 @@ use {
 
 use crate::error::{ApiError, Failure};
 use crate::http::{serve_json, serve_query};
+use crate::hub::{Hub, Members};
 use crate::lifecycle::OWNER_POLICY_NAME as POLICY_NAME;
 use crate::lifecycle::{IamDeps, OwnerGrant, is_xacct_role, not_managed, role_here};
 
@@ -154,6 +155,7 @@ pub const LIST_GRANTS_PARAMETERS: &[&str] = &[
     "expired",
     "expiring_within",
     "cursor",
+    "account_id",
 ];
 
 /// One page of grants: the filters and cursor from the query in, the grants out.
@@ -229,15 +231,20 @@ pub async fn list_grants_page<R: RoleListing>(
 
 /// `list-grants`: every owner role xacct manages, one IAM page (up to 100 roles) per answer;
 /// an answer may hold fewer grants than roles read, or none, and still have a `next_cursor`.
-pub async fn list_grants<R: RoleListing>(
-    deps: &IamDeps<R>,
+/// With `account_id`, those of that account.
+pub async fn list_grants<R: RoleListing + 'static, M: Members<IamDeps<R>>>(
+    hub: &Hub<IamDeps<R>, M>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     Ok(serve_query(
         req,
         "list-grants",
         LIST_GRANTS_PARAMETERS,
-        |caller, q| async move { list_grants_page(deps, &caller, q).await },
+        |caller, q| async move {
+            let account = q.get("account_id").and_then(|v| v.first());
+            let deps = hub.enter(account.map(String::as_str), &caller).await?;
+            list_grants_page(&deps, &caller, q).await
+        },
     )
     .await)
 }
@@ -262,6 +269,10 @@ pub struct CheckOwnerRoleRequest {
     #[serde(default)]
     #[schema(default = false)]
     pub mfa: bool,
+    /// The member account the role is in (hub only); omitted, the hub's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::AccountId>)]
+    pub account_id: Option<String>,
 }
 
 /// The `check-owner-role` answer.
@@ -454,21 +465,35 @@ fn not_a_grant(role: &impl std::fmt::Display) -> ApiError {
     .on("role_arn")
 }
 
+/// What `check-owner-role` reads through: IAM, and the resource's side.
+#[cfg(feature = "owner")]
+#[derive(Debug)]
+pub struct CheckDeps<R, D> {
+    pub iam: IamDeps<R>,
+    pub resources: D,
+}
+
 /// `check-owner-role`: reads the live role and evaluates it at the time the Function URL
 /// received the request; changes nothing.
 #[cfg(feature = "owner")]
-pub async fn check_owner_role<R: RoleStore, D: ResourceDirectory>(
-    deps: &IamDeps<R>,
-    resources: &D,
+pub async fn check_owner_role<
+    R: RoleStore + 'static,
+    D: ResourceDirectory + 'static,
+    M: Members<CheckDeps<R, D>>,
+>(
+    hub: &Hub<CheckDeps<R, D>, M>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let now = request_epoch(&req).unwrap_or_else(crate::runtime::now_epoch);
-    Ok(
-        serve_json(req, "check-owner-role", |caller, body| async move {
-            check_grant(deps, resources, &caller, now, body).await
-        })
-        .await,
+    Ok(serve_json(
+        req,
+        "check-owner-role",
+        |caller, body: CheckOwnerRoleRequest| async move {
+            let deps = hub.enter(body.account_id.as_deref(), &caller).await?;
+            check_grant(&deps.iam, &deps.resources, &caller, now, body).await
+        },
     )
+    .await)
 }
 
 /// The `revoke-grant` and `revoke-requestor-resources` request for a role.
@@ -478,6 +503,10 @@ pub struct RevokeRoleRequest {
     /// The role to delete, in this account. Blanks around it are ignored.
     #[schema(value_type = crate::openapi::RoleArn)]
     pub role_arn: String,
+    /// The member account the role is in (hub only); omitted, the hub's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::AccountId>)]
+    pub account_id: Option<String>,
 }
 
 /// What a revoke removed.
@@ -535,12 +564,17 @@ pub async fn revoke_owner_grant<R: RoleStore>(
 }
 
 /// `revoke-grant`: deletes an owner grant's role and policies.
-pub async fn revoke_grant<R: RoleStore>(
-    deps: &IamDeps<R>,
+pub async fn revoke_grant<R: RoleStore + 'static, M: Members<IamDeps<R>>>(
+    hub: &Hub<IamDeps<R>, M>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    Ok(serve_json(req, "revoke-grant", |caller, body| async move {
-        revoke_owner_grant(deps, &caller, body).await
-    })
+    Ok(serve_json(
+        req,
+        "revoke-grant",
+        |caller, body: RevokeRoleRequest| async move {
+            let deps = hub.enter(body.account_id.as_deref(), &caller).await?;
+            revoke_owner_grant(&deps, &caller, body).await
+        },
+    )
     .await)
 }

@@ -13,11 +13,11 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::deps;
+use common::{alone, deps};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use xacct_api::lifecycle::OwnerGrant;
-use xacct_api::owner_lifecycle::{check_owner_role, list_grants, revoke_grant};
+use xacct_api::owner_lifecycle::{CheckDeps, check_owner_role, list_grants, revoke_grant};
 use xacct_aws::fake::{FakeIam, FakeResources};
 use xacct_aws::roles::{RoleSpec, RoleStore, ensure_role};
 use xacct_policy::{PolicyDocument, Statement};
@@ -90,7 +90,7 @@ fn json_of(r: lambda_http::Response<Body>) -> (u16, Value) {
 
 #[tokio::test]
 async fn list_grants_reads_each_page_in_one_call_without_a_read_per_role() {
-    let deps = deps();
+    let deps = alone(deps());
     for i in 0..100 {
         add_grant(&deps.roles, i).await;
     }
@@ -120,7 +120,7 @@ async fn list_grants_reads_each_page_in_one_call_without_a_read_per_role() {
 
 #[tokio::test]
 async fn list_grants_filters_expired_and_expiring_grants() {
-    let deps = deps();
+    let deps = alone(deps());
     add_grant_ending(&deps.roles, 0, None).await;
     add_grant_ending(&deps.roles, 1, Some(-3_600)).await;
     add_grant_ending(&deps.roles, 2, Some(2 * 86_400)).await;
@@ -178,7 +178,7 @@ async fn list_grants_filters_expired_and_expiring_grants() {
 
 #[tokio::test]
 async fn list_grants_walks_every_page_once_and_filters() {
-    let deps = deps();
+    let deps = alone(deps());
     let mut arns = BTreeSet::new();
     for i in 0..5 {
         arns.insert(add_grant(&deps.roles, i).await);
@@ -229,7 +229,7 @@ async fn list_grants_walks_every_page_once_and_filters() {
 
 #[tokio::test]
 async fn revoke_reports_what_it_removed_and_finishes_after_a_failure() {
-    let deps = deps();
+    let deps = alone(deps());
     let arn = add_grant(&deps.roles, 7).await;
     deps.roles.attach(
         "grant-7",
@@ -292,14 +292,13 @@ fn no_resource_side() -> FakeResources {
 
 #[tokio::test]
 async fn check_owner_role_says_expired_from_the_trust_at_the_time_of_the_request() {
-    let deps = deps();
-    let arn = add_grant_ending(&deps.roles, 9, Some(60)).await;
+    let deps = alone(CheckDeps {
+        iam: deps(),
+        resources: no_resource_side(),
+    });
+    let arn = add_grant_ending(&deps.iam.roles, 9, Some(60)).await;
     let now = xacct_api::runtime::now_epoch();
-    let (status, before) = json_of(
-        check_owner_role(&deps, &no_resource_side(), check_at(now, &arn))
-            .await
-            .unwrap(),
-    );
+    let (status, before) = json_of(check_owner_role(&deps, check_at(now, &arn)).await.unwrap());
     assert_eq!(status, 200, "{before}");
     assert_eq!(
         (&before["can_assume"], &before["expired"]),
@@ -307,7 +306,7 @@ async fn check_owner_role_says_expired_from_the_trust_at_the_time_of_the_request
     );
     assert!(before["expires_at"].is_string());
     let (_, after) = json_of(
-        check_owner_role(&deps, &no_resource_side(), check_at(now + 120, &arn))
+        check_owner_role(&deps, check_at(now + 120, &arn))
             .await
             .unwrap(),
     );
@@ -319,15 +318,11 @@ async fn check_owner_role_says_expired_from_the_trust_at_the_time_of_the_request
     let reason = after["reason"].as_str().unwrap();
     assert!(reason.contains("aws:CurrentTime"), "{reason}");
     // A permanent grant never says expired.
-    let permanent = add_grant(&deps.roles, 10).await;
+    let permanent = add_grant(&deps.iam.roles, 10).await;
     let (_, forever) = json_of(
-        check_owner_role(
-            &deps,
-            &no_resource_side(),
-            check_at(now + 10 * 365 * 86_400, &permanent),
-        )
-        .await
-        .unwrap(),
+        check_owner_role(&deps, check_at(now + 10 * 365 * 86_400, &permanent))
+            .await
+            .unwrap(),
     );
     assert_eq!(
         (&forever["can_assume"], &forever["expired"]),
@@ -348,12 +343,15 @@ async fn check_answers_read_back_into_their_types_unchanged() {
     use xacct_api::owner_lifecycle::{CheckOwnerRoleResponse, check_owner_role};
     use xacct_api::requestor_lifecycle::{CheckRequestorResponse, check_requestor_role};
 
-    let deps = deps();
+    let hub = alone(CheckDeps {
+        iam: deps(),
+        resources: no_resource_side(),
+    });
+    let deps = &hub.iam;
     let role = add_grant(&deps.roles, 1).await;
     let (status, owner) = json_of(
         check_owner_role(
-            &deps,
-            &no_resource_side(),
+            &hub,
             post(&json!({
                 "role_arn": role,
                 "principal_arn": "arn:aws:iam::222222222222:role/app",
@@ -369,7 +367,7 @@ async fn check_answers_read_back_into_their_types_unchanged() {
     // An xacct role of this account checked against another owner role: problems.
     let (status, requestor) = json_of(
         check_requestor_role(
-            &deps,
+            deps,
             post(&json!({
                 "role_arn": role,
                 "owner_role_arn": "arn:aws:iam::333333333333:role/xacct/other",

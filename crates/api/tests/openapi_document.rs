@@ -80,13 +80,14 @@ fn every_operation_is_a_function_of_the_workspace_on_its_documented_path() {
 
 #[test]
 fn each_get_operation_documents_exactly_the_query_parameters_its_handler_takes() {
-    let taken: [(&str, &[&str]); 3] = [
+    let taken: [(&str, &[&str]); 4] = [
         ("list-resources", xacct_api::list_resources::PARAMETERS),
         ("list-permissions", xacct_api::list_permissions::PARAMETERS),
         (
             "list-grants",
             xacct_api::owner_lifecycle::LIST_GRANTS_PARAMETERS,
         ),
+        ("list-accounts", xacct_api::list_accounts::PARAMETERS),
     ];
     let documented = query_parameters();
     assert_eq!(documented.len(), taken.len());

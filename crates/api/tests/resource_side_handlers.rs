@@ -113,6 +113,7 @@ async fn check(
             principal_arn: "arn:aws:iam::222222222222:role/app".into(),
             external_id: Some("ext-0123456789".into()),
             mfa: false,
+            account_id: None,
         },
     )
     .await

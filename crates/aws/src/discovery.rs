@@ -155,6 +155,13 @@ pub struct DiscoveredResource {
     pub region: String,
     /// The resource's tags; `{}` when it has none.
     pub tags: BTreeMap<String, String>,
+    /// The account it is in; present when the request named `account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<xacct_policy::openapi::AccountId>, required = false)
+    )]
+    pub account_id: Option<AccountId>,
 }
 
 /// A service or region that could not be listed.
@@ -162,16 +169,52 @@ pub struct DiscoveredResource {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(
     feature = "openapi",
-    schema(description = "A service in a region that could not be listed.")
+    schema(
+        description = "A service in a region, or (across accounts) a whole account, that could not be listed."
+    )
 )]
 pub struct PartialFailure {
-    pub service: ServiceKind,
-    #[cfg_attr(feature = "openapi", schema(value_type = xacct_policy::openapi::Region))]
-    pub region: String,
-    /// AWS's error code.
+    /// The account that failed; present when the request named `account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<xacct_policy::openapi::AccountId>, required = false)
+    )]
+    pub account_id: Option<AccountId>,
+    /// The service and region that could not be listed; absent when a whole account
+    /// could not be reached or listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub service: Option<ServiceKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<xacct_policy::openapi::Region>, required = false)
+    )]
+    pub region: Option<String>,
+    /// AWS's error code, or xacct's for an account that could not be reached.
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub code: String,
     pub message: String,
+}
+
+impl PartialFailure {
+    /// What could not be listed, in words: `s3 in us-east-1`, `account 333333333333`, or
+    /// both.
+    pub fn what(&self) -> String {
+        let listing = match (self.service, &self.region) {
+            (Some(service), Some(region)) => Some(format!("{service} in {region}")),
+            (Some(service), None) => Some(service.to_string()),
+            (None, Some(region)) => Some(region.clone()),
+            (None, None) => None,
+        };
+        match (listing, &self.account_id) {
+            (Some(listing), Some(account)) => format!("{listing} of account {account}"),
+            (Some(listing), None) => listing,
+            (None, Some(account)) => format!("account {account}"),
+            (None, None) => "discovery".to_owned(),
+        }
+    }
 }
 
 /// What to discover.
@@ -188,6 +231,21 @@ pub struct DiscoveryQuery {
 pub struct Discovery {
     pub resources: Vec<DiscoveredResource>,
     pub partial_failures: Vec<PartialFailure>,
+}
+
+/// What `list-resources` needs of discovery, so its handler can be tested without AWS.
+pub trait Discover: Sync {
+    /// Runs a discovery; fails only when the enabled regions cannot be listed.
+    fn discover(
+        &self,
+        query: &DiscoveryQuery,
+    ) -> impl std::future::Future<Output = Result<Discovery, AwsError>> + Send;
+}
+
+impl Discover for Discoverer {
+    async fn discover(&self, query: &DiscoveryQuery) -> Result<Discovery, AwsError> {
+        Discoverer::discover(self, query).await
+    }
 }
 
 /// Discovers resources with one shared SDK configuration.
@@ -297,8 +355,9 @@ fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
 
 fn failure(service: ServiceKind, region: &str, e: &AwsError) -> PartialFailure {
     PartialFailure {
-        service,
-        region: region.to_owned(),
+        account_id: None,
+        service: Some(service),
+        region: Some(region.to_owned()),
         code: e.code.clone(),
         message: format!(
             "{} failed: {}",
@@ -418,8 +477,9 @@ impl Discoverer {
                     task.await.unwrap_or_else(|e| {
                         tracing::error!(%service, region, error = %e, "discovery job failed");
                         Harvest::listed(Err(PartialFailure {
-                            service,
-                            region,
+                            account_id: None,
+                            service: Some(service),
+                            region: Some(region),
                             code: "InternalError".to_owned(),
                             message: "the listing stopped unexpectedly".to_owned(),
                         }))
@@ -592,6 +652,7 @@ impl Discoverer {
                         name,
                         region,
                         tags: BTreeMap::new(),
+                        account_id: None,
                     })
                 }
             })
@@ -660,6 +721,7 @@ impl Discoverer {
                         name: tags.get("Name").cloned().unwrap_or_else(|| id.to_owned()),
                         region: region.to_owned(),
                         tags,
+                        account_id: None,
                     });
                 }
             }
@@ -686,6 +748,7 @@ impl Discoverer {
                         name: name.to_owned(),
                         region: region.to_owned(),
                         tags: BTreeMap::new(),
+                        account_id: None,
                     });
                 }
             }
@@ -715,6 +778,7 @@ impl Discoverer {
                     name: name.to_owned(),
                     region: region.to_owned(),
                     tags: rds_tags(db.tag_list()),
+                    account_id: None,
                 });
             }
         }
@@ -743,6 +807,7 @@ impl Discoverer {
                     name: name.to_owned(),
                     region: region.to_owned(),
                     tags: rds_tags(c.tag_list()),
+                    account_id: None,
                 });
             }
         }

@@ -30,6 +30,15 @@ impl AccountLookup {
         }
     }
 
+    /// An account and partition known without asking (a member account the hub has just
+    /// assumed its spoke role in).
+    pub fn known_in(config: &SdkConfig, account: AccountId, partition: Partition) -> Self {
+        Self {
+            client: aws_sdk_sts::Client::new(config),
+            identity: OnceCell::new_with(Some((account, partition))),
+        }
+    }
+
     async fn identity(&self) -> Result<&(AccountId, Partition), AwsError> {
         self.identity
             .get_or_try_init(|| async {

@@ -23,6 +23,8 @@ pub mod discovery;
 pub mod iam;
 #[cfg(feature = "sts")]
 pub mod identity;
+#[cfg(all(feature = "sts", feature = "iam"))]
+pub mod organization;
 #[cfg(all(
     feature = "s3",
     feature = "ec2",

@@ -132,7 +132,7 @@ fn listed(d: &Discovery, service: ServiceKind, region: &str) -> bool {
 fn failures(d: &Discovery) -> Vec<(ServiceKind, &str, &str)> {
     d.partial_failures
         .iter()
-        .map(|f| (f.service, f.region.as_str(), f.code.as_str()))
+        .filter_map(|f| Some((f.service?, f.region.as_deref()?, f.code.as_str())))
         .collect()
 }
 

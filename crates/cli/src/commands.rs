@@ -89,8 +89,10 @@ pub async fn resources(
     .await?;
     for f in &all.partial_failures {
         note(&format!(
-            "warning: {} in {} could not be listed: {} ({})",
-            f.service, f.region, f.message, f.code
+            "warning: {} could not be listed: {} ({})",
+            f.what(),
+            f.message,
+            f.code
         ));
     }
     if output == Output::Json {
@@ -204,6 +206,7 @@ pub fn grant_body(args: &GrantArgs, actions: &[String]) -> CreateOwnerRoleReques
         expires_in: args.expires_in.clone(),
         widen_trust: args.widen_trust,
         dry_run: args.dry_run,
+        account_id: None,
     }
 }
 

@@ -130,6 +130,7 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         principal_arn: principal.clone(),
         external_id: args.external_id.clone(),
         mfa: args.mfa,
+        account_id: None,
     };
     let owner: CheckOwnerRoleResponse = client.post("check-owner-role", &body).await?;
     let principal_arn: Arn = principal
@@ -565,6 +566,7 @@ pub async fn revoke(client: &Client, args: &RevokeArgs, output: Output) -> anyho
             "revoke-grant",
             &RevokeRoleRequest {
                 role_arn: args.role_arn.clone(),
+                account_id: None,
             },
         )
         .await?;

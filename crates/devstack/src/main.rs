@@ -1,6 +1,7 @@
 //! `xacct-devstack`: xacct's local stack on one machine. moto (emulated AWS holding an
-//! owner and a requestor account, seeded with demo resources), and the nine functions'
-//! built binaries behind Function URLs (`emulator.rs`), one port per side, each side with
+//! owner and a requestor account, seeded with demo resources, and an organization whose
+//! management account, the owner, is the hub of three member accounts), and the ten
+//! functions' built binaries behind Function URLs (`emulator.rs`), one port per side, each side with
 //! its own credentials. Everything it writes is in `.local/`
 //! (git-ignored): `stack.json` (what runs, where, with which credentials), `aws/` (empty AWS
 //! files for the functions) and `logs/`.
@@ -15,6 +16,7 @@
 //! starts a fresh moto, assumes each side's role afresh and checks the account it lands in.
 
 mod emulator;
+mod organization;
 mod run;
 mod seed;
 mod stack;

@@ -16,7 +16,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::stack::{
     HOME_REGION, LOCAL_STACK_NAME, LOOPBACK, Mode, Settings, Side, StackFile, State,
 };
-use crate::{emulator, seed};
+use crate::{emulator, organization, seed};
 
 /// How often the supervisor looks at its processes and binaries.
 const TICK: Duration = Duration::from_millis(500);
@@ -210,8 +210,20 @@ fn function_env(
         ("XACCT_STACK_NAME", LOCAL_STACK_NAME),
     ]
     .into_iter()
+    .chain(hub_env(stack, side))
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect())
+}
+
+/// The owner functions run in hub mode, as template.yaml sets them with an `OrganizationId`.
+fn hub_env(stack: &StackFile, side: Side) -> Vec<(&'static str, &str)> {
+    match (&stack.organization, side) {
+        (Some(org), Side::Owner) => vec![
+            ("XACCT_ORGANIZATION_ID", org.id.as_str()),
+            ("XACCT_SPOKE_ROLE_NAME", org.spoke_role_name.as_str()),
+        ],
+        _ => Vec::new(),
+    }
 }
 
 fn instance_launch(
@@ -269,6 +281,8 @@ async fn start(
     let owner = seed::assume(Side::Owner, &stack.moto_url).await?;
     let requestor = seed::assume(Side::Requestor, &stack.moto_url).await?;
     stack.seed = Some(seed::seed(&owner, &requestor).await?);
+    log("creating the organization: the owner is its hub, three member accounts");
+    stack.organization = Some(organization::seed(&owner, &stack.moto_url).await?);
     for account in [&owner, &requestor] {
         stack
             .credentials

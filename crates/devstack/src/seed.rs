@@ -48,11 +48,22 @@ impl Account {
     }
 
     fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(&self.config(region))
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+        s3_client(&self.config(region))
     }
+
+    /// The configuration with the side's credentials.
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.config
+    }
+}
+
+/// S3 with path-style addressing (moto's host serves every bucket).
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 async fn sdk_config(moto_url: &str, credentials: Credentials) -> SdkConfig {
@@ -64,10 +75,15 @@ async fn sdk_config(moto_url: &str, credentials: Credentials) -> SdkConfig {
         .await
 }
 
-/// Assumes the side's role in moto, then checks which account the credentials act in.
-pub async fn assume(side: Side, moto_url: &str) -> Result<Account> {
-    let account = side.account().parse::<AccountId>()?;
-    let role_arn = Arn::iam(Partition::Aws, &account, "role", "/", side.role_name())?.to_string();
+/// Credentials in `account` from moto's `sts:AssumeRole` on `role_arn` (moto maps any role
+/// ARN into its account), and the configuration that uses them, checked to act in that
+/// account.
+pub async fn session_in(
+    account: &AccountId,
+    role_arn: &Arn,
+    moto_url: &str,
+) -> Result<(SideCredentials, SdkConfig)> {
+    let role_arn = role_arn.to_string();
     let bootstrap = Credentials::new(BOOTSTRAP_KEY, BOOTSTRAP_SECRET, None, None, "xacct-local");
     let sts = aws_sdk_sts::Client::new(&sdk_config(moto_url, bootstrap).await);
     let issued = sts
@@ -82,7 +98,7 @@ pub async fn assume(side: Side, moto_url: &str) -> Result<Account> {
         .credentials()
         .context("sts:AssumeRole returned no credentials")?;
     let credentials = SideCredentials {
-        account: side.account().to_owned(),
+        account: account.to_string(),
         role_arn,
         access_key_id: c.access_key_id().to_owned(),
         secret_access_key: c.secret_access_key().to_owned(),
@@ -105,18 +121,24 @@ pub async fn assume(side: Side, moto_url: &str) -> Result<Account> {
         .await
         .context("sts:GetCallerIdentity")?;
     let seen = seen.account().unwrap_or_default();
-    if seen != side.account() {
+    if seen != account.as_str() {
         let why = if seen == MOTO_DEFAULT_ACCOUNT {
             " (moto's default account: the keys were not recognised)"
         } else {
             ""
         };
-        bail!(
-            "the {} credentials act in account {seen}, not {}{why}",
-            side.name(),
-            side.account()
-        );
+        bail!("the credentials of {account} act in account {seen}{why}");
     }
+    Ok((credentials, config))
+}
+
+/// Assumes the side's role in moto, checked to act in the side's account.
+pub async fn assume(side: Side, moto_url: &str) -> Result<Account> {
+    let account = side.account().parse::<AccountId>()?;
+    let role_arn = Arn::iam(Partition::Aws, &account, "role", "/", side.role_name())?;
+    let (credentials, config) = session_in(&account, &role_arn, moto_url)
+        .await
+        .with_context(|| format!("the {} side", side.name()))?;
     Ok(Account {
         side,
         credentials,

@@ -64,6 +64,7 @@ impl Side {
                 "list-grants",
                 "check-owner-role",
                 "revoke-grant",
+                "list-accounts",
             ],
             Self::Requestor => &[
                 "create-requestor-resources",
@@ -235,6 +236,9 @@ pub struct StackFile {
     /// What runs, by name (`moto`, `owner`, `requestor`, `list-resources#1`, ...).
     pub pids: BTreeMap<String, u32>,
     pub seed: Option<Inventory>,
+    /// The organization the owner functions serve as its hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<crate::organization::Organization>,
     pub logs: PathBuf,
     /// Why a stack that failed to start failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -274,6 +278,7 @@ impl StackFile {
             credentials: BTreeMap::new(),
             pids: BTreeMap::new(),
             seed: None,
+            organization: None,
             logs: settings.logs_dir(),
             error: None,
         }
@@ -329,7 +334,11 @@ mod tests {
     fn each_function_is_served_on_its_own_sides_port() {
         let dir = tempfile::tempdir().unwrap();
         let stack = StackFile::new(&settings(dir.path()), Mode::Background);
-        assert_eq!(stack.functions.len(), 9);
+        assert_eq!(stack.functions.len(), 10);
+        assert_eq!(
+            stack.functions["list-accounts"],
+            "http://127.0.0.1:9000/lambda-url/list-accounts/"
+        );
         assert_eq!(
             stack.functions["create-requestor-resources"],
             "http://127.0.0.1:9001/lambda-url/create-requestor-resources/"

@@ -36,6 +36,15 @@ impl Deployment {
             }
             "iam" if resource.starts_with("policy/xacct/") => Some("xacct's permissions boundary"),
             "iam" if resource.starts_with("role/xacct/") => Some("a role xacct manages"),
+            "iam" if resource.starts_with("role/xacct-spoke/") => {
+                Some("xacct's spoke role, through which the hub works in this account")
+            }
+            "iam" if resource.starts_with("policy/xacct-spoke/") => {
+                Some("the spoke's permissions boundary")
+            }
+            "iam" if resource.starts_with("role/xacct-hub/") => {
+                Some("one of the hub's execution roles")
+            }
             _ => self.stack_name.as_deref().and_then(|stack| {
                 let named = |prefix: &str, sep: &str| {
                     resource
@@ -79,6 +88,17 @@ mod tests {
             "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-abc/xacct/code.zip",
         ] {
             assert!(owns(Some("xacct"), arn).is_some(), "{arn}");
+        }
+    }
+
+    #[test]
+    fn the_spoke_role_its_boundary_and_the_hubs_roles_are_never_granted() {
+        for arn in [
+            "arn:aws:iam::333333333333:role/xacct-spoke/xacct-spoke",
+            "arn:aws:iam::333333333333:policy/xacct-spoke/xacct-boundary",
+            "arn:aws:iam::111111111111:role/xacct-hub/xacct-CreateOwnerRoleRole-ABC",
+        ] {
+            assert!(owns(None, arn).is_some(), "{arn}");
         }
     }
 

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod naming;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod organization;
 pub mod owner_grant;
 pub mod permissions;
 pub mod resource_side;

@@ -1,14 +1,21 @@
-//! list-grants: every grant (owner role) xacct manages in this account, with its resource, requestor, actions and last use.
+//! list-grants: every grant (owner role) xacct manages in this account, or in a member
+//! account of the organization, with its resource, requestor, actions and last use.
 
 use lambda_http::{Error, service_fn};
+use xacct_api::hub::hub_from_env;
 use xacct_api::lifecycle::IamDeps;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     xacct_api::runtime::init_tracing();
-    let deps = IamDeps::load().await?;
+    let config = xacct_aws::config::load().await;
+    let hub = hub_from_env(
+        &config,
+        IamDeps::from_config(&config)?,
+        Box::new(IamDeps::in_member),
+    )?;
     lambda_http::run(service_fn(|req| {
-        xacct_api::owner_lifecycle::list_grants(&deps, req)
+        xacct_api::owner_lifecycle::list_grants(&hub, req)
     }))
     .await
 }

@@ -1,6 +1,8 @@
-//! list-resources: discovers the owner account's resources.
+//! list-resources: discovers the resources of the owner account, or of member accounts of
+//! the organization.
 
 use lambda_http::{Error, service_fn};
+use xacct_api::hub::hub_from_env;
 use xacct_api::list_resources::{Deps, handle};
 use xacct_aws::discovery::{Concurrency, Discoverer};
 
@@ -17,8 +19,15 @@ async fn main() -> Result<(), Error> {
         })
         .transpose()?
         .unwrap_or_default();
-    let deps = Deps {
-        discoverer: Discoverer::new(config).with_concurrency(concurrency),
+    let home = Deps {
+        discoverer: Discoverer::new(config.clone()).with_concurrency(concurrency),
     };
-    lambda_http::run(service_fn(|req| handle(&deps, req))).await
+    let hub = hub_from_env(
+        &config,
+        home,
+        Box::new(move |session, _| Deps {
+            discoverer: Discoverer::new(session.config.clone()).with_concurrency(concurrency),
+        }),
+    )?;
+    lambda_http::run(service_fn(|req| handle(&hub, req))).await
 }

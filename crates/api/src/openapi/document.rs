@@ -21,6 +21,7 @@ use super::{
 };
 use crate::create_owner_role::{CreateOwnerRoleRequest, CreateOwnerRoleResponse};
 use crate::create_requestor_resources::{CreateRequestorRequest, CreateRequestorResponse};
+use crate::list_accounts::ListAccountsResponse;
 use crate::list_permissions::PermissionsResponse;
 use crate::list_resources::ResourcesResponse;
 use crate::owner_lifecycle::{
@@ -33,9 +34,9 @@ use crate::requestor_lifecycle::{CheckRequestorResponse, RequestorTarget};
 const DESCRIPTION: &str =
     "Least-privilege cross-account IAM roles between an owner and a requestor AWS account.
 
-xacct is nine Lambda functions behind Function URLs: on the owner side (the account with the
+xacct is ten Lambda functions behind Function URLs: on the owner side (the account with the
 resource) `list-resources`, `list-permissions`, `create-owner-role`, `list-grants`,
-`check-owner-role` and `revoke-grant`; on the requestor side (the account that needs
+`check-owner-role`, `revoke-grant` and, in an organization hub only, `list-accounts`; on the requestor side (the account that needs
 access) `create-requestor-resources`, `check-requestor-role` and
 `revoke-requestor-resources`. This document describes each of them exactly as implemented
 in `crates/api/src/`, from whose types it is generated (`make openapi`): JSON in and out,
@@ -67,6 +68,15 @@ drifted from what xacct wrote) and take back (`revoke-grant`,
 `xacct:managed=true`, and on a group or user only an inline policy of its own name and
 document; a revoke of anything else is refused with 409 and changes nothing. A revoke of
 what is already gone is a 200 with `changed: false`.
+
+**Organizations.** Deployed as an organization hub (`OrganizationId` set), every owner
+operation but `list-permissions` takes an optional `account_id` (a query parameter of the
+GET operations, a body field of the POST ones): the hub assumes its spoke role in that
+member account, with a session naming the caller, and works there exactly as in its own
+account; roles it creates there get the member's boundary
+(`policy/xacct-spoke/xacct-boundary`). Without `account_id`, or with the hub's own, nothing
+changes. A spoke role that cannot be used is a 403 `SpokeRoleUnreachable` naming
+`account_id`; another account outside hub mode is a 400 `NotAHub`.
 
 **Errors.** 400 bad input (naming the field and the rule), 404 the role, group or user does
 not exist in this account, 405 wrong method, 409 a role or policy of that name that xacct
@@ -113,6 +123,7 @@ The local stack (`cargo lambda watch`) checks no signature.
         list_permissions,
         create_owner_role,
         list_grants,
+        list_accounts,
         check_owner_role,
         revoke_grant,
         create_requestor_resources,
@@ -151,6 +162,7 @@ The local stack (`cargo lambda watch`) checks no signature.
             Conflict,
             RoleNotFound,
             AwsFailure,
+            SpokeRoleUnreachable,
         ),
     ),
     modifiers(&Finish),
@@ -195,6 +207,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("list-permissions", "post", "owner"),
     op("create-owner-role", "post", "owner"),
     op("list-grants", "get", "owner"),
+    op("list-accounts", "get", "owner"),
     op("check-owner-role", "post", "owner"),
     op("revoke-grant", "post", "owner"),
     op("create-requestor-resources", "post", "requestor"),
@@ -208,6 +221,7 @@ pub fn query_parameters() -> Vec<(&'static str, Vec<String>)> {
         ("list-resources", names::<ListResourcesQuery>()),
         ("list-permissions", names::<ListPermissionsQuery>()),
         ("list-grants", names::<ListGrantsQuery>()),
+        ("list-accounts", names::<ListAccountsQuery>()),
     ]
 }
 
@@ -610,6 +624,16 @@ shared_response!(
     .build()
 );
 shared_response!(
+    /// 403 of the owner operations in hub mode.
+    SpokeRoleUnreachable => json_response(
+        "Hub only: the member account `account_id` names cannot be worked in: its spoke role \
+         cannot be assumed or is not there (the member stack is not deployed to it, or its \
+         trust refuses the hub) (`SpokeRoleUnreachable`, field `account_id`). Nothing was done.",
+        error_schema(Codes::One("SpokeRoleUnreachable"), Field::Is("account_id")),
+    )
+    .build()
+);
+shared_response!(
     /// 502.
     AwsFailure => json_response(
         "AWS refused or failed; `code` is AWS's error code (or `NetworkError`, `Timeout`, \
@@ -643,7 +667,8 @@ errors!(
         error(
             400,
             "Bad query parameter. Codes: `UnknownParameter`, `InvalidService`, `InvalidRegion`, \
-             `InvalidLimit`, `InvalidCursor`, `InvalidNamePrefix`; `field` names the parameter.",
+             `InvalidLimit`, `InvalidCursor`, `InvalidNamePrefix`, `InvalidAccountId`, \
+             `NotAHub` (another account outside hub mode); `field` names the parameter.",
             Codes::OneOf(&[
                 "UnknownParameter",
                 "InvalidService",
@@ -651,9 +676,12 @@ errors!(
                 "InvalidLimit",
                 "InvalidCursor",
                 "InvalidNamePrefix",
+                "InvalidAccountId",
+                "NotAHub",
             ]),
             Field::Some,
         ),
+        shared(403, "SpokeRoleUnreachable"),
         shared(405, "MethodNotAllowed"),
         shared(502, "AwsFailure"),
     ]
@@ -723,7 +751,8 @@ errors!(
              `PermissionsManagementNotAllowed`, `PolicyTooLarge`), the database login \
              (`InvalidDbUser`, `MissingDbUser`: `rds-db:connect` without `db_user`, \
              `DbUserWithoutConnect`, `DbUserNotApplicable`: a `db_user` for a resource that is \
-             not a DB instance or cluster).",
+             not a DB instance or cluster), the account (`InvalidAccountId`, `NotAHub`: \
+             another `account_id` outside hub mode).",
             Codes::OneOf(body_codes!(
                 "InvalidArn",
                 "InvalidAccountId",
@@ -760,9 +789,11 @@ errors!(
                 "MissingDbUser",
                 "DbUserWithoutConnect",
                 "DbUserNotApplicable",
+                "NotAHub",
             )),
             Field::Any,
         ),
+        shared(403, "SpokeRoleUnreachable"),
         error(
             404,
             "The resource does not exist in the owner account (`ResourceNotFound`, field \
@@ -785,7 +816,8 @@ errors!(
             "Bad query parameter. Codes: `UnknownParameter`, `InvalidArn` (field \
              `resource_arn`), `InvalidAccountId` (field `requestor_account_id`), \
              `InvalidExpired` (field `expired`), `InvalidExpiry` (field `expiring_within`), \
-             `InvalidCursor` (field `cursor`); `field` names the parameter.",
+             `InvalidCursor` (field `cursor`), `InvalidAccountId` / `NotAHub` (field \
+             `account_id`: another account outside hub mode); `field` names the parameter.",
             Codes::OneOf(&[
                 "UnknownParameter",
                 "InvalidArn",
@@ -793,10 +825,33 @@ errors!(
                 "InvalidExpired",
                 "InvalidExpiry",
                 "InvalidCursor",
+                "NotAHub",
             ]),
             Field::Some,
         ),
+        shared(403, "SpokeRoleUnreachable"),
         shared(405, "MethodNotAllowed"),
+        shared(502, "AwsFailure"),
+    ]
+);
+
+errors!(
+    /// `list-accounts`.
+    ListAccountsErrors: [
+        error(
+            400,
+            "A query parameter: `list-accounts` takes none (`UnknownParameter`).",
+            Codes::One("UnknownParameter"),
+            Field::Some,
+        ),
+        shared(405, "MethodNotAllowed"),
+        error(
+            409,
+            "This deployment is not an organization hub: its `OrganizationId` is empty \
+             (`NotAHub`).",
+            Codes::One("NotAHub"),
+            Field::Any,
+        ),
         shared(502, "AwsFailure"),
     ]
 );
@@ -811,7 +866,8 @@ errors!(
              `principal_arn`: it must name a principal of an account), `InvalidExternalId`, \
              `InvalidArn` / `InvalidRoleArn` / `RoleInOtherAccount` (field `role_arn`: a role of \
              this account), `UnknownService` / `UnknownResourceType` (field `role_arn`: the \
-             grant's resource is not in the catalog).",
+             grant's resource is not in the catalog), `InvalidAccountId` / `NotAHub` (field \
+             `account_id`: another account outside hub mode).",
             Codes::OneOf(body_codes!(
                 "InvalidArn",
                 "InvalidPrincipalArn",
@@ -821,9 +877,12 @@ errors!(
                 "OtherPartition",
                 "UnknownService",
                 "UnknownResourceType",
+                "InvalidAccountId",
+                "NotAHub",
             )),
             Field::Any,
         ),
+        shared(403, "SpokeRoleUnreachable"),
         shared(404, "RoleNotFound"),
         shared(405, "MethodNotAllowed"),
         error(
@@ -847,15 +906,19 @@ errors!(
             "Bad input, refused before any write: body decoding (`MissingBody`, `InvalidJson`, \
              `UnknownField`, `MissingField`, `InvalidType`), `InvalidArn` / `InvalidRoleArn` / \
              `RoleInOtherAccount` / `OtherPartition` (field `role_arn`: a role of this account \
-             and partition).",
+             and partition), `InvalidAccountId` / `NotAHub` (field `account_id`: another account \
+             outside hub mode).",
             Codes::OneOf(body_codes!(
                 "InvalidArn",
                 "InvalidRoleArn",
                 "RoleInOtherAccount",
                 "OtherPartition",
+                "InvalidAccountId",
+                "NotAHub",
             )),
             Field::Any,
         ),
+        shared(403, "SpokeRoleUnreachable"),
         shared(405, "MethodNotAllowed"),
         error(
             409,
@@ -1023,6 +1086,15 @@ pub struct ListResourcesQuery {
     /// The `next_cursor` of the previous page, unchanged (opaque). Anything else is refused
     /// with 400 `InvalidCursor`; empty means the first page.
     pub cursor: Option<String>,
+    /// Hub only: the accounts to list, comma-separated (the key may also be repeated), or
+    /// `all` for every active account of the organization. Absent: the hub's own account,
+    /// as without an organization. One account: it is listed through its spoke role, and a
+    /// spoke that cannot be used is a 403 `SpokeRoleUnreachable`. Several, or `all`: they
+    /// are listed `MemberAccountConcurrency` at a time, each resource carries its
+    /// `account_id`, and an account that cannot be reached or listed is a partial failure
+    /// with its `account_id`. Outside hub mode another account is a 400 `NotAHub`.
+    #[param(style = Form, explode = false, value_type = Option<Vec<String>>, example = json!(["333333333333", "444444444444"]))]
+    pub account_id: Option<Vec<String>>,
 }
 
 /// The query of `list-permissions`.
@@ -1069,7 +1141,17 @@ pub struct ListGrantsQuery {
     /// refused with 400 `InvalidCursor`; one that decodes but is not a marker IAM gave is
     /// refused by IAM (502).
     pub cursor: Option<String>,
+    /// Hub only: the member account whose grants to list, through its spoke role (403
+    /// `SpokeRoleUnreachable` when it cannot be used). Absent, or the hub's own: the hub's
+    /// account. Outside hub mode another account is a 400 `NotAHub`.
+    #[param(value_type = Option<AccountId>, example = "333333333333")]
+    pub account_id: Option<String>,
 }
+
+/// The query of `list-accounts`: none.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListAccountsQuery {}
 
 // --- operations ----------------------------------------------------------------------
 
@@ -1222,6 +1304,27 @@ pub fn create_owner_role() {}
     ),
 )]
 pub fn list_grants() {}
+
+/// Hub only: the organization's accounts, and whether the hub can work in each.
+///
+/// Every account `organizations:ListAccounts` lists, sorted by account ID, with `spoke`:
+/// `hub` for the hub's own account, `reachable` when the spoke role was assumed (with a
+/// session naming the caller) and read itself (`iam:GetRole`), `unreachable` otherwise,
+/// with `reason` (the failed call's error code, or `AccountNotActive` for an account that
+/// is not `ACTIVE`, which is not tried). Accounts are tried `MemberAccountConcurrency` at a
+/// time. Changes nothing. Any query parameter is refused with 400 `UnknownParameter`.
+#[utoipa::path(
+    get,
+    path = "/lambda-url/list-accounts/",
+    operation_id = "listAccounts",
+    tag = "owner",
+    params(ListAccountsQuery),
+    responses(
+        (status = 200, description = "The organization's accounts.", body = ListAccountsResponse),
+        ListAccountsErrors,
+    ),
+)]
+pub fn list_accounts() {}
 
 /// Whether a grant works, what its role may do, and how it drifted from what xacct wrote; changes nothing.
 ///

@@ -1,17 +1,39 @@
 //! What the handler tests share: the handlers' dependencies over the in-memory IAM of
-//! account 111111111111.
+//! account 111111111111, alone or as a hub.
 
+#![allow(dead_code)]
+
+use xacct_api::hub::Hub;
 use xacct_api::lifecycle::IamDeps;
 use xacct_aws::fake::FakeIam;
 use xacct_aws::identity::AccountLookup;
 
-pub fn deps() -> IamDeps<FakeIam> {
-    let config = aws_config::SdkConfig::builder()
+/// A configuration that is never called: every account is known.
+pub fn config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
+        .build()
+}
+
+/// Account `id`, known without asking STS.
+pub fn lookup(id: &str) -> AccountLookup {
+    AccountLookup::known(&config(), id.parse().unwrap())
+}
+
+/// The IAM-only dependencies in `account`.
+pub fn deps_in(account: &str) -> IamDeps<FakeIam> {
     IamDeps {
-        roles: FakeIam::new("111111111111"),
-        account: AccountLookup::known(&config, "111111111111".parse().unwrap()),
+        roles: FakeIam::new(account),
+        account: lookup(account),
         permissions_boundary: None,
     }
+}
+
+pub fn deps() -> IamDeps<FakeIam> {
+    deps_in("111111111111")
+}
+
+/// `home` served by a deployment that is not a hub, in account 111111111111.
+pub fn alone<D>(home: D) -> Hub<D> {
+    Hub::alone(home, lookup("111111111111"))
 }
