@@ -719,6 +719,8 @@ mod tests {
             .filter(|r| r["Type"] == "AWS::Serverless::Function")
             // The bench serves Function URL requests; the scheduled sweeps have no URL.
             .filter(|r| !r["Properties"]["FunctionUrlConfig"].is_null())
+            // Nor does it run an organization: the hub's list-accounts is not benched yet.
+            .filter(|r| r["Condition"] != "IsHub")
             .map(|r| {
                 let p = &r["Properties"];
                 let code = p["CodeUri"].as_str().unwrap();

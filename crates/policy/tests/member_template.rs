@@ -46,12 +46,15 @@ fn member_resource(logical_id: &str) -> &'static Json {
         .unwrap_or_else(|| panic!("no resource {logical_id} in template-member.yaml"))
 }
 
-/// The role's inline policies, name and document, in the template's order.
+/// The role's inline policies, name and document, in the template's order. A policy
+/// switched by `Fn::If` is left out: in template.yaml that is the hub-only `spoke` policy,
+/// how the hub reaches a member, not what it does there.
 fn policies_of(role: &Json) -> Vec<(String, Json)> {
     role["Properties"]["Policies"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|p| p.get("Fn::If").is_none())
         .map(|p| {
             (
                 p["PolicyName"].as_str().unwrap().to_owned(),

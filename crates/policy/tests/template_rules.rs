@@ -28,14 +28,23 @@ use template::{
     resources_of_type, scenarios, template, walk,
 };
 
-/// A function package, the side that deploys it, its sizing, and whether it is called
-/// through a Function URL (or only by its schedule).
+/// A function package, the side that deploys it, its sizing, whether it is called
+/// through a Function URL (or only by its schedule), and whether only an organization's
+/// hub deploys it.
 struct Function {
     package: &'static str,
     side: &'static str,
     memory: u64,
     timeout: u64,
     url: bool,
+    hub_only: bool,
+}
+
+impl Function {
+    /// Whether a stack with these parameters deploys it.
+    fn deployed_with(&self, parameters: &Parameters) -> bool {
+        parameters.side() == self.side && (!self.hub_only || parameters.is_hub())
+    }
 }
 
 const fn function_spec(
@@ -50,6 +59,15 @@ const fn function_spec(
         memory,
         timeout,
         url: true,
+        hub_only: false,
+    }
+}
+
+/// A function only an organization's hub deploys (`OrganizationId` set).
+const fn hub_spec(package: &'static str, memory: u64, timeout: u64) -> Function {
+    Function {
+        hub_only: true,
+        ..function_spec(package, "owner", memory, timeout)
     }
 }
 
@@ -66,13 +84,14 @@ const fn scheduled_spec(
     }
 }
 
-const FUNCTIONS: [Function; 11] = [
+const FUNCTIONS: [Function; 12] = [
     function_spec("list-resources", "owner", 1769, 60),
     function_spec("list-permissions", "owner", 128, 10),
     function_spec("create-owner-role", "owner", 128, 30),
     function_spec("list-grants", "owner", 128, 30),
     function_spec("check-owner-role", "owner", 128, 30),
     function_spec("revoke-grant", "owner", 128, 30),
+    hub_spec("list-accounts", 128, 30),
     function_spec("create-requestor-resources", "requestor", 128, 30),
     function_spec("check-requestor-role", "requestor", 128, 30),
     function_spec("revoke-requestor-resources", "requestor", 128, 30),
@@ -90,6 +109,17 @@ const REVOKERS: [&str; 4] = [
 ];
 /// The scheduled sweeps: the revokers that find expired grants themselves.
 const SWEEPS: [&str; 2] = ["expire-grants", "expire-requestor-grants"];
+/// The owner functions that work in member accounts through the spoke role (as
+/// `template-member.yaml` carries their statements), and list-accounts, which assumes it to
+/// tell reachable from not.
+const HUB_FUNCTIONS: [&str; 6] = [
+    "list-resources",
+    "create-owner-role",
+    "list-grants",
+    "check-owner-role",
+    "revoke-grant",
+    "list-accounts",
+];
 /// The functions that make no IAM write at all.
 const IAM_READERS: [&str; 3] = ["list-grants", "check-owner-role", "check-requestor-role"];
 /// The requestor functions that may act on people when `AllowHumanRequestors` is "true".
@@ -109,6 +139,9 @@ const MANAGED_POLICIES: [&str; 2] = [
     "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*",
     "arn:${AWS::Partition}:iam::aws:policy/*",
 ];
+/// The one role the hub's functions may assume: the spoke of `template-member.yaml`, in
+/// any account of the organization.
+const SPOKE_ROLES: &str = "arn:${AWS::Partition}:iam::*:role/xacct-spoke/${SpokeRoleName}";
 const HUMAN_USERS: &str = "arn:${AWS::Partition}:iam::${AWS::AccountId}:user${HumanPrincipalPath}*";
 const HUMAN_GROUPS: &str =
     "arn:${AWS::Partition}:iam::${AWS::AccountId}:group${HumanPrincipalPath}*";
@@ -264,27 +297,37 @@ fn statements(document: &Json) -> Vec<&Json> {
 /// `fn_if_only_adds_human_requestor_statements_and_novalue_drops_nothing_else`).
 fn gated_role_statements(role: &str) -> Vec<(Option<&'static str>, &'static Json)> {
     let mut found = Vec::new();
-    for policy in as_list(&resource(role)["Properties"]["Policies"]) {
+    for entry in as_list(&resource(role)["Properties"]["Policies"]) {
+        // A whole policy only some stacks have: the hub's `spoke` policy.
+        let (policy_gate, policy) = match switched(role, entry) {
+            Some((condition, policy)) => (Some(condition), policy),
+            None => (None, entry),
+        };
         for entry in statements(&policy["PolicyDocument"]) {
-            match entry.as_object() {
-                Some(map) if map.len() == 1 && map.contains_key("Fn::If") => {
-                    let [condition, when_true, when_false] =
-                        map["Fn::If"].as_array().unwrap().as_slice()
-                    else {
-                        panic!("{role}: Fn::If takes three arguments");
-                    };
-                    assert_eq!(
-                        *when_false,
-                        no_value(),
-                        "{role}: Fn::If must add or drop a statement"
-                    );
-                    found.push((Some(condition.as_str().unwrap()), when_true));
-                }
-                _ => found.push((None, entry)),
+            match switched(role, entry) {
+                Some((condition, statement)) => found.push((Some(condition), statement)),
+                None => found.push((policy_gate, entry)),
             }
         }
     }
     found
+}
+
+/// `!If [Cond, value, !Ref AWS::NoValue]`: the condition and the value it adds; `None`
+/// for anything else.
+fn switched<'a>(role: &str, entry: &'a Json) -> Option<(&'a str, &'a Json)> {
+    let map = entry
+        .as_object()
+        .filter(|m| m.len() == 1 && m.contains_key("Fn::If"))?;
+    let [condition, when_true, when_false] = map["Fn::If"].as_array().unwrap().as_slice() else {
+        panic!("{role}: Fn::If takes three arguments");
+    };
+    assert_eq!(
+        *when_false,
+        no_value(),
+        "{role}: Fn::If must add or drop a statement or policy"
+    );
+    Some((condition.as_str().unwrap(), when_true))
 }
 
 /// The role's statements: with parameters, those deployed with them; without, every
@@ -300,10 +343,12 @@ fn role_statements(role: &str, parameters: Option<&Parameters>) -> Vec<&'static 
         .collect()
 }
 
+/// The role's Allow statements, but the hub's assume of the spoke role: what the function
+/// does in its own account. `only_the_hubs_owner_functions_assume_...` checks the assume.
 fn allows(role: &str, parameters: Option<&Parameters>) -> Vec<&'static Json> {
     role_statements(role, parameters)
         .into_iter()
-        .filter(|s| s["Effect"] == "Allow")
+        .filter(|s| s["Effect"] == "Allow" && !is_spoke_assume(s))
         .collect()
 }
 
@@ -523,7 +568,7 @@ fn every_function_has_an_invoke_permission_pair_for_every_invoker() {
         let mut expected = BTreeSet::new();
         for function in FUNCTIONS
             .iter()
-            .filter(|f| f.url && f.side == parameters.side())
+            .filter(|f| f.url && f.deployed_with(&parameters))
         {
             for slot in parameters.filled_slots() {
                 for action in ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"] {
@@ -642,7 +687,7 @@ fn outputs_give_every_function_url_on_its_side() {
         for parameters in scenarios() {
             assert_eq!(
                 condition_holds(condition, &parameters),
-                parameters.side() == function.side,
+                function.deployed_with(&parameters),
                 "{} {parameters:?}",
                 function.package
             );
@@ -659,7 +704,7 @@ fn every_function_is_deployed_only_on_its_side() {
         for parameters in scenarios() {
             assert_eq!(
                 deployed(function_logical_id(function.package), &parameters),
-                parameters.side() == function.side,
+                function.deployed_with(&parameters),
                 "{} {parameters:?}",
                 function.package
             );
@@ -802,9 +847,12 @@ fn execution_roles_are_plain_roles_only_lambda_can_assume() {
         let package = function.package;
         let role = &resource(execution_role_logical_id(package))["Properties"];
         // Not under /xacct/: the IAM-writing functions must not be able to change their own
-        // role.
-        let path = role["Path"].as_str().unwrap_or("/");
-        assert!(!path.starts_with("/xacct"), "{package}");
+        // role. A hub's are under /xacct-hub/, which `role/xacct/*` does not match.
+        let path = role["Path"]
+            .as_str()
+            .or_else(|| role["Path"]["Fn::If"][1].as_str())
+            .unwrap_or("/");
+        assert!(path == "/" || path == "/xacct-hub/", "{package}: {path}");
         assert!(
             !has_key(role, "ManagedPolicyArns"),
             "{package}: write the policy out, no managed policies"
@@ -984,6 +1032,26 @@ fn iam_writers_may_not_pass_roles_except_xacct_roles_to_instance_profiles() {
     );
 }
 
+/// The hub's statement: `sts:AssumeRole` on the spoke role only, in the organization only.
+fn is_spoke_assume(statement: &Json) -> bool {
+    statement["Effect"] == "Allow"
+        && actions(statement) == set(["sts:AssumeRole"])
+        && resource_texts(statement) == set([SPOKE_ROLES])
+        && statement["Condition"]
+            == json!({"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}})
+}
+
+/// `!If [IsHub, <a policy of only the spoke assume>, !Ref AWS::NoValue]`.
+fn is_hub_policy_switch(role: &str, entry: &Json) -> bool {
+    switched(role, entry).is_some_and(|(condition, policy)| {
+        condition == "IsHub"
+            && policy["PolicyName"] == "spoke"
+            && statements(&policy["PolicyDocument"])
+                .into_iter()
+                .all(is_spoke_assume)
+    })
+}
+
 /// `!If [IsRequestorAndAllowsHumans, <Allow of people's actions on people>, !Ref
 /// AWS::NoValue]`.
 fn is_human_switch(node: &Json) -> bool {
@@ -1036,7 +1104,11 @@ fn fn_if_only_adds_human_requestor_statements_and_novalue_drops_nothing_else() {
     // a whole statement of a requestor role's policy that only the human-requestor switch
     // adds (an Allow on people's actions under HumanPrincipalPath); nothing else in the
     // template may depend on a parameter that way.
+    // The hub's switches: an owner function role's path (`/xacct-hub/`, which the spoke's
+    // trust names) and its `spoke` policy, which only an organization's hub has.
     let mut switches = 0;
+    let mut hub_switches = 0;
+    let hub_path = json!({"Fn::If": ["IsHub", "/xacct-hub/", no_value()]});
     for (id, resource) in resources() {
         let properties = resource["Properties"]
             .as_object()
@@ -1045,7 +1117,16 @@ fn fn_if_only_adds_human_requestor_statements_and_novalue_drops_nothing_else() {
         let mut others = properties.clone();
         if resource["Type"] == "AWS::IAM::Role" {
             others.remove("Policies");
+            if properties.get("Path") == Some(&hub_path) {
+                assert_eq!(resource["Condition"], "IsOwner", "{id}");
+                others.remove("Path");
+            }
             for policy in as_list(&resource["Properties"]["Policies"]) {
+                if is_hub_policy_switch(id, policy) {
+                    hub_switches += 1;
+                    assert_eq!(resource["Condition"], "IsOwner", "{id}");
+                    continue;
+                }
                 let statement_list = policy["PolicyDocument"]["Statement"].as_array();
                 for entry in
                     statement_list.unwrap_or_else(|| panic!("{id}: Statement must be a list"))
@@ -1069,6 +1150,15 @@ fn fn_if_only_adds_human_requestor_statements_and_novalue_drops_nothing_else() {
     }
     // Two per human function: users and groups.
     assert_eq!(switches, 2 * HUMAN_FUNCTIONS.len());
+    // One per owner function that works in member accounts (list-accounts' whole role is
+    // the hub's, so its policy needs no switch).
+    assert_eq!(
+        hub_switches,
+        HUB_FUNCTIONS
+            .iter()
+            .filter(|f| **f != "list-accounts")
+            .count()
+    );
     for section in ["Outputs", "Conditions", "Parameters"] {
         assert!(
             walk(&template()[section])
@@ -1529,13 +1619,49 @@ fn every_role_deletion_is_conditioned_on_the_boundary() {
 #[test]
 fn no_role_allows_get_caller_identity_which_needs_no_permission() {
     // The STS API reference: no permissions are required, and an explicit deny does not
-    // stop it.
+    // stop it. The one STS permission any role has is the hub's assume of the spoke.
     for role in resources_of_type("AWS::IAM::Role").into_keys() {
-        let sts: Vec<String> = allowed_actions(role, None)
+        let sts: Vec<&Json> = allows(role, None)
             .into_iter()
-            .filter(|a| a.to_lowercase().starts_with("sts:"))
+            .filter(|st| {
+                actions(st)
+                    .iter()
+                    .any(|a| a.to_lowercase().starts_with("sts:"))
+            })
             .collect();
         assert!(sts.is_empty(), "{role}: {sts:?}");
+    }
+}
+
+#[test]
+fn only_the_hubs_owner_functions_assume_and_only_the_spoke_inside_the_organization() {
+    for (id, _) in resources_of_type("AWS::IAM::Role") {
+        let assumes: Vec<(Option<&str>, &Json)> = gated_role_statements(id)
+            .into_iter()
+            .filter(|(_, st)| actions(st).contains("sts:AssumeRole"))
+            .collect();
+        let hub_function = HUB_FUNCTIONS
+            .iter()
+            .any(|f| execution_role_logical_id(f) == id);
+        if !hub_function {
+            assert!(assumes.is_empty(), "{id}: {assumes:?}");
+            continue;
+        }
+        assert_eq!(assumes.len(), 1, "{id}");
+        let (gate, statement) = assumes[0];
+        assert!(is_spoke_assume(statement), "{id}: {statement}");
+        // list-accounts exists only in a hub; the others assume only when they are one.
+        let whole_role_is_hub = resource(id)["Condition"] == "IsHub";
+        assert!(whole_role_is_hub || gate == Some("IsHub"), "{id}");
+        for parameters in scenarios() {
+            let path = &resource(id)["Properties"]["Path"];
+            if parameters.is_hub() && deployed(id, &parameters) {
+                assert!(
+                    path == "/xacct-hub/" || path["Fn::If"][1] == "/xacct-hub/",
+                    "{id}: the spoke trusts only role/xacct-hub/*"
+                );
+            }
+        }
     }
 }
 

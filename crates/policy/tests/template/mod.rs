@@ -127,6 +127,11 @@ impl Parameters {
         self.get("Side")
     }
 
+    /// An owner stack with an organization: the organization's hub.
+    pub fn is_hub(&self) -> bool {
+        self.side() == "owner" && !self.get("OrganizationId").is_empty()
+    }
+
     pub fn allows_humans(&self) -> bool {
         self.get("AllowHumanRequestors") == "true"
     }
@@ -140,8 +145,8 @@ impl Parameters {
     }
 }
 
-/// Every side with every combination of the optional invoker slots filled or empty, and
-/// human requestors allowed or not.
+/// Every side with every combination of the optional invoker slots filled or empty, human
+/// requestors allowed or not, and an organization or none.
 pub fn scenarios() -> Vec<Parameters> {
     let invoker = "arn:aws:iam::000000000000:role/invoker";
     let mut out = Vec::new();
@@ -149,14 +154,17 @@ pub fn scenarios() -> Vec<Parameters> {
         for second in [String::new(), format!("{invoker}2")] {
             for third in [String::new(), format!("{invoker}3")] {
                 for humans in ["false", "true"] {
-                    out.push(Parameters(BTreeMap::from([
-                        ("Side", side.to_owned()),
-                        ("AllowedInvokerArn1", invoker.to_owned()),
-                        ("AllowedInvokerArn2", second.clone()),
-                        ("AllowedInvokerArn3", third.clone()),
-                        ("AllowHumanRequestors", humans.to_owned()),
-                        ("HumanPrincipalPath", "/".to_owned()),
-                    ])));
+                    for organization in ["", "o-exampleorg1"] {
+                        out.push(Parameters(BTreeMap::from([
+                            ("Side", side.to_owned()),
+                            ("AllowedInvokerArn1", invoker.to_owned()),
+                            ("AllowedInvokerArn2", second.clone()),
+                            ("AllowedInvokerArn3", third.clone()),
+                            ("AllowHumanRequestors", humans.to_owned()),
+                            ("HumanPrincipalPath", "/".to_owned()),
+                            ("OrganizationId", organization.to_owned()),
+                        ])));
+                    }
                 }
             }
         }
