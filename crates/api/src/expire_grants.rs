@@ -356,3 +356,16 @@ pub async fn handle<R: RoleListing + RoleStore + HumanStore>(
         .unwrap_or_else(|| "unknown".to_owned());
     sweep(deps, side, &caller, crate::runtime::now_epoch(), limit).await
 }
+
+/// The whole `main` of a sweep function (`expire-grants`, `expire-requestor-grants`): its
+/// account's IAM and its bound, read once at start, then one sweep of `side` per scheduled
+/// event.
+pub async fn serve(side: Side) -> Result<(), lambda_http::Error> {
+    crate::runtime::init_tracing();
+    let deps = IamDeps::load().await?;
+    let limit = sweep_limit()?;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(|event: LambdaEvent<SweepEvent>| {
+        handle(&deps, side, limit, event)
+    }))
+    .await
+}
