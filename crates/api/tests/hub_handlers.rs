@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{alone, deps_in, lookup};
+use common::{alone, deps_in, json_of, lookup};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use xacct_api::ApiError;
@@ -163,15 +163,6 @@ fn post(body: &Value) -> Request {
             .body(Body::Text(body.to_string()))
             .unwrap(),
     )
-}
-
-fn json_of(r: lambda_http::Response<Body>) -> (u16, Value) {
-    let status = r.status().as_u16();
-    let body = match r.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap(),
-        _ => Value::Null,
-    };
-    (status, body)
 }
 
 fn create_deps(account: &str, boundary: Option<&str>) -> Deps<FakeIam, FakeResources> {

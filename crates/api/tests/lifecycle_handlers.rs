@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{alone, deps};
+use common::{alone, deps, json_of};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use xacct_api::lifecycle::OwnerGrant;
@@ -77,15 +77,6 @@ fn post(body: &Value) -> Request {
         .uri("/")
         .body(Body::Text(body.to_string()))
         .unwrap()
-}
-
-fn json_of(r: lambda_http::Response<Body>) -> (u16, Value) {
-    let status = r.status().as_u16();
-    let body = match r.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap(),
-        _ => Value::Null,
-    };
-    (status, body)
 }
 
 #[tokio::test]
