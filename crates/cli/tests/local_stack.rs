@@ -774,7 +774,12 @@ async fn setup_from_the_stacks_outputs_is_all_the_cli_needs() {
     ];
     let written = json(&run(&[&setup_args[..], &["-o", "json"]].concat()));
     assert_eq!(written["setup"], "local");
-    assert_eq!(written["urls"].as_object().unwrap().len(), 9, "{written}");
+    assert_eq!(written["urls"].as_object().unwrap().len(), 10, "{written}");
+    // The local stack is an organization hub: its owner stack has list-accounts too.
+    assert_eq!(
+        written["urls"]["list-accounts"],
+        s["functions"]["list-accounts"]
+    );
     assert_eq!(
         written["urls"]["list-resources"],
         s["functions"]["list-resources"]
