@@ -385,6 +385,8 @@
 
   function bindOwnerAccount() {
     for (const el of document.querySelectorAll('[data-bind="owner-account"]')) el.textContent = ownerAccount() || '(unknown)';
+    const pill = document.querySelector('[data-testid="setup-owner"]');
+    if (pill && pill.lastChild) pill.lastChild.textContent = ownerAccount() || '—';
   }
 
   /**
