@@ -358,7 +358,7 @@ pub struct RevokeArgs {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use clap::Parser;
 
     use super::*;
@@ -368,6 +368,16 @@ mod tests {
     }
 
     const ROLE: &str = "arn:aws:iam::333333333333:role/xacct/r";
+
+    /// A grant's command line, without the account.
+    pub(crate) const GRANT: &[&str] = &[
+        "grant",
+        "arn:aws:s3:::b",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:GetObject",
+    ];
 
     #[test]
     fn every_owner_command_takes_the_account_as_a_typed_account_id() {
@@ -382,14 +392,7 @@ mod tests {
             other => panic!("{other:?}"),
         };
         for args in [
-            &[
-                "grant",
-                "arn:aws:s3:::b",
-                "--to",
-                "222222222222",
-                "--actions",
-                "s3:GetObject",
-            ][..],
+            GRANT,
             &["grants"],
             &[
                 "check",

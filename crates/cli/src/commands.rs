@@ -622,17 +622,9 @@ mod tests {
     fn grant_sends_the_member_account_it_is_given() {
         let grant = |extra: &[&str]| {
             let cli = Cli::try_parse_from(
-                [
-                    "xacct",
-                    "grant",
-                    "arn:aws:s3:::b",
-                    "--to",
-                    "222222222222",
-                    "--actions",
-                    "s3:GetObject",
-                ]
-                .iter()
-                .chain(extra),
+                std::iter::once(&"xacct")
+                    .chain(crate::args::tests::GRANT)
+                    .chain(extra),
             )
             .unwrap();
             match cli.command {

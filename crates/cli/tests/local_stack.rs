@@ -29,13 +29,18 @@ fn xacct(args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
+    serde_json::from_str(&text(out)).unwrap()
+}
+
+/// The standard output of a command that must have succeeded.
+fn text(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}\nstderr: {}",
         out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 fn unique(prefix: &str) -> String {
@@ -678,16 +683,6 @@ fn organization_members(s: &Value) -> (Vec<(String, String)>, String) {
         .to_owned();
     assert!(with.len() >= 2, "{members:?}");
     (with, without)
-}
-
-fn text(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 #[test]
