@@ -9,10 +9,10 @@
 //   POST /api/create-owner-role          (JSON)
 //   POST /api/create-requestor-resources (JSON)
 //   GET  /api/list-grants?resource_arn=&requestor_account_id=&cursor=&account_id=
-// In a hub, every owner call but list-permissions carries the picked member's `account_id`.
 //   POST /api/check-owner-role           (JSON)
 //   POST /api/check-requestor-role       (JSON)
 //   POST /api/revoke-grant               (JSON)
+// In a hub, every owner call but list-permissions carries the picked member's `account_id`.
 // Errors are {"error": {"code", "message", "field"?, "retryable"?}} with a 4xx/5xx status.
 'use strict';
 

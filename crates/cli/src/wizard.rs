@@ -35,9 +35,11 @@ async fn pick_account(client: &Client) -> anyhow::Result<Option<AccountId>> {
     if client.settings.hub_url().is_err() {
         return Ok(None);
     }
-    // A deployment that is no hub answers `NotAHub`: there is nothing to choose.
-    let Ok(organization) = fetch_accounts(client).await else {
-        return Ok(None);
+    let organization = match fetch_accounts(client).await {
+        Ok(o) => o,
+        // A deployment that is no hub (a base URL serves every function): nothing to choose.
+        Err(CallError::Api { code, .. }) if code == "NotAHub" => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     let choices: Vec<&AccountView> = organization
         .accounts
