@@ -628,3 +628,89 @@ test('simulate: the evaluator on pasted policies, with the deciding statement', 
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('organization: pick a member account, share its bucket there, revoke the grant', { timeout: 900_000 }, async () => {
+  const { page, problems } = await openConsole();
+  // Every owner call the page makes, with the account it names (query or body).
+  const ownerCalls = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    const fn = u.pathname.replace(/^\/api\//, '');
+    if (!['list-resources', 'create-owner-role', 'list-grants', 'check-owner-role', 'revoke-grant'].includes(fn)) return;
+    const body = r.postData() ? JSON.parse(r.postData()) : {};
+    ownerCalls.push({ fn, account: u.searchParams.get('account_id') ?? body.account_id ?? null });
+  });
+
+  // The picker: the hub first, then the members; one the hub cannot reach is shown with
+  // its reason and cannot be picked.
+  const picker = byId(page, 'account-picker');
+  await picker.waitFor({ timeout: SLOW });
+  const options = await picker.locator('option').evaluateAll((os) => os.map((o) => ({
+    value: o.value, account: o.dataset.account, spoke: o.dataset.spoke, disabled: o.disabled, text: o.textContent,
+  })));
+  assert.equal(options[0].spoke, 'hub');
+  assert.equal(options[0].account, OWNER);
+  assert.equal(options[0].value, '', 'the hub is the default, and sends no account_id');
+  const down = options.filter((o) => o.spoke === 'unreachable');
+  assert.equal(down.length, 1, JSON.stringify(options));
+  assert.equal(down[0].disabled, true);
+  assert.match(down[0].text, /unreachable: \S+/);
+  const members = options.filter((o) => o.spoke === 'reachable');
+  assert.ok(members.length >= 2 && members.every((o) => !o.disabled), JSON.stringify(options));
+  const member = members[0].account;
+  await shot(page, '40-account-picker');
+
+  // Picking the member lists its resources: its demo bucket is discovered there.
+  await picker.selectOption(member);
+  await page.locator('[data-bind="owner-account"]').first().filter({ hasText: member }).waitFor();
+  const row = page.locator(`[data-testid="resource-row"][data-arn$="-reports-${member}"]`);
+  await row.waitFor({ timeout: SLOW });
+  const bucketArn = await row.getAttribute('data-arn');
+  await shot(page, '41-member-resources');
+  await row.getByTestId('resource-radio').check();
+  await byId(page, 'resource-next').click();
+  await byId(page, 'step-actions').waitFor({ state: 'visible', timeout: SLOW });
+  await page.locator('[data-action="s3:ListBucket"] [data-testid="action-checkbox"]').check();
+  await byId(page, 'actions-next').click();
+  await byId(page, 'step-owner').waitFor({ state: 'visible' });
+  const roleName = `${RUN}-member`;
+  await byId(page, 'requestor-account').fill(REQUESTOR);
+  await byId(page, 'owner-role-name').fill(roleName);
+  await byId(page, 'owner-preview').click();
+  await byId(page, 'owner-preview-panel').waitFor({ state: 'visible', timeout: SLOW });
+  await byId(page, 'owner-create').click();
+  await byId(page, 'owner-result-title').filter({ hasText: 'Role created' }).waitFor({ timeout: SLOW });
+  const ownerArn = `arn:aws:iam::${member}:role/xacct/${roleName}`;
+  assert.equal(await byId(page, 'owner-role-arn').textContent(), ownerArn);
+  await shot(page, '42-member-role-created');
+
+  // The grants page lists the member's grants: check it, then revoke it there.
+  await byId(page, 'nav-grants').click();
+  await byId(page, 'page-grants').waitFor({ state: 'visible' });
+  const grant = await findGrantRow(page, roleName);
+  assert.equal(await grant.getAttribute('data-role-arn'), ownerArn);
+  assert.equal(await grant.getByTestId('grant-resource').textContent(), bucketArn);
+  await grant.getByTestId('grant-check').click();
+  const inline = page.locator(`[data-testid="grant-check-row"][data-role-arn="${ownerArn}"]`);
+  await inline.getByTestId('verdict-title').waitFor({ timeout: SLOW });
+  assert.equal(await inline.getByTestId('verdict-title').textContent(), 'Works');
+  await grant.getByTestId('grant-revoke').click();
+  await byId(page, 'revoke-dialog').waitFor({ state: 'visible' });
+  await byId(page, 'revoke-confirm-input').fill(roleName);
+  await byId(page, 'revoke-confirm').click();
+  await byId(page, 'revoke-dialog').waitFor({ state: 'hidden', timeout: SLOW });
+  assert.equal(await byId(page, 'grants-result-title').textContent(), `Revoked ${roleName}`);
+  assert.equal(await grant.count(), 0, 'the row is gone');
+  await shot(page, '43-member-grant-revoked');
+
+  // Every owner call after the pick named the member; before it, none named an account.
+  const picked = ownerCalls.findIndex((c) => c.account !== null);
+  assert.ok(picked >= 0, JSON.stringify(ownerCalls));
+  assert.ok(ownerCalls.slice(0, picked).every((c) => c.fn === 'list-resources'), JSON.stringify(ownerCalls));
+  const after = ownerCalls.slice(picked);
+  assert.ok(after.every((c) => c.account === member), JSON.stringify(after));
+  assert.deepEqual([...new Set(after.map((c) => c.fn))].sort(),
+    ['check-owner-role', 'create-owner-role', 'list-grants', 'list-resources', 'revoke-grant']);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

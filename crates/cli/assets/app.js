@@ -3,14 +3,16 @@
 //
 // It talks only to the console server, same origin:
 //   GET  /api/setup
-//   GET  /api/list-resources?service=&region=&limit=&cursor=
+//   GET  /api/list-accounts              (an organization hub only: the account picker)
+//   GET  /api/list-resources?service=&region=&limit=&cursor=&account_id=
 //   GET  /api/list-permissions?arn=
 //   POST /api/create-owner-role          (JSON)
 //   POST /api/create-requestor-resources (JSON)
-//   GET  /api/list-grants?resource_arn=&requestor_account_id=&cursor=
+//   GET  /api/list-grants?resource_arn=&requestor_account_id=&cursor=&account_id=
 //   POST /api/check-owner-role           (JSON)
 //   POST /api/check-requestor-role       (JSON)
 //   POST /api/revoke-grant               (JSON)
+// In a hub, every owner call but list-permissions carries the picked member's `account_id`.
 // Errors are {"error": {"code", "message", "field"?, "retryable"?}} with a 4xx/5xx status.
 'use strict';
 
@@ -260,6 +262,10 @@
 
   const state = {
     setup: null,
+    // The organization (list-accounts) when the setup is a hub, and the account picked in
+    // it: '' is the hub's own, and then no `account_id` is sent.
+    organization: null,
+    account: '',
     step: 1,
     list: { items: [], cursor: null, failures: [], loading: false, seq: 0, loaded: false },
     resource: null, // {arn, name?, service?, type?, region?, pasted?}
@@ -347,7 +353,7 @@
         h('span', { class: `pill${sides.requestor === false ? ' off' : ''}`, 'data-testid': 'setup-requestor', title: sides.requestor === false ? 'No requestor-side access configured' : 'Requestor account' },
           h('b', {}, 'requestor'), s.requestor_account || '—'),
       );
-      for (const el of document.querySelectorAll('[data-bind="owner-account"]')) el.textContent = s.owner_account || '(unknown)';
+      bindOwnerAccount();
       const use = $('use-requestor-account');
       if (s.requestor_account && sides.requestor !== false) {
         use.textContent = `Use ${s.requestor_account} (this console's requestor side)`;
@@ -356,10 +362,86 @@
       if (sides.owner === false) {
         showError(1, 'resource-error', new ApiError(0, { code: 'NoOwnerSide', message: 'This console has no owner-side access configured, so it cannot list resources or create the owner role.' }));
       }
+      if (s.hub) loadAccounts();
     } catch (err) {
       box.replaceChildren(h('span', { class: 'pill off', 'data-testid': 'setup-env' }, 'setup unavailable'));
       showError(1, 'resource-error', err);
     }
+  }
+
+  // ---------------------------------------------------------------- account picker
+
+  /** The owner account the console works in: the picked member, else the hub's own (when known). */
+  function ownerAccount() {
+    if (state.account) return state.account;
+    const hub = state.organization && state.organization.accounts.find((a) => a.spoke === 'hub');
+    return (hub && hub.account_id) || (state.setup && state.setup.owner_account) || '';
+  }
+
+  /** `{account_id}` for an owner call in the picked member account; nothing for the hub's own. */
+  function inAccount() {
+    return state.account ? { account_id: state.account } : {};
+  }
+
+  function bindOwnerAccount() {
+    for (const el of document.querySelectorAll('[data-bind="owner-account"]')) el.textContent = ownerAccount() || '(unknown)';
+    const pill = document.querySelector('[data-testid="setup-owner"]');
+    if (pill && pill.lastChild) pill.lastChild.textContent = ownerAccount() || '—';
+  }
+
+  /**
+   * An organization hub's accounts as a picker in the top bar. Accounts the hub cannot reach
+   * are listed, with the reason, but cannot be picked. A setup that is no hub (the function
+   * answers NotAHub) shows no picker.
+   */
+  async function loadAccounts() {
+    let org;
+    try {
+      org = await api('GET', '/api/list-accounts');
+    } catch (err) {
+      if (err.code !== 'NotAHub') showError(1, 'resource-error', err);
+      return;
+    }
+    state.organization = { id: org.organization_id, accounts: Array.isArray(org.accounts) ? org.accounts : [] };
+    const option = (a) => {
+      const hub = a.spoke === 'hub';
+      const down = a.spoke === 'unreachable';
+      const label = `${a.name} · ${a.account_id}${hub ? ' (hub)' : ''}${down ? ` — unreachable: ${a.reason || 'unknown reason'}` : ''}`;
+      return h('option', { value: hub ? '' : a.account_id, disabled: down, 'data-account': a.account_id, 'data-spoke': a.spoke, title: down ? `The hub cannot work in this account: ${a.reason || ''}` : '' }, label);
+    };
+    const accounts = state.organization.accounts;
+    const picker = h('select', { id: 'account-picker', 'data-testid': 'account-picker', 'aria-label': 'Owner account of the organization', onchange: (e) => pickAccount(e.target.value) },
+      accounts.filter((a) => a.spoke === 'hub').map(option),
+      accounts.filter((a) => a.spoke !== 'hub').map(option));
+    picker.value = state.account;
+    const down = accounts.filter((a) => a.spoke === 'unreachable').length;
+    $('setup').append(h('label', { class: 'pill account-pick', 'data-testid': 'account-pick', title: `Organization ${org.organization_id}${down ? `: ${down} account${down === 1 ? '' : 's'} the hub cannot reach` : ''}` },
+      h('b', {}, 'account'), picker));
+    bindOwnerAccount();
+    measureChrome();
+  }
+
+  /** Works in another account from now on: what was chosen in the last one no longer applies. */
+  function pickAccount(account) {
+    if (account === state.account) return;
+    state.account = account;
+    bindOwnerAccount();
+    state.resource = null;
+    resetFrom(2);
+    renderSelected();
+    state.grants.loaded = false;
+    if (state.view === 'grants') loadGrants(false);
+    if (state.view === 'wizard') go(1, { focus: false });
+    else state.step = 1;
+    loadResources(false);
+    announce(`Working in account ${ownerAccount()}`);
+  }
+
+  /** What a partial failure could not list, as the CLI words it. */
+  function failureWhat(f) {
+    const listing = f.service ? (f.region ? `${f.service} in ${f.region}` : f.service) : f.region || '';
+    if (listing && f.account_id) return `${listing} of account ${f.account_id}`;
+    return listing || (f.account_id ? `account ${f.account_id}` : 'a listing');
   }
 
   // ---------------------------------------------------------------- step 1: resources
@@ -393,7 +475,7 @@
     const slow = setTimeout(() => { slowText.textContent = ' Still loading: every enabled region of every service is being listed…'; }, 8000);
     try {
       const data = await api('GET', `/api/list-resources${query({
-        service: $('filter-service').value, region: $('filter-region').value, limit: PAGE, cursor: more ? list.cursor : '',
+        service: $('filter-service').value, region: $('filter-region').value, limit: PAGE, cursor: more ? list.cursor : '', ...inAccount(),
       })}`);
       if (seq !== list.seq) return;
       list.items.push(...(Array.isArray(data.resources) ? data.resources : []));
@@ -477,9 +559,9 @@
     if (list.failures.length) {
       pf.replaceChildren(
         h('strong', {}, 'The list may be incomplete: '),
-        `${list.failures.length} service/region pair${list.failures.length === 1 ? '' : 's'} could not be listed.`,
+        `${list.failures.length} listing${list.failures.length === 1 ? '' : 's'} could not be made.`,
         h('ul', {}, list.failures.map((f) => h('li', { 'data-testid': 'partial-failure' },
-          h('span', { class: 'mono' }, `${f.service} in ${f.region}`), `: ${f.code} — ${f.message}`))),
+          h('span', { class: 'mono' }, failureWhat(f)), `: ${f.code} — ${f.message}`))),
       );
       pf.hidden = false;
     } else pf.hidden = true;
@@ -756,7 +838,7 @@
     else if (expires) body.expires_in = expires;
     if (name) body.role_name = name;
     if (state.allowPm) body.allow_permissions_management = true;
-    return body;
+    return { ...body, ...inAccount() };
   }
 
   function ownerKey() { return JSON.stringify(ownerBody()); }
@@ -1335,7 +1417,7 @@
   }
 
   function checkOwnerBody(roleArn, principal, externalId, mfa) {
-    const body = { role_arn: roleArn, principal_arn: principal };
+    const body = { role_arn: roleArn, principal_arn: principal, ...inAccount() };
     if (externalId) body.external_id = externalId;
     if (mfa) body.mfa = true;
     return body;
@@ -1571,7 +1653,7 @@
       g.items = [];
       g.cursor = null;
       g.loaded = false;
-      g.filters = grantFilters();
+      g.filters = { ...grantFilters(), ...inAccount() };
       g.checks = new Map();
     }
     g.error = false;
@@ -1734,7 +1816,7 @@
     setBusy(btn, true);
     cancel.disabled = true;
     try {
-      const resp = await api('POST', '/api/revoke-grant', { role_arn: grant.role_arn });
+      const resp = await api('POST', '/api/revoke-grant', { role_arn: grant.role_arn, ...inAccount() });
       const removed = Array.isArray(resp.removed) ? resp.removed : [];
       const g = state.grants;
       g.items = g.items.filter((x) => x.role_arn !== grant.role_arn);

@@ -4,11 +4,16 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use xacct_api::list_resources::Accounts;
+use xacct_policy::AccountId;
 
 const EXAMPLES: &str = "\
 Examples:
   xacct setup --owner-stack xacct-owner --owner-profile owner --requestor-stack xacct-requestor --requestor-profile requestor
   xacct resources --service s3,ec2 --region us-east-1
+  xacct accounts
+  xacct resources --account all --service s3
+  xacct grant arn:aws:s3:::reports --to 222222222222 --actions s3:GetObject --account 333333333333
   xacct permissions arn:aws:s3:::reports --level read,list
   xacct grant arn:aws:s3:::reports --to 222222222222 --actions s3:GetObject,s3:ListBucket --dry-run
   xacct grant arn:aws:s3:::reports --to 222222222222 --role arn:aws:iam::222222222222:role/app --level read --expires-in 7d
@@ -83,6 +88,8 @@ pub enum Output {
 pub enum Command {
     /// List the owner account's resources (S3, EC2, Lambda, RDS) in every enabled region.
     Resources(ResourcesArgs),
+    /// The organization's accounts and whether the hub reaches each (organization hub only).
+    Accounts,
     /// List the IAM actions that apply to a resource, grouped by access level.
     Permissions(PermissionsArgs),
     /// Create (or update) the owner role that grants a requestor access to a resource.
@@ -129,6 +136,32 @@ pub struct ResourcesArgs {
     /// Most resources to show.
     #[arg(long, default_value_t = 1000)]
     pub limit: usize,
+    /// Organization hub: the member account to list (12 digits), several comma-separated,
+    /// or `all` of the organization's accounts (default: the hub's own).
+    #[arg(long, value_name = "all|ACCOUNT_ID[,...]", value_parser = parse_accounts)]
+    pub account: Option<Accounts>,
+}
+
+/// `--account` of `resources`: `all`, or account ids, read as the function reads
+/// `account_id`, so the CLI refuses what the function would, before sending anything.
+fn parse_accounts(raw: &str) -> Result<Accounts, String> {
+    let query = std::collections::BTreeMap::from([("account_id".to_owned(), vec![raw.to_owned()])]);
+    xacct_api::list_resources::accounts(&query).map_err(|e| e.message)
+}
+
+/// The `account_id` a selection of accounts is sent as; `None` for the hub's own.
+pub fn accounts_query(accounts: &Accounts) -> Option<String> {
+    match accounts {
+        Accounts::Home => None,
+        Accounts::All => Some("all".to_owned()),
+        Accounts::One(id) => Some(id.to_string()),
+        Accounts::Several(ids) => Some(
+            ids.iter()
+                .map(AccountId::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -194,6 +227,9 @@ pub struct GrantArgs {
     /// restriction, MFA, the organization or the expiry).
     #[arg(long)]
     pub widen_trust: bool,
+    /// Organization hub: the member account to work in (default: the hub's own).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<AccountId>,
     /// Show what would be done; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -279,6 +315,9 @@ pub struct CheckArgs {
     /// Current MFA code (with --mfa-serial).
     #[arg(long, requires = "mfa_serial")]
     pub mfa_code: Option<String>,
+    /// Organization hub: the member account the role is in (default: the hub's own).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<AccountId>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -298,6 +337,9 @@ pub struct GrantsArgs {
     /// Only grants that end within this long (`7d`, `12h`).
     #[arg(long)]
     pub expiring_within: Option<String>,
+    /// Organization hub: the member account whose grants to list (default: the hub's own).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<AccountId>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -310,4 +352,103 @@ pub struct RevokeArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+    /// Organization hub: the member account the owner role is in (default: the hub's own).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<AccountId>,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("xacct").chain(args.iter().copied())).map(|c| c.command)
+    }
+
+    const ROLE: &str = "arn:aws:iam::333333333333:role/xacct/r";
+
+    /// A grant's command line, without the account.
+    pub(crate) const GRANT: &[&str] = &[
+        "grant",
+        "arn:aws:s3:::b",
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:GetObject",
+    ];
+
+    #[test]
+    fn every_owner_command_takes_the_account_as_a_typed_account_id() {
+        let member: AccountId = "333333333333".parse().unwrap();
+        let account = |args: &[&str]| match parse(&[args, &["--account", "333333333333"]].concat())
+            .unwrap()
+        {
+            Command::Grant(a) => a.account,
+            Command::Grants(a) => a.account,
+            Command::Check(a) => a.account,
+            Command::Revoke(a) => a.account,
+            other => panic!("{other:?}"),
+        };
+        for args in [
+            GRANT,
+            &["grants"],
+            &[
+                "check",
+                ROLE,
+                "--principal",
+                "arn:aws:iam::222222222222:root",
+            ],
+            &["revoke", ROLE, "--yes"],
+        ] {
+            assert_eq!(account(args), Some(member.clone()), "{args:?}");
+        }
+        let Command::Grants(none) = parse(&["grants"]).unwrap() else {
+            panic!("grants")
+        };
+        assert_eq!(none.account, None);
+    }
+
+    #[test]
+    fn a_bad_account_is_refused_by_the_flag_before_anything_is_sent() {
+        for args in [
+            &["grants", "--account", "12345"][..],
+            &["revoke", ROLE, "--account", "all"],
+            &["resources", "--account", "33333333333x"],
+            &["resources", "--account", "all,333333333333"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{args:?}"
+            );
+            let text = err.to_string();
+            assert!(text.contains("--account"), "{text}");
+        }
+        let text = parse(&["grants", "--account", "12345"])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("must be 12 digits, got `12345`"), "{text}");
+    }
+
+    #[test]
+    fn resources_take_all_or_a_list_of_accounts() {
+        let accounts = |value: &str| match parse(&["resources", "--account", value]).unwrap() {
+            Command::Resources(a) => a.account,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(accounts("all"), Some(Accounts::All));
+        let one = accounts("333333333333").unwrap();
+        assert_eq!(accounts_query(&one).as_deref(), Some("333333333333"));
+        let several = accounts("333333333333, 444444444444,333333333333").unwrap();
+        assert!(matches!(&several, Accounts::Several(ids) if ids.len() == 2));
+        assert_eq!(
+            accounts_query(&several).as_deref(),
+            Some("333333333333,444444444444")
+        );
+        assert_eq!(accounts_query(&Accounts::All).as_deref(), Some("all"));
+        assert_eq!(accounts_query(&Accounts::Home), None);
+    }
 }

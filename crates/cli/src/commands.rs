@@ -4,6 +4,7 @@
 use serde::Serialize;
 use xacct_api::create_owner_role::{CreateOwnerRoleRequest, CreateOwnerRoleResponse};
 use xacct_api::create_requestor_resources::{CreateRequestorRequest, CreateRequestorResponse};
+use xacct_api::list_accounts::{ListAccountsResponse, SpokeState};
 use xacct_api::list_permissions::PermissionsResponse;
 use xacct_api::list_resources::ResourcesResponse;
 use xacct_aws::discovery::{DiscoveredResource, PartialFailure};
@@ -13,7 +14,9 @@ use xacct_policy::catalog::AccessLevel;
 use xacct_policy::handoff::HandOff;
 use xacct_policy::validate::Finding;
 
-use crate::args::{GrantArgs, Output, PermissionsArgs, RequestorArgs, ResourcesArgs};
+use crate::args::{
+    GrantArgs, Output, PermissionsArgs, RequestorArgs, ResourcesArgs, accounts_query,
+};
 use crate::client::{CallError, Client};
 use crate::output::{note, print, spinner, table};
 
@@ -55,6 +58,9 @@ pub async fn fetch_resources(
         }
         if let Some(p) = &args.prefix {
             query.push(("name_prefix", p.clone()));
+        }
+        if let Some(a) = args.account.as_ref().and_then(accounts_query) {
+            query.push(("account_id", a));
         }
         query.push(("limit", args.limit.clamp(1, 1000).to_string()));
         if let Some(c) = &cursor {
@@ -99,8 +105,16 @@ pub async fn resources(
         json_out(&all);
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = all
-        .resources
+    print(&resources_table(&all.resources));
+    Ok(())
+}
+
+/// The resources as a table; with an ACCOUNT column when they span more than one account.
+pub fn resources_table(resources: &[DiscoveredResource]) -> String {
+    let accounts: std::collections::BTreeSet<_> =
+        resources.iter().map(|r| r.account_id.as_ref()).collect();
+    let by_account = accounts.len() > 1;
+    let rows: Vec<Vec<String>> = resources
         .iter()
         .map(|r| {
             let tags = r
@@ -109,20 +123,75 @@ pub async fn resources(
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(",");
+            let account = r
+                .account_id
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ToString::to_string);
+            Some(account)
+                .filter(|_| by_account)
+                .into_iter()
+                .chain([
+                    r.service.to_string(),
+                    r.resource_type.to_string(),
+                    r.region.clone(),
+                    r.name.clone(),
+                    r.arn.clone(),
+                    tags,
+                ])
+                .collect()
+        })
+        .collect();
+    let headers = [
+        "ACCOUNT", "SERVICE", "TYPE", "REGION", "NAME", "ARN", "TAGS",
+    ];
+    let headers = if by_account {
+        headers.as_slice()
+    } else {
+        headers.get(1..).unwrap_or_default()
+    };
+    table(headers, &rows, 70)
+}
+
+/// The organization's accounts (`list-accounts`); a clear error for a setup that is no hub.
+pub async fn fetch_accounts(client: &Client) -> Result<ListAccountsResponse, CallError> {
+    client.settings.hub_url()?;
+    client.get(crate::config::HUB_FUNCTION, &[]).await
+}
+
+/// How a spoke state reads in the table: the word `-o json` gives.
+fn spoke_word(state: SpokeState) -> &'static str {
+    match state {
+        SpokeState::Hub => "hub",
+        SpokeState::Reachable => "reachable",
+        SpokeState::Unreachable => "unreachable",
+    }
+}
+
+/// `xacct accounts`: the organization's accounts, and whether the hub reaches each.
+pub async fn accounts(client: &Client, output: Output) -> Result<(), CallError> {
+    let answer = with_spinner("reading the organization", fetch_accounts(client)).await?;
+    if output == Output::Json {
+        json_out(&answer);
+        return Ok(());
+    }
+    print(&format!("organization {}", answer.organization_id));
+    let rows: Vec<Vec<String>> = answer
+        .accounts
+        .iter()
+        .map(|a| {
             vec![
-                r.service.to_string(),
-                r.resource_type.to_string(),
-                r.region.clone(),
-                r.name.clone(),
-                r.arn.clone(),
-                tags,
+                a.account_id.clone(),
+                a.name.clone(),
+                a.status.clone(),
+                spoke_word(a.spoke).to_owned(),
+                a.reason.clone().unwrap_or_default(),
             ]
         })
         .collect();
     print(&table(
-        &["SERVICE", "TYPE", "REGION", "NAME", "ARN", "TAGS"],
+        &["ACCOUNT", "NAME", "STATUS", "SPOKE", "REASON"],
         &rows,
-        70,
+        60,
     ));
     Ok(())
 }
@@ -206,7 +275,7 @@ pub fn grant_body(args: &GrantArgs, actions: &[String]) -> CreateOwnerRoleReques
         expires_in: args.expires_in.clone(),
         widen_trust: args.widen_trust,
         dry_run: args.dry_run,
-        account_id: None,
+        account_id: args.account.as_ref().map(ToString::to_string),
     }
 }
 
@@ -427,10 +496,19 @@ pub fn show_config(client: &Client, output: Output) {
         "revoke-grant",
         "check-requestor-role",
         "revoke-requestor-resources",
+        crate::config::HUB_FUNCTION,
     ];
     let urls: Vec<FunctionUrl<'_>> = functions
         .iter()
-        .map(|function| match s.function_url(function) {
+        .map(|function| {
+            let url = if *function == crate::config::HUB_FUNCTION {
+                s.hub_url()
+            } else {
+                s.function_url(function)
+            };
+            (function, url)
+        })
+        .map(|(function, url)| match url {
             Ok(url) => FunctionUrl::Found {
                 function,
                 signed: s.sign(&url),
@@ -510,6 +588,56 @@ mod tests {
             Command::RequestorSetup(a) => a,
             other => panic!("{other:?}"),
         }
+    }
+
+    fn bucket(name: &str, account: Option<&str>) -> DiscoveredResource {
+        DiscoveredResource {
+            arn: format!("arn:aws:s3:::{name}"),
+            service: xacct_aws::discovery::ServiceKind::S3,
+            resource_type: xacct_aws::discovery::ResourceKind::Bucket,
+            name: name.to_owned(),
+            region: "us-east-1".to_owned(),
+            tags: std::collections::BTreeMap::new(),
+            account_id: account.map(|a| a.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn resources_show_the_account_column_only_when_they_span_accounts() {
+        let home = resources_table(&[bucket("a", None), bucket("b", None)]);
+        assert!(home.starts_with("SERVICE"), "{home}");
+        let one = resources_table(&[bucket("a", Some("333333333333"))]);
+        assert!(one.starts_with("SERVICE"), "{one}");
+        let two = resources_table(&[
+            bucket("a", Some("333333333333")),
+            bucket("b", Some("444444444444")),
+        ]);
+        let lines: Vec<&str> = two.lines().collect();
+        assert!(lines[0].starts_with("ACCOUNT       SERVICE"), "{two}");
+        assert!(lines[1].starts_with("333333333333  s3"), "{two}");
+        assert!(lines[2].starts_with("444444444444  s3"), "{two}");
+    }
+
+    #[test]
+    fn grant_sends_the_member_account_it_is_given() {
+        let grant = |extra: &[&str]| {
+            let cli = Cli::try_parse_from(
+                std::iter::once(&"xacct")
+                    .chain(crate::args::tests::GRANT)
+                    .chain(extra),
+            )
+            .unwrap();
+            match cli.command {
+                Command::Grant(a) => grant_body(&a, &a.actions),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            grant(&["--account", "333333333333"]).account_id.as_deref(),
+            Some("333333333333")
+        );
+        let home = serde_json::to_value(grant(&[])).unwrap();
+        assert!(home.get("account_id").is_none(), "{home}");
     }
 
     #[test]

@@ -28,6 +28,9 @@ impl Side {
     }
 }
 
+/// The function only an organization hub deploys.
+pub const HUB_FUNCTION: &str = "list-accounts";
+
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,6 +40,10 @@ pub enum ConfigError {
     Parse { path: String, reason: String },
     #[error("no setup `{0}` in the config file")]
     UnknownSetup(String),
+    #[error(
+        "this setup has no URL for `list-accounts`, which only an organization hub deploys (the owner stack's OrganizationId): deploy the hub, then run `xacct setup` again"
+    )]
+    NotAHub,
     #[error(
         "no URL for `{function}`: set --{side}-url, XACCT_{upper}_URL, or `{side}_url` in a setup of the config file"
     )]
@@ -314,6 +321,15 @@ impl Settings {
         })
     }
 
+    /// The URL of `list-accounts`, which only an organization hub has: a setup written from
+    /// stacks that are no hub has none.
+    pub fn hub_url(&self) -> Result<String, ConfigError> {
+        self.function_url(HUB_FUNCTION).map_err(|e| match e {
+            ConfigError::NoUrl { .. } => ConfigError::NotAHub,
+            other => other,
+        })
+    }
+
     /// The profile that signs calls to one function.
     pub fn profile(&self, function: &str) -> Option<&str> {
         match Side::of(function) {
@@ -413,6 +429,7 @@ mod tests {
             s.function_url("create-owner-role").unwrap_err().to_string(),
             "no URL for `create-owner-role`: set --owner-url, XACCT_OWNER_URL, or `owner_url` in a setup of the config file"
         );
+        assert!(matches!(s.hub_url(), Err(ConfigError::NotAHub)));
         a.setup = Some("nope".into());
         assert_eq!(
             Settings::load_with(&a, None).unwrap_err().to_string(),

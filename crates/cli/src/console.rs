@@ -37,6 +37,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("revoke-grant", "POST"),
     ("check-requestor-role", "POST"),
     ("revoke-requestor-resources", "POST"),
+    (crate::config::HUB_FUNCTION, "GET"),
 ];
 
 struct Console {
@@ -218,6 +219,7 @@ async fn setup(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
             owner: s.function_url("create-owner-role").is_ok(),
             requestor: s.function_url("create-requestor-resources").is_ok(),
         },
+        hub: s.hub_url().is_ok(),
     };
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -234,6 +236,9 @@ struct SetupBody<'a> {
     owner_account: Option<String>,
     requestor_account: Option<String>,
     sides: Sides,
+    /// Whether the setup has `list-accounts` (an organization hub): the page then asks it
+    /// for the accounts to pick from, and shows no picker when it answers `NotAHub`.
+    hub: bool,
 }
 
 /// Whether the owner's and the requestor's functions are configured.
@@ -450,12 +455,17 @@ mod tests {
     /// A console on a free loopback port with no Function URLs configured; its base URL
     /// and token.
     async fn console() -> (String, String) {
+        console_with(Settings::default()).await
+    }
+
+    /// A console with `settings`; its base URL and token.
+    async fn console_with(settings: Settings) -> (String, String) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .unwrap();
         let port = listener.local_addr().unwrap().port();
         let token = new_token();
-        let client = Client::new(Settings::default()).unwrap();
+        let client = Client::new(settings).unwrap();
         let app = router(client, port, token.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         (format!("http://127.0.0.1:{port}"), token)
@@ -554,6 +564,33 @@ mod tests {
             answer["reason"],
             "the permissions boundary does not allow it"
         );
+    }
+
+    #[tokio::test]
+    async fn the_page_is_told_a_hub_only_when_the_setup_has_list_accounts() {
+        let hub = |settings: Settings| async move {
+            let (base, token) = console_with(settings).await;
+            let setup: serde_json::Value = http()
+                .get(format!("{base}/api/setup"))
+                .header(TOKEN_HEADER, token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            setup["hub"].clone()
+        };
+        assert_eq!(hub(Settings::default()).await, false);
+        let mut settings = Settings::default();
+        settings.urls.insert(
+            crate::config::HUB_FUNCTION.to_owned(),
+            crate::config::Sourced {
+                value: "https://hub.lambda-url.eu-west-1.on.aws/".to_owned(),
+                source: "config file".to_owned(),
+            },
+        );
+        assert_eq!(hub(settings).await, true);
     }
 
     #[tokio::test]

@@ -38,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let client = Client::new(settings)?;
     match cli.command {
         Command::Resources(a) => commands::resources(&client, &a, output).await?,
+        Command::Accounts => commands::accounts(&client, output).await?,
         Command::Permissions(a) => commands::permissions(&client, &a, output).await?,
         Command::Grant(a) => commands::grant(&client, &a, output).await?,
         Command::RequestorSetup(a) => commands::requestor_setup(&client, &a, output).await?,

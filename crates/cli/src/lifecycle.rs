@@ -130,7 +130,7 @@ pub async fn check(client: &Client, args: &CheckArgs, output: Output) -> anyhow:
         principal_arn: principal.clone(),
         external_id: args.external_id.clone(),
         mfa: args.mfa,
-        account_id: None,
+        account_id: args.account.as_ref().map(ToString::to_string),
     };
     let owner: CheckOwnerRoleResponse = client.post("check-owner-role", &body).await?;
     let principal_arn: Arn = principal
@@ -461,6 +461,9 @@ pub async fn fetch_grants(client: &Client, args: &GrantsArgs) -> Result<Vec<Gran
     if let Some(w) = &args.expiring_within {
         query.push(("expiring_within", w.clone()));
     }
+    if let Some(a) = &args.account {
+        query.push(("account_id", a.to_string()));
+    }
     let mut grants = Vec::new();
     let mut cursor: Option<String> = None;
     // Bounded: 200 pages of 100 roles is twice IAM's largest role quota (5,000 by default).
@@ -566,7 +569,7 @@ pub async fn revoke(client: &Client, args: &RevokeArgs, output: Output) -> anyho
             "revoke-grant",
             &RevokeRoleRequest {
                 role_arn: args.role_arn.clone(),
-                account_id: None,
+                account_id: args.account.as_ref().map(ToString::to_string),
             },
         )
         .await?;

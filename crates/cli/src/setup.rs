@@ -39,6 +39,11 @@ pub const URL_OUTPUTS: [(&str, &str, Side); 9] = [
     ),
 ];
 
+/// The Function URL outputs only an organization hub's owner stack has (`Condition: IsHub`):
+/// taken when there, and their absence is no error.
+pub const HUB_OUTPUTS: [(&str, &str, Side); 1] =
+    [("ListAccountsUrl", crate::config::HUB_FUNCTION, Side::Owner)];
+
 /// The output that says which side a stack deploys (`template.yaml`'s `Side` parameter).
 const SIDE_OUTPUT: &str = "Side";
 
@@ -114,14 +119,20 @@ pub fn urls_from_outputs(
         });
     }
     let mut urls = BTreeMap::new();
-    for (output, function, side) in URL_OUTPUTS {
+    let hub = HUB_OUTPUTS.iter().map(|o| (*o, false));
+    for ((output, function, side), required) in URL_OUTPUTS.iter().map(|o| (*o, true)).chain(hub) {
         if side != wanted {
             continue;
         }
-        let url = outputs.get(output).ok_or(SetupError::MissingOutput {
-            stack: stack.to_owned(),
-            output,
-        })?;
+        let Some(url) = outputs.get(output) else {
+            if required {
+                return Err(SetupError::MissingOutput {
+                    stack: stack.to_owned(),
+                    output,
+                });
+            }
+            continue;
+        };
         if !acceptable_url(url) {
             return Err(SetupError::InvalidUrl {
                 stack: stack.to_owned(),
@@ -398,19 +409,26 @@ mod tests {
         .unwrap();
         let outputs = template.split("\nOutputs:\n").nth(1).unwrap();
         let lines: Vec<&str> = outputs.lines().collect();
-        // An organization hub's own output (list-accounts) is read by no command yet.
+        // An organization hub's own outputs are the optional ones.
         let hub_only = |at: usize| lines.get(at + 1) == Some(&"    Condition: IsHub");
-        let mut url_outputs: Vec<&str> = lines
-            .iter()
-            .enumerate()
-            .filter(|(at, _)| !hub_only(*at))
-            .filter_map(|(_, l)| l.strip_prefix("  ")?.strip_suffix(':'))
-            .filter(|k| !k.starts_with(' ') && k.ends_with("Url"))
-            .collect();
-        url_outputs.sort_unstable();
-        let mut known: Vec<&str> = URL_OUTPUTS.iter().map(|(k, _, _)| *k).collect();
-        known.sort_unstable();
-        assert_eq!(url_outputs, known);
+        let url_outputs = |hub: bool| {
+            let mut found: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .filter(|(at, _)| hub_only(*at) == hub)
+                .filter_map(|(_, l)| l.strip_prefix("  ")?.strip_suffix(':'))
+                .filter(|k| !k.starts_with(' ') && k.ends_with("Url"))
+                .collect();
+            found.sort_unstable();
+            found
+        };
+        let known = |table: &[(&'static str, &str, Side)]| {
+            let mut keys: Vec<&str> = table.iter().map(|(k, _, _)| *k).collect();
+            keys.sort_unstable();
+            keys
+        };
+        assert_eq!(url_outputs(false), known(&URL_OUTPUTS));
+        assert_eq!(url_outputs(true), known(&HUB_OUTPUTS));
         assert!(outputs.lines().any(|l| l == format!("  {SIDE_OUTPUT}:")));
     }
 
@@ -429,6 +447,26 @@ mod tests {
                 "revoke-requestor-resources"
             ]
         );
+    }
+
+    #[test]
+    fn a_hub_stack_gives_list_accounts_and_another_owner_stack_needs_none() {
+        let mut hub = outputs("owner", true);
+        hub.insert(
+            "ListAccountsUrl".to_owned(),
+            "https://list-accounts.lambda-url.eu-west-1.on.aws/".to_owned(),
+        );
+        let urls = urls_from_outputs("hub", Side::Owner, &hub).unwrap();
+        assert_eq!(urls.len(), 7);
+        assert_eq!(
+            urls.get("list-accounts").map(String::as_str),
+            Some("https://list-accounts.lambda-url.eu-west-1.on.aws/")
+        );
+        let alone = urls_from_outputs("o", Side::Owner, &outputs("owner", true)).unwrap();
+        assert!(!alone.contains_key("list-accounts"));
+        hub.insert("ListAccountsUrl".to_owned(), "http://10.0.0.1/".to_owned());
+        let err = urls_from_outputs("hub", Side::Owner, &hub).unwrap_err();
+        assert!(err.to_string().contains("`ListAccountsUrl`"), "{err}");
     }
 
     #[test]

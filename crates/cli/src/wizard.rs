@@ -7,12 +7,15 @@ use std::io::IsTerminal;
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
 use xacct_api::create_owner_role::{CreateOwnerRoleRequest, CreateOwnerRoleResponse};
 use xacct_api::create_requestor_resources::{CreateRequestorRequest, CreateRequestorResponse};
+use xacct_api::list_accounts::{AccountView, SpokeState};
 use xacct_api::list_permissions::ActionEntry;
+use xacct_api::list_resources::Accounts;
+use xacct_policy::AccountId;
 use xacct_policy::catalog::AccessLevel;
 
 use crate::args::{Output, ResourcesArgs};
 use crate::client::{CallError, Client};
-use crate::commands::{Created, fetch_permissions, fetch_resources, show_created};
+use crate::commands::{Created, fetch_accounts, fetch_permissions, fetch_resources, show_created};
 use crate::output::print;
 
 const PRINCIPALS: &[&str] = &[
@@ -26,12 +29,53 @@ fn prompt_err(e: dialoguer::Error) -> anyhow::Error {
     anyhow::anyhow!("prompt failed: {e}")
 }
 
+/// In an organization hub, the account to share from: the hub's own or a member the hub
+/// reaches. A setup that is no hub is not asked.
+async fn pick_account(client: &Client) -> anyhow::Result<Option<AccountId>> {
+    if client.settings.hub_url().is_err() {
+        return Ok(None);
+    }
+    let organization = match fetch_accounts(client).await {
+        Ok(o) => o,
+        // A deployment that is no hub (a base URL serves every function): nothing to choose.
+        Err(CallError::Api { code, .. }) if code == "NotAHub" => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let choices: Vec<&AccountView> = organization
+        .accounts
+        .iter()
+        .filter(|a| a.spoke != SpokeState::Unreachable)
+        .collect();
+    let labels: Vec<String> = choices
+        .iter()
+        .map(|a| {
+            let hub = if a.spoke == SpokeState::Hub {
+                " (hub)"
+            } else {
+                ""
+            };
+            format!("{}  {}{hub}", a.account_id, a.name)
+        })
+        .collect();
+    let at = Select::new()
+        .with_prompt("Account the resource is in")
+        .items(&labels)
+        .default(0)
+        .interact()
+        .map_err(prompt_err)?;
+    match choices.get(at) {
+        Some(a) if a.spoke != SpokeState::Hub => Ok(Some(a.account_id.parse()?)),
+        _ => Ok(None),
+    }
+}
+
 pub async fn run(client: &Client) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "the wizard needs a terminal; use `xacct grant` and `xacct requestor-setup` in scripts"
         );
     }
+    let account = pick_account(client).await?;
     let all = fetch_resources(
         client,
         &ResourcesArgs {
@@ -39,6 +83,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
             region: vec![],
             prefix: None,
             limit: 1000,
+            account: account.clone().map(Accounts::One),
         },
     )
     .await?;
@@ -123,6 +168,7 @@ pub async fn run(client: &Client) -> anyhow::Result<()> {
         requestor_role_arn: Some(role).filter(|r| !r.is_empty()),
         require_mfa: mfa,
         dry_run: true,
+        account_id: account.as_ref().map(ToString::to_string),
         ..CreateOwnerRoleRequest::default()
     };
     let preview: CreateOwnerRoleResponse = client.post("create-owner-role", &body).await?;

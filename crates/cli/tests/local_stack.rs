@@ -29,13 +29,18 @@ fn xacct(args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
+    serde_json::from_str(&text(out)).unwrap()
+}
+
+/// The standard output of a command that must have succeeded.
+fn text(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}\nstderr: {}",
         out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 fn unique(prefix: &str) -> String {
@@ -656,6 +661,215 @@ fn inside_the_repository_the_cli_finds_the_local_stack_with_nothing_exported() {
     assert!(text.contains("local stack file"), "{text}");
 }
 
+/// The stack's organization: the members with the spoke role (account, first demo bucket),
+/// and the account of the one without.
+fn organization_members(s: &Value) -> (Vec<(String, String)>, String) {
+    let members = s["organization"]["members"].as_array().unwrap();
+    let with: Vec<(String, String)> = members
+        .iter()
+        .filter(|m| m["spoke"] == true)
+        .map(|m| {
+            (
+                m["account"].as_str().unwrap().to_owned(),
+                m["buckets"][0].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let without = members
+        .iter()
+        .find(|m| m["spoke"] == false)
+        .and_then(|m| m["account"].as_str())
+        .unwrap()
+        .to_owned();
+    assert!(with.len() >= 2, "{members:?}");
+    (with, without)
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn accounts_lists_the_members_and_the_one_without_a_spoke_is_unreachable() {
+    let s = stack();
+    let (with, without) = organization_members(&s);
+    let listed = json(&xacct(&["accounts", "-o", "json"]));
+    assert_eq!(listed["organization_id"], s["organization"]["id"]);
+    let state = |account: &str| {
+        listed["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["account_id"] == account)
+            .unwrap_or_else(|| panic!("{account} not listed: {listed}"))
+            .clone()
+    };
+    assert_eq!(state(s["owner_account"].as_str().unwrap())["spoke"], "hub");
+    for (account, _) in &with {
+        assert_eq!(state(account)["spoke"], "reachable", "{listed}");
+    }
+    let missing = state(&without);
+    assert_eq!(missing["spoke"], "unreachable", "{listed}");
+    let reason = missing["reason"].as_str().unwrap().to_owned();
+    assert!(!reason.is_empty());
+
+    let table = text(&xacct(&["accounts"]));
+    assert!(
+        table.contains("ACCOUNT") && table.contains("SPOKE"),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&without))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains("xacct-member-without-spoke")
+            && row.contains("unreachable")
+            && row.contains(&reason),
+        "{row}"
+    );
+
+    // A setup written from stacks that are no hub has no list-accounts: a clear error.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[setups.alone.urls]\nlist-resources = \"{}\"\n",
+            s["functions"]["list-resources"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let alone = Command::new(env!("CARGO_BIN_EXE_xacct"))
+        .args(["accounts", "--setup", "alone", "--config"])
+        .arg(&config)
+        .env_clear()
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(alone.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&alone.stderr);
+    assert!(err.contains("only an organization hub deploys"), "{err}");
+}
+
+#[test]
+#[ignore = "needs the local stack: make test-e2e runs it"]
+fn a_grant_in_a_member_account_with_account_is_listed_there_and_revoked() {
+    let s = stack();
+    let (with, without) = organization_members(&s);
+    let (member, bucket) = with.first().unwrap();
+
+    // The member's resources, and across the organization an ACCOUNT column and the
+    // account without a spoke reported on its own.
+    let mine = json(&xacct(&[
+        "resources",
+        "--service",
+        "s3",
+        "--account",
+        member,
+        "-o",
+        "json",
+    ]));
+    assert!(
+        mine["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == bucket.as_str() && r["account_id"] == member.as_str()),
+        "{mine}"
+    );
+    let all = xacct(&[
+        "resources",
+        "--service",
+        "s3",
+        "--region",
+        "us-east-1",
+        "--account",
+        "all",
+    ]);
+    let table = text(&all);
+    assert!(table.starts_with("ACCOUNT"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(member.as_str()) && l.contains(bucket.as_str())),
+        "{table}"
+    );
+    let warnings = String::from_utf8_lossy(&all.stderr);
+    assert!(
+        warnings.contains(&format!("account {without} could not be listed")),
+        "{warnings}"
+    );
+
+    let role_name = unique("cli-member");
+    let arn = format!("arn:aws:s3:::{bucket}");
+    let created = json(&xacct(&[
+        "grant",
+        &arn,
+        "--to",
+        "222222222222",
+        "--actions",
+        "s3:ListBucket",
+        "--role-name",
+        &role_name,
+        "--account",
+        member,
+        "-o",
+        "json",
+    ]));
+    let role = created["role_arn"].as_str().unwrap().to_owned();
+    assert!(
+        role.contains(&format!(":{member}:role/xacct/{role_name}")),
+        "{role}"
+    );
+
+    let names = |args: &[&str]| -> Vec<String> {
+        json(&xacct(&[&["grants", "-o", "json"][..], args].concat()))["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["role_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(names(&["--account", member]).contains(&role_name));
+    assert!(
+        !names(&[]).contains(&role_name),
+        "the hub's own grants do not hold it"
+    );
+
+    let check = json(&xacct(&[
+        "check",
+        &role,
+        "--principal",
+        "arn:aws:iam::222222222222:root",
+        "--external-id",
+        created["external_id"].as_str().unwrap(),
+        "--account",
+        member,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(check["owner"]["role_arn"], role.as_str(), "{check}");
+
+    let revoked = json(&xacct(&[
+        "revoke",
+        &role,
+        "--account",
+        member,
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(revoked["owner"]["changed"], true, "{revoked}");
+    assert!(!names(&["--account", member]).contains(&role_name));
+
+    // A bad account is refused by the flag, before anything is sent.
+    let bad = xacct(&["grants", "--account", "123"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("--account") && err.contains("12 digits"),
+        "{err}"
+    );
+}
+
 /// The Function URL outputs of `template.yaml`, each with the function it names
 /// (`ListResourcesUrl` -> `list-resources`), read from the template itself so the stacks
 /// below carry exactly the outputs a deployed stack has.
@@ -774,7 +988,12 @@ async fn setup_from_the_stacks_outputs_is_all_the_cli_needs() {
     ];
     let written = json(&run(&[&setup_args[..], &["-o", "json"]].concat()));
     assert_eq!(written["setup"], "local");
-    assert_eq!(written["urls"].as_object().unwrap().len(), 9, "{written}");
+    assert_eq!(written["urls"].as_object().unwrap().len(), 10, "{written}");
+    // The local stack is an organization hub: its owner stack has list-accounts too.
+    assert_eq!(
+        written["urls"]["list-accounts"],
+        s["functions"]["list-accounts"]
+    );
     assert_eq!(
         written["urls"]["list-resources"],
         s["functions"]["list-resources"]
