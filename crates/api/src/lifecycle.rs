@@ -56,6 +56,24 @@ impl IamDeps<xacct_aws::iam::IamRoleStore> {
     }
 }
 
+#[cfg(feature = "hub")]
+impl IamDeps<xacct_aws::iam::IamRoleStore> {
+    /// An IAM-only owner function's dependencies as a hub: this account's IAM and, in an
+    /// organization's hub, each member's through its spoke role (`hub_from_env`).
+    pub fn hub(
+        config: &aws_config::SdkConfig,
+    ) -> Result<
+        crate::hub::Hub<Self, crate::hub::SdkMembers<Self>>,
+        Box<dyn std::error::Error + Send + Sync>,
+    > {
+        Ok(crate::hub::hub_from_env(
+            config,
+            Self::from_config(config)?,
+            Box::new(Self::in_member),
+        )?)
+    }
+}
+
 impl<R> std::fmt::Debug for IamDeps<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IamDeps")

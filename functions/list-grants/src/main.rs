@@ -2,18 +2,12 @@
 //! account of the organization, with its resource, requestor, actions and last use.
 
 use lambda_http::{Error, service_fn};
-use xacct_api::hub::hub_from_env;
 use xacct_api::lifecycle::IamDeps;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     xacct_api::runtime::init_tracing();
-    let config = xacct_aws::config::load().await;
-    let hub = hub_from_env(
-        &config,
-        IamDeps::from_config(&config)?,
-        Box::new(IamDeps::in_member),
-    )?;
+    let hub = IamDeps::hub(&xacct_aws::config::load().await)?;
     lambda_http::run(service_fn(|req| {
         xacct_api::owner_lifecycle::list_grants(&hub, req)
     }))
