@@ -249,16 +249,9 @@ impl GeneratedOrganization {
             .lock()
             .map(|s| s.log.clone())
             .unwrap_or_default();
-        let mut phases: BTreeMap<String, Phase> = BTreeMap::new();
+        let mut calls: BTreeMap<&'static str, Vec<(Instant, Instant)>> = BTreeMap::new();
         let mut note = |name: &'static str, sent: Instant, answered: Instant| {
-            let phase = phases.entry(name.to_owned()).or_insert(Phase {
-                first_sent_ms: f64::MAX,
-                last_sent_ms: 0.0,
-                last_answered_ms: 0.0,
-            });
-            phase.first_sent_ms = phase.first_sent_ms.min(ms(sent));
-            phase.last_sent_ms = phase.last_sent_ms.max(ms(sent));
-            phase.last_answered_ms = phase.last_answered_ms.max(ms(answered));
+            calls.entry(name).or_default().push((sent, answered));
         };
         let mut to_regions = Vec::new();
         let mut spans = Vec::new();
@@ -276,12 +269,7 @@ impl GeneratedOrganization {
             let log = member.aws.log();
             let mut last = None;
             for (action, sent, answered) in &log {
-                let name = if *action == Action::DescribeRegions {
-                    action.name()
-                } else {
-                    "listings"
-                };
-                note(name, *sent, *answered);
+                note(action.name(), *sent, *answered);
                 last = last.max(Some(*answered));
             }
             let regions_sent = log
@@ -295,6 +283,18 @@ impl GeneratedOrganization {
                 spans.push(gap(first, last));
             }
         }
+        let phases = calls
+            .into_iter()
+            .filter_map(|(name, intervals)| {
+                let phase = Phase {
+                    first_sent_ms: ms(intervals.iter().map(|(s, _)| *s).min()?),
+                    last_sent_ms: ms(intervals.iter().map(|(s, _)| *s).max()?),
+                    last_answered_ms: ms(intervals.iter().map(|(_, e)| *e).max()?),
+                    max_in_flight: max_overlap(&intervals),
+                };
+                Some((name.to_owned(), phase))
+            })
+            .collect();
         Timeline {
             phases,
             assume_answered_to_regions_sent_ms: Spread::of(&to_regions),
@@ -304,12 +304,34 @@ impl GeneratedOrganization {
     }
 }
 
-/// When the calls of one kind were made, across every account.
+/// The most intervals (sent, answered) that overlap at one instant.
+fn max_overlap(intervals: &[(Instant, Instant)]) -> usize {
+    // An answer at the instant of a send ends first: the two were not in flight together.
+    let mut events: Vec<(Instant, bool)> = intervals
+        .iter()
+        .flat_map(|(s, e)| [(*s, true), (*e, false)])
+        .collect();
+    events.sort();
+    let (mut now, mut max) = (0usize, 0usize);
+    for (_, starts) in events {
+        if starts {
+            now += 1;
+            max = max.max(now);
+        } else {
+            now = now.saturating_sub(1);
+        }
+    }
+    max
+}
+
+/// When the calls of one action were made, across every account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Phase {
     pub first_sent_ms: f64,
     pub last_sent_ms: f64,
     pub last_answered_ms: f64,
+    /// The most of them in flight at once.
+    pub max_in_flight: usize,
 }
 
 /// The median and the largest of per-account times.
@@ -331,7 +353,7 @@ impl Spread {
 /// Where a request across the organization spent its time, in ms from its start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Timeline {
-    /// `sts:AssumeRole`, `iam:GetRole`, `ec2:DescribeRegions` and the listings after it.
+    /// By action (`sts:AssumeRole`, `iam:GetRole`, `ec2:DescribeRegions`, each listing).
     pub phases: BTreeMap<String, Phase>,
     /// Per account, from its `AssumeRole` answered to its `DescribeRegions` sent: about the
     /// delay when the spoke's `GetRole` proof comes first, about 0 when it runs alongside.
@@ -936,6 +958,19 @@ mod tests {
             org.calls().values().sum::<usize>(),
             expected_calls(3, &account)
         );
+    }
+
+    #[test]
+    fn calls_in_flight_at_once_are_counted_where_they_overlap() {
+        let t = Instant::now();
+        let at = |ms: u64| t + Duration::from_millis(ms);
+        assert_eq!(max_overlap(&[]), 0);
+        // [0,50] [10,60] [50,100]: two at once; the third is sent as the first is answered.
+        assert_eq!(
+            max_overlap(&[(at(0), at(50)), (at(10), at(60)), (at(50), at(100))]),
+            2
+        );
+        assert_eq!(max_overlap(&[(at(0), at(50)), (at(0), at(50))]), 2);
     }
 
     #[test]
