@@ -881,15 +881,23 @@ impl Inner {
             Err(e) => (400, "text/plain", Bytes::from(e)),
         };
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        let status =
-            StatusCode::try_from(status).map_err(|e| ConnectorError::other(e.into(), None))?;
-        let mut response = HttpResponse::new(status, SdkBody::from(body));
-        response.headers_mut().insert("content-type", content_type);
-        response
-            .headers_mut()
-            .insert("x-amzn-requestid", "00000000-0000-4000-8000-000000000000");
-        Ok(response)
+        respond(status, content_type, body)
     }
+}
+
+/// An HTTP answer of the generated AWS.
+pub(crate) fn respond(
+    status: u16,
+    content_type: &'static str,
+    body: Bytes,
+) -> std::result::Result<HttpResponse, ConnectorError> {
+    let status = StatusCode::try_from(status).map_err(|e| ConnectorError::other(e.into(), None))?;
+    let mut response = HttpResponse::new(status, SdkBody::from(body));
+    response.headers_mut().insert("content-type", content_type);
+    response
+        .headers_mut()
+        .insert("x-amzn-requestid", "00000000-0000-4000-8000-000000000000");
+    Ok(response)
 }
 
 impl HttpConnector for GeneratedAws {

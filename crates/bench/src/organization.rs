@@ -18,8 +18,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use xacct_api::hub::{Hub, Organization, SdkMembers};
 use xacct_api::list_resources::{Deps, ResourcesResponse, list_resources};
@@ -29,7 +28,7 @@ use xacct_aws::organization::{OrganizationAccounts, SpokeSessions};
 use xacct_policy::organization::{DEFAULT_SPOKE_ROLE_NAME, Spoke};
 use xacct_policy::{AccountId, Arn, Partition};
 
-use crate::discovery::{Account, Action, Answers, GeneratedAws, service_and_region};
+use crate::discovery::{Account, Action, Answers, GeneratedAws, respond, service_and_region};
 use crate::error::{BenchError, Context, Result};
 use crate::events::at;
 
@@ -484,7 +483,7 @@ impl Inner {
                 if let Ok(mut seen) = self.seen.lock() {
                     seen.unknown.push(e.clone());
                 }
-                return respond(400, "text/plain", e.clone());
+                return respond(400, "text/plain", Bytes::from(e.clone()));
             }
         };
         let sent = Instant::now();
@@ -521,7 +520,7 @@ impl Inner {
                 seen.log.push((action, n, sent, Instant::now()));
             }
         }
-        respond(status, "text/xml", body)
+        respond(status, "text/xml", Bytes::from(body))
     }
 }
 
@@ -539,20 +538,6 @@ fn error_answer(
             "<ErrorResponse xmlns=\"https://{service}.amazonaws.com/doc/{version}/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
         ),
     )
-}
-
-fn respond(
-    status: u16,
-    content_type: &'static str,
-    body: String,
-) -> std::result::Result<HttpResponse, ConnectorError> {
-    let status = StatusCode::try_from(status).map_err(|e| ConnectorError::other(e.into(), None))?;
-    let mut response = HttpResponse::new(status, SdkBody::from(body));
-    response.headers_mut().insert("content-type", content_type);
-    response
-        .headers_mut()
-        .insert("x-amzn-requestid", "00000000-0000-4000-8000-000000000000");
-    Ok(response)
 }
 
 impl HttpConnector for GeneratedOrganization {
