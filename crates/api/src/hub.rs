@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::ops::Deref;
 
+use futures::future::BoxFuture;
+
 use xacct_aws::AwsError;
 use xacct_aws::identity::AccountLookup;
 use xacct_aws::organization::MemberAccount;
@@ -45,6 +47,25 @@ pub trait Members<D: 'static>: Sync {
         account: &AccountId,
         session: &str,
     ) -> impl Future<Output = Result<InAccount<'_, D>, ApiError>> + Send;
+
+    /// As [`Self::open`], for a request that only reads: the dependencies as soon as the
+    /// spoke role is assumed, and the proof that the role is there still to be awaited, so
+    /// the reads run alongside it (and are dropped when it fails) instead of after it.
+    fn open_reading(
+        &self,
+        account: &AccountId,
+        session: &str,
+    ) -> impl Future<Output = Result<(InAccount<'_, D>, Proof<'_>), ApiError>> + Send {
+        async move { Ok((self.open(account, session).await?, proven())) }
+    }
+}
+
+/// That a member's spoke role is there, still to be awaited.
+pub type Proof<'a> = BoxFuture<'a, Result<(), ApiError>>;
+
+/// A proof that needs no call: the hub's own account, or a member opened and proven.
+fn proven<'a>() -> Proof<'a> {
+    Box::pin(std::future::ready(Ok(())))
 }
 
 /// No organization: a deployment that is not a hub.
@@ -73,6 +94,10 @@ pub struct Organization<M> {
 
 /// Accounts worked in at once when `XACCT_MEMBER_ACCOUNT_CONCURRENCY` is unset.
 pub const DEFAULT_MEMBER_CONCURRENCY: usize = 8;
+/// The most accounts worked in at once (template.yaml's `MemberAccountConcurrency` MaxValue):
+/// enough for a hundred-account organization's discovery in one wave, while each account's
+/// own discovery keeps its bound on calls in flight.
+pub const MAX_MEMBER_CONCURRENCY: usize = 128;
 
 /// An owner function's dependencies in its own account, and in hub mode the organization.
 /// Derefs to the home dependencies.
@@ -139,6 +164,25 @@ impl<D: Sync + 'static, M: Members<D>> Hub<D, M> {
         }
     }
 
+    /// As [`Self::enter_scope`], for a request that only reads: the proof that a member's
+    /// spoke role is there comes alongside, to be awaited together with the reads.
+    pub async fn enter_scope_reading(
+        &self,
+        scope: &Scope,
+        caller: &str,
+    ) -> Result<(InAccount<'_, D>, Proof<'_>), ApiError> {
+        match (scope, &self.organization) {
+            (Scope::Home, _) => Ok((InAccount::Shared(&self.home), proven())),
+            (Scope::Member(account), Some(org)) => {
+                let session = xacct_policy::organization::session_name(caller);
+                let opened = org.members.open_reading(account, &session).await?;
+                tracing::info!(caller, account = %account, session, "reading in member account");
+                Ok(opened)
+            }
+            (Scope::Member(account), None) => Err(ApiError::not_a_hub(account)),
+        }
+    }
+
     /// The dependencies for a request's `account_id`.
     pub async fn enter(
         &self,
@@ -193,15 +237,51 @@ mod sdk {
             account: &AccountId,
             session: &str,
         ) -> Result<InAccount<'_, D>, ApiError> {
+            let opened = self
+                .sessions
+                .open(account, session)
+                .await
+                .map_err(|e| self.unreachable(account, &e))?;
+            Ok(InAccount::Session(self.deps(&opened, account)))
+        }
+
+        async fn open_reading(
+            &self,
+            account: &AccountId,
+            session: &str,
+        ) -> Result<(InAccount<'_, D>, Proof<'_>), ApiError> {
+            let opened = self
+                .sessions
+                .assume(account, session)
+                .await
+                .map_err(|e| self.unreachable(account, &e))?;
+            let deps = InAccount::Session(self.deps(&opened, account));
+            let account = account.clone();
+            let proof: Proof<'_> = Box::pin(async move {
+                self.sessions
+                    .prove(&opened)
+                    .await
+                    .map_err(|e| self.unreachable(&account, &e))
+            });
+            Ok((deps, proof))
+        }
+    }
+
+    impl<D> SdkMembers<D> {
+        /// The function's dependencies in `account` from its spoke session.
+        fn deps(&self, opened: &SpokeSession, account: &AccountId) -> D {
+            let partition = self.sessions.spoke().partition;
+            let lookup = AccountLookup::known_in(&opened.config, account.clone(), partition);
+            (self.build)(opened, lookup)
+        }
+
+        /// The 403 for a spoke role that cannot be assumed or read, naming the role.
+        fn unreachable(&self, account: &AccountId, e: &AwsError) -> ApiError {
             let spoke = self.sessions.spoke();
-            let opened = self.sessions.open(account, session).await.map_err(|e| {
-                let role = spoke
-                    .role_arn(account)
-                    .map_or_else(|_| spoke.role_name.to_string(), |a| a.to_string());
-                ApiError::spoke_unreachable(account, &role, &e)
-            })?;
-            let lookup = AccountLookup::known_in(&opened.config, account.clone(), spoke.partition);
-            Ok(InAccount::Session((self.build)(&opened, lookup)))
+            let role = spoke
+                .role_arn(account)
+                .map_or_else(|_| spoke.role_name.to_string(), |a| a.to_string());
+            ApiError::spoke_unreachable(account, &role, e)
         }
     }
 
@@ -212,8 +292,23 @@ mod sdk {
         Organization(xacct_policy::IdError),
         #[error("XACCT_SPOKE_ROLE_NAME: {0}")]
         SpokeRole(xacct_policy::IdError),
-        #[error("XACCT_MEMBER_ACCOUNT_CONCURRENCY `{0}`: expected a whole number from 1 to 64")]
+        #[error(
+            "XACCT_MEMBER_ACCOUNT_CONCURRENCY `{0}`: expected a whole number from 1 to {MAX_MEMBER_CONCURRENCY}"
+        )]
         Concurrency(String),
+    }
+
+    /// `XACCT_MEMBER_ACCOUNT_CONCURRENCY`: unset is the default, else 1 to the most.
+    pub(crate) fn member_concurrency(raw: Option<String>) -> Result<usize, HubSettingError> {
+        match raw {
+            None => Ok(DEFAULT_MEMBER_CONCURRENCY),
+            Some(raw) => raw
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_MEMBER_CONCURRENCY).contains(n))
+                .ok_or(HubSettingError::Concurrency(raw)),
+        }
     }
 
     /// The hub from the environment, built once at start-up: `XACCT_ORGANIZATION_ID`
@@ -239,15 +334,7 @@ mod sdk {
             .trim()
             .parse()
             .map_err(HubSettingError::SpokeRole)?;
-        let concurrency = match env("XACCT_MEMBER_ACCOUNT_CONCURRENCY") {
-            None => DEFAULT_MEMBER_CONCURRENCY,
-            Some(raw) => raw
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=64).contains(n))
-                .ok_or(HubSettingError::Concurrency(raw))?,
-        };
+        let concurrency = member_concurrency(env("XACCT_MEMBER_ACCOUNT_CONCURRENCY"))?;
         // The spoke role is in the partition the hub runs in, which its region tells.
         let partition = Partition::for_region(&xacct_aws::config::region(config));
         Ok(Hub {
@@ -269,5 +356,30 @@ mod sdk {
                 concurrency,
             }),
         })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn member_concurrency_is_one_to_the_most_or_the_default() {
+            assert_eq!(
+                member_concurrency(None).ok(),
+                Some(DEFAULT_MEMBER_CONCURRENCY)
+            );
+            assert_eq!(member_concurrency(Some(" 128 ".into())).ok(), Some(128));
+            for bad in ["0", "129", "-1", "eight", ""] {
+                let err = member_concurrency(Some(bad.into()))
+                    .err()
+                    .map(|e| e.to_string());
+                assert_eq!(
+                    err,
+                    Some(format!(
+                        "XACCT_MEMBER_ACCOUNT_CONCURRENCY `{bad}`: expected a whole number from 1 to 128"
+                    ))
+                );
+            }
+        }
     }
 }

@@ -193,12 +193,11 @@ async fn across<X: Discover + 'static, M: Members<Deps<X>>>(
         let home = &home;
         async move {
             let scope = Scope::of(Some(account.clone()), home);
-            let found = match hub.enter_scope(&scope, caller).await {
-                Ok(deps) => deps
-                    .discoverer
-                    .discover(query)
-                    .await
-                    .map_err(ApiError::from),
+            let found = match hub.enter_scope_reading(&scope, caller).await {
+                Ok((deps, proof)) => {
+                    let (found, proved) = futures::join!(deps.discoverer.discover(query), proof);
+                    proved.and(found.map_err(ApiError::from))
+                }
                 Err(e) => Err(e),
             };
             match found {
@@ -250,8 +249,10 @@ async fn discover<X: Discover + 'static, M: Members<Deps<X>>>(
         Accounts::Home => Ok(hub.discoverer.discover(query).await?),
         Accounts::One(account) => {
             let scope = hub.scope(Some(account.as_str())).await?;
-            let deps = hub.enter_scope(&scope, caller).await?;
-            Ok(in_account(deps.discoverer.discover(query).await?, &account))
+            let (deps, proof) = hub.enter_scope_reading(&scope, caller).await?;
+            let (found, proved) = futures::join!(deps.discoverer.discover(query), proof);
+            proved?;
+            Ok(in_account(found?, &account))
         }
         Accounts::Several(accounts) => {
             // Outside hub mode, another account is bad input, as for one account.

@@ -22,7 +22,7 @@ use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use xacct_api::ApiError;
 use xacct_api::create_owner_role::{Deps, handle as create};
-use xacct_api::hub::{Hub, InAccount, Members, Organization};
+use xacct_api::hub::{Hub, InAccount, Members, Organization, Proof};
 use xacct_api::lifecycle::IamDeps;
 use xacct_api::list_accounts::handle as list_accounts;
 use xacct_api::list_resources::{Deps as DiscoveryDeps, handle as list_resources};
@@ -44,12 +44,17 @@ const MEMBER: &str = "333333333333";
 const OTHER: &str = "444444444444";
 /// In the organization, without the spoke role.
 const BARE: &str = "555555555555";
+/// Outside the listed organization: its spoke role can be assumed (as the local stack's STS
+/// assumes any role) but cannot read itself, so it is not there.
+const GHOST: &str = "666666666666";
 const BOUNDARY: &str = "arn:aws:iam::333333333333:policy/xacct-spoke/xacct-boundary";
 
 /// An organization of in-memory members: each reachable member's dependencies, the sessions
 /// opened, and the accounts `ListAccounts` lists.
 struct FakeOrg<D> {
     members: BTreeMap<AccountId, D>,
+    /// Assumed, never proven: see [`GHOST`].
+    unproven: BTreeMap<AccountId, D>,
     listed: Vec<MemberAccount>,
     opened: Mutex<Vec<(String, String)>>,
 }
@@ -71,6 +76,7 @@ impl<D> FakeOrg<D> {
                 .map(|(id, d)| (id.parse().unwrap(), d))
                 .collect(),
             listed,
+            unproven: BTreeMap::new(),
             opened: Mutex::new(Vec::new()),
         }
     }
@@ -102,6 +108,36 @@ impl<D: Send + Sync + 'static> Members<D> for FakeOrg<D> {
                 );
                 ApiError::spoke_unreachable(account, "xacct-spoke", &missing)
             })
+    }
+
+    async fn open_reading(
+        &self,
+        account: &AccountId,
+        session: &str,
+    ) -> Result<(InAccount<'_, D>, Proof<'_>), ApiError> {
+        let Some(deps) = self.unproven.get(account) else {
+            return Ok((
+                self.open(account, session).await?,
+                Box::pin(async { Ok(()) }),
+            ));
+        };
+        let account = account.clone();
+        let proof: Proof<'_> = Box::pin(async move {
+            // Fails after the reads have started, as a GetRole answered later than them.
+            tokio::task::yield_now().await;
+            let missing = AwsError::new(
+                "GetRole",
+                "NoSuchEntity",
+                "the role xacct-spoke cannot be found",
+                AwsErrorKind::NotFound,
+            );
+            Err(ApiError::spoke_unreachable(
+                &account,
+                "xacct-spoke",
+                &missing,
+            ))
+        });
+        Ok((InAccount::Shared(deps), proof))
     }
 }
 
@@ -395,12 +431,15 @@ async fn list_grants_in_a_member_reads_that_members_roles() {
 struct FakeDiscover {
     account: &'static str,
     buckets: usize,
+    /// Discoveries started, of this account.
+    started: AtomicUsize,
     in_flight: &'static AtomicUsize,
     most: &'static AtomicUsize,
 }
 
 impl Discover for FakeDiscover {
     async fn discover(&self, _: &DiscoveryQuery) -> Result<Discovery, AwsError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -429,14 +468,61 @@ fn discovery_hub() -> Hub<DiscoveryDeps<FakeDiscover>, FakeOrg<DiscoveryDeps<Fak
         discoverer: FakeDiscover {
             account,
             buckets,
+            started: AtomicUsize::new(0),
             in_flight,
             most,
         },
     };
-    hub(
+    let mut hub = hub(
         deps(HUB, 2),
         vec![(MEMBER, deps(MEMBER, 3)), (OTHER, deps(OTHER, 4))],
-    )
+    );
+    if let Some(org) = hub.organization.as_mut() {
+        org.members
+            .unproven
+            .insert(GHOST.parse().unwrap(), deps(GHOST, 5));
+    }
+    hub
+}
+
+#[tokio::test]
+async fn discovery_reads_alongside_the_spoke_proof_and_drops_an_unproven_accounts_reads() {
+    let hub = discovery_hub();
+    let accounts = format!("{MEMBER},{GHOST}");
+    let (status, body) = json_of(
+        list_resources(&hub, get(&[("account_id", accounts.as_str())]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let org = &hub.organization.as_ref().unwrap().members;
+    let ghost = &org.unproven[&GHOST.parse::<AccountId>().unwrap()];
+    // The ghost's discovery ran (it did not wait for the proof), and none of it is answered.
+    assert_eq!(ghost.discoverer.started.load(Ordering::SeqCst), 1);
+    let resources = body["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 3, "{body}");
+    assert!(
+        resources.iter().all(|r| r["account_id"] == MEMBER),
+        "{body}"
+    );
+    assert_eq!(
+        (
+            &body["partial_failures"][0]["account_id"],
+            &body["partial_failures"][0]["code"]
+        ),
+        (&json!(GHOST), &json!("SpokeRoleUnreachable"))
+    );
+    // Alone, the unproven account is the answer's 403, with nothing of it answered.
+    let (status, body) = json_of(
+        list_resources(&hub, get(&[("account_id", GHOST)]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, &body["error"]["field"], body.get("resources")),
+        (403, &json!("account_id"), None),
+        "{body}"
+    );
 }
 
 #[tokio::test]

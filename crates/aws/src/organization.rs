@@ -104,9 +104,19 @@ impl SpokeSessions {
     }
 
     /// Assumes the spoke role of `member` as `session_name`, then has the role read itself
-    /// (`iam:GetRole`): an assumed session alone does not prove the role is there (the local
-    /// stack's STS answers for any role), the read does, and costs one cheap call.
+    /// ([`Self::prove`]) before anything is done with it.
     pub async fn open(
+        &self,
+        member: &AccountId,
+        session_name: &str,
+    ) -> Result<SpokeSession, AwsError> {
+        let session = self.assume(member, session_name).await?;
+        self.prove(&session).await?;
+        Ok(session)
+    }
+
+    /// Assumes the spoke role of `member` as `session_name`: a session not yet proven.
+    pub async fn assume(
         &self,
         member: &AccountId,
         session_name: &str,
@@ -149,12 +159,19 @@ impl SpokeSessions {
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(provider))
             .build();
-        aws_sdk_iam::Client::new(&config)
+        Ok(SpokeSession { config, boundary })
+    }
+
+    /// Has the assumed spoke role read itself (`iam:GetRole`): an assumed session alone
+    /// does not prove the role is there (the local stack's STS answers for any role), the
+    /// read does, and costs one cheap call.
+    pub async fn prove(&self, session: &SpokeSession) -> Result<(), AwsError> {
+        aws_sdk_iam::Client::new(&session.config)
             .get_role()
             .role_name(self.spoke.role_name.as_str())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("GetRole", e))?;
-        Ok(SpokeSession { config, boundary })
+        Ok(())
     }
 }

@@ -16,6 +16,7 @@
 //! starts a fresh moto, assumes each side's role afresh and checks the account it lands in.
 
 mod emulator;
+mod member_stack;
 mod organization;
 mod run;
 mod seed;

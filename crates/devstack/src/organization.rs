@@ -1,17 +1,20 @@
 //! The local stack's AWS Organization: the owner account as its management account and the
-//! hub, three member accounts (`create_account`), the spoke role and its boundary in two of
-//! them as the member StackSet creates them (name, path, trust, boundary), the third left
-//! without one on purpose, and a demo bucket in each member with a spoke.
+//! hub, three member accounts (`create_account`), in two of them a stack instance of
+//! `template-member.yaml` (the spoke role and its boundary, from the template itself), the
+//! third left without one on purpose, and a demo bucket in each member with a spoke.
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use aws_sdk_s3::types::{Tag, Tagging};
 use serde::{Deserialize, Serialize};
-use xacct_policy::organization::{DEFAULT_SPOKE_ROLE_NAME, SPOKE_BOUNDARY_NAME, SPOKE_PATH, Spoke};
-use xacct_policy::{AccountId, Arn, OrganizationId, Partition, PolicyDocument, Statement};
+use xacct_policy::organization::DEFAULT_SPOKE_ROLE_NAME;
+use xacct_policy::{AccountId, Arn, OrganizationId, Partition, RoleName};
 
+use crate::member_stack;
 use crate::seed::{Account, s3_client, session_in};
 
+/// The member StackSet's name, as docs/organization.md creates it.
+const STACK_SET: &str = "xacct-spoke";
 /// The role moto maps a member session into (Organizations' own name for it).
 const MEMBER_ADMIN_ROLE: &str = "OrganizationAccountAccessRole";
 /// The members: name, and whether the StackSet reached it.
@@ -57,10 +60,7 @@ pub async fn seed(owner: &Account, moto_url: &str) -> Result<Organization> {
         .context("CreateOrganization returned no id")?
         .parse()?;
     let hub: AccountId = owner.credentials.account.parse()?;
-    let spoke = Spoke {
-        partition: Partition::Aws,
-        role_name: DEFAULT_SPOKE_ROLE_NAME.parse()?,
-    };
+    let spoke_role_name: RoleName = DEFAULT_SPOKE_ROLE_NAME.parse()?;
     let mut members = Vec::new();
     for (name, with_spoke) in MEMBERS {
         let status = orgs
@@ -79,7 +79,15 @@ pub async fn seed(owner: &Account, moto_url: &str) -> Result<Organization> {
         let (_, config) = session_in(&account, &admin, moto_url).await?;
         let mut buckets = Vec::new();
         if with_spoke {
-            stack_instance(&config, &spoke, &hub, &id, &account).await?;
+            let instance = member_stack::Instance {
+                member: &account,
+                hub: &hub,
+                organization: &id,
+                stack_set: STACK_SET,
+            };
+            member_stack::deploy(&config, &instance)
+                .await
+                .with_context(|| format!("the member stack instance in {name}"))?;
             buckets.push(demo_bucket(&config, name, &account).await?);
         }
         members.push(Member {
@@ -92,67 +100,9 @@ pub async fn seed(owner: &Account, moto_url: &str) -> Result<Organization> {
     Ok(Organization {
         id: id.to_string(),
         hub_account: hub.to_string(),
-        spoke_role_name: spoke.role_name.to_string(),
+        spoke_role_name: spoke_role_name.to_string(),
         members,
     })
-}
-
-/// What the member StackSet's stack instance creates: the boundary of the roles xacct
-/// creates there, and the spoke role the hub's functions assume, trusting only them inside
-/// the organization, which may read itself. (moto enforces no IAM: the spoke's permissions
-/// are the member template's to prove, with xacct's evaluator; here the role's identity,
-/// trust and boundary are what the hub relies on.)
-async fn stack_instance(
-    config: &SdkConfig,
-    spoke: &Spoke,
-    hub: &AccountId,
-    organization: &OrganizationId,
-    member: &AccountId,
-) -> Result<()> {
-    let iam = aws_sdk_iam::Client::new(config);
-    let boundary = PolicyDocument::new(vec![Statement::allow(
-        "SupportedServicesOnly",
-        [
-            "s3:*",
-            "ec2:*",
-            "lambda:*",
-            "rds:*",
-            "rds-db:connect",
-            "kms:*",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-        vec!["*".to_owned()],
-    )]);
-    iam.create_policy()
-        .policy_name(SPOKE_BOUNDARY_NAME)
-        .path(SPOKE_PATH)
-        .policy_document(boundary.to_json())
-        .send()
-        .await
-        .context("iam:CreatePolicy xacct-boundary")?;
-    iam.create_role()
-        .role_name(spoke.role_name.as_str())
-        .path(SPOKE_PATH)
-        .assume_role_policy_document(spoke.trust(hub, organization)?.to_json())
-        .description("xacct spoke: the hub's owner functions work in this account through it")
-        .send()
-        .await
-        .context("iam:CreateRole xacct-spoke")?;
-    let itself = spoke.role_arn(member)?;
-    let read_itself = PolicyDocument::new(vec![Statement::allow(
-        "ReadItself",
-        vec!["iam:GetRole".to_owned()],
-        vec![itself.to_string()],
-    )]);
-    iam.put_role_policy()
-        .role_name(spoke.role_name.as_str())
-        .policy_name("spoke")
-        .policy_document(read_itself.to_json())
-        .send()
-        .await
-        .context("iam:PutRolePolicy spoke")?;
-    Ok(())
 }
 
 /// A tagged demo bucket in the member, named after it (bucket names are global).

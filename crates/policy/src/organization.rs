@@ -3,13 +3,10 @@
 //! its boundary's ARNs, and the `sts:AssumeRole` session name that names the caller.
 
 use crate::arn::{Arn, ArnError};
-use crate::document::{PolicyDocument, Principal, Statement};
-use crate::ids::{AccountId, OrganizationId, Partition, RoleName};
+use crate::ids::{AccountId, Partition, RoleName};
 
 /// The IAM path of the spoke role and its boundary in every member account.
 pub const SPOKE_PATH: &str = "/xacct-spoke/";
-/// The IAM path of the hub's function roles, which the spoke role's trust names.
-pub const HUB_PATH: &str = "/xacct-hub/";
 /// The spoke role's name when the deployment does not set `SpokeRoleName`.
 pub const DEFAULT_SPOKE_ROLE_NAME: &str = "xacct-spoke";
 /// The managed policy every role xacct creates in a member account gets as its boundary.
@@ -64,36 +61,6 @@ impl Spoke {
             SPOKE_PATH,
             SPOKE_BOUNDARY_NAME,
         )
-    }
-}
-
-impl Spoke {
-    /// The spoke role's trust: the hub account's root as principal, narrowed to the hub's
-    /// function roles (`role/xacct-hub/*`) of this organization, as the member template
-    /// writes it.
-    pub fn trust(
-        &self,
-        hub: &AccountId,
-        organization: &OrganizationId,
-    ) -> Result<PolicyDocument, ArnError> {
-        let functions = Arn::iam(self.partition, hub, "role", HUB_PATH, "*")?;
-        let mut statement = Statement {
-            sid: Some("HubOwnerFunctionsOfThisOrganizationOnly".to_owned()),
-            principal: Some(Principal::aws(
-                Arn::account_root(self.partition, hub).to_string(),
-            )),
-            action: Some(vec!["sts:AssumeRole".to_owned()]),
-            ..Statement::default()
-        };
-        statement
-            .condition
-            .insert("ArnLike", "aws:PrincipalArn", vec![functions.to_string()]);
-        statement.condition.insert(
-            "StringEquals",
-            "aws:PrincipalOrgID",
-            vec![organization.to_string()],
-        );
-        Ok(PolicyDocument::new(vec![statement]))
     }
 }
 
@@ -161,24 +128,6 @@ mod tests {
         assert_eq!(
             spoke.boundary_arn(&member).unwrap().to_string(),
             "arn:aws-us-gov:iam::333333333333:policy/xacct-spoke/xacct-boundary"
-        );
-    }
-
-    #[test]
-    fn the_spoke_trusts_only_the_hubs_function_roles_in_the_organization() {
-        let spoke = Spoke {
-            partition: Partition::Aws,
-            role_name: "xacct-spoke".parse().unwrap(),
-        };
-        let trust = spoke
-            .trust(&account("111111111111"), &"o-abcdefghij".parse().unwrap())
-            .unwrap();
-        assert_eq!(
-            serde_json::to_value(&trust).unwrap()["Statement"][0]["Condition"],
-            serde_json::json!({
-                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/xacct-hub/*"},
-                "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
-            })
         );
     }
 
