@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use xacct_api::hub::{Hub, Organization, SdkMembers};
+use xacct_api::hub::{Hub, MAX_MEMBER_CONCURRENCY, Organization, SdkMembers};
 use xacct_api::list_resources::{Deps, ResourcesResponse, list_resources};
 use xacct_aws::discovery::{Concurrency, Discoverer};
 use xacct_aws::identity::AccountLookup;
@@ -571,6 +571,11 @@ pub fn hub(
     accounts: usize,
     discovery: Concurrency,
 ) -> Result<OrganizationHub> {
+    if !(1..=MAX_MEMBER_CONCURRENCY).contains(&accounts) {
+        return Err(BenchError::new(format!(
+            "member accounts at once `{accounts}`: a deployment sets 1 to {MAX_MEMBER_CONCURRENCY}"
+        )));
+    }
     let home: AccountId = HUB_ACCOUNT
         .parse()
         .map_err(|e| BenchError::new(format!("hub account: {e}")))?;
