@@ -2,17 +2,21 @@
 //! sweep that revokes the grants whose `xacct:expires-at` tag (or, for a person's inline
 //! policy, whose `DateLessThan aws:CurrentTime`) has passed. AWS already refuses an expired
 //! grant through that condition; the sweep removes what is left, through the same removal as
-//! `revoke-grant` / `revoke-requestor-resources`.
+//! `revoke-grant` / `revoke-requestor-resources`. In an organization's hub the owner sweep
+//! also runs in every member account, through its spoke role.
 
+use futures::stream::{self, StreamExt};
 use lambda_http::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use xacct_aws::humans::{Human, HumanError, HumanStore, remove_human_policy_if};
 use xacct_aws::roles::{ListedHuman, ListedRole, Removal, RoleListing, RoleState, RoleStore};
 use xacct_policy::expiry::Expiry;
 use xacct_policy::naming::ROLE_PATH;
-use xacct_policy::{Arn, PolicyDocument};
+use xacct_policy::organization::Scope;
+use xacct_policy::{AccountId, Arn, PolicyDocument};
 
 use crate::error::{ApiError, Failure};
+use crate::hub::{Hub, Members};
 use crate::lifecycle::{IamDeps, OwnerGrant, tags};
 use crate::owner_lifecycle::{RevokeResponse, owner_grant_role, revoke_role};
 use crate::requestor_lifecycle::{is_xacct_human_policy, requestor_role, xacct_human_grant};
@@ -95,6 +99,21 @@ pub struct SweepReport {
     /// Whether the run stopped at its limit, so more expired grants may be left for the
     /// next run.
     pub more: bool,
+    /// In an organization's hub: the run in each other active account, by account ID.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberSweep>,
+}
+
+/// The run in one member account: its report, or why its spoke could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberSweep {
+    pub account_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<SweepReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// When the role's grant ended, if it is an xacct grant of `side` that has ended at `now`.
@@ -245,6 +264,7 @@ pub async fn sweep<R: RoleListing + RoleStore + HumanStore>(
         failed: Vec::new(),
         skipped: Vec::new(),
         more,
+        members: Vec::new(),
     };
     for found in expired {
         let (mut grant, result) = match found {
@@ -314,6 +334,90 @@ pub async fn sweep<R: RoleListing + RoleStore + HumanStore>(
     Ok(report)
 }
 
+/// A scheduled run: the deployment's own account and, in an organization's hub, every
+/// other active account of the organization through its spoke role,
+/// `MemberAccountConcurrency` at a time, each with its own bound of `limit` grants (IAM's
+/// limits are per account). A member whose spoke cannot be used, or whose listing fails,
+/// is reported in `members` and does not fail the run; only the own account's listing or
+/// the organization's does.
+pub async fn sweep_all<R, M>(
+    hub: &Hub<IamDeps<R>, M>,
+    side: Side,
+    caller: &str,
+    now: i64,
+    limit: usize,
+) -> Result<SweepReport, ApiError>
+where
+    R: RoleListing + RoleStore + HumanStore + Sync + 'static,
+    M: Members<IamDeps<R>>,
+{
+    let mut report = sweep(&hub.home, side, caller, now, limit).await?;
+    let Some(org) = &hub.organization else {
+        return Ok(report);
+    };
+    let home = hub.account.account().await?;
+    let members: Vec<AccountId> = org
+        .members
+        .accounts()
+        .await?
+        .into_iter()
+        .filter(|a| a.is_active() && a.id != home)
+        .map(|a| a.id)
+        .collect();
+    // The futures are made first and the stream only polls them (see list-accounts).
+    let runs: Vec<_> = members
+        .into_iter()
+        .map(|account| in_member(hub, account, side, caller, now, limit))
+        .collect();
+    report.members = stream::iter(runs)
+        .buffer_unordered(org.concurrency.max(1))
+        .collect()
+        .await;
+    report
+        .members
+        .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    Ok(report)
+}
+
+/// The run in one member account, through its spoke role.
+async fn in_member<R, M>(
+    hub: &Hub<IamDeps<R>, M>,
+    account: AccountId,
+    side: Side,
+    caller: &str,
+    now: i64,
+    limit: usize,
+) -> MemberSweep
+where
+    R: RoleListing + RoleStore + HumanStore + Sync + 'static,
+    M: Members<IamDeps<R>>,
+{
+    let result = match hub
+        .enter_scope(&Scope::Member(account.clone()), caller)
+        .await
+    {
+        Ok(deps) => sweep(&deps, side, caller, now, limit).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(report) => MemberSweep {
+            account_id: account.to_string(),
+            report: Some(report),
+            code: None,
+            message: None,
+        },
+        Err(e) => {
+            tracing::warn!(caller, operation = side.operation(), account = %account, code = %e.code, message = %e.message, "member account not swept; the next run tries again");
+            MemberSweep {
+                account_id: account.to_string(),
+                report: None,
+                code: Some(e.code),
+                message: Some(e.message),
+            }
+        }
+    }
+}
+
 fn swept(principal_arn: String, policy_name: Option<String>, at: Expiry) -> SweptGrant {
     SweptGrant {
         principal_arn,
@@ -344,28 +448,33 @@ pub fn sweep_limit() -> Result<usize, ApiError> {
 
 /// The Lambda handler of a scheduled run: now from the system clock, the caller from the
 /// event.
-pub async fn handle<R: RoleListing + RoleStore + HumanStore>(
-    deps: &IamDeps<R>,
+pub async fn handle<R, M>(
+    hub: &Hub<IamDeps<R>, M>,
     side: Side,
     limit: usize,
     event: LambdaEvent<SweepEvent>,
-) -> Result<SweepReport, ApiError> {
+) -> Result<SweepReport, ApiError>
+where
+    R: RoleListing + RoleStore + HumanStore + Sync + 'static,
+    M: Members<IamDeps<R>>,
+{
     let caller = event
         .payload
         .schedule_arn
         .unwrap_or_else(|| "unknown".to_owned());
-    sweep(deps, side, &caller, crate::runtime::now_epoch(), limit).await
+    sweep_all(hub, side, &caller, crate::runtime::now_epoch(), limit).await
 }
 
-/// The whole `main` of a sweep function (`expire-grants`, `expire-requestor-grants`): its
-/// account's IAM and its bound, read once at start, then one sweep of `side` per scheduled
-/// event.
-pub async fn serve(side: Side) -> Result<(), lambda_http::Error> {
-    crate::runtime::init_tracing();
-    let deps = IamDeps::load().await?;
+/// The whole `main` of a sweep function (`expire-grants`, `expire-requestor-grants`) once
+/// `hub` (its account's IAM, and an owner hub's organization) is built: the bound, read
+/// once at start, then one sweep of `side` per scheduled event.
+pub async fn serve<M: Members<IamDeps<xacct_aws::iam::IamRoleStore>>>(
+    side: Side,
+    hub: Hub<IamDeps<xacct_aws::iam::IamRoleStore>, M>,
+) -> Result<(), lambda_http::Error> {
     let limit = sweep_limit()?;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(|event: LambdaEvent<SweepEvent>| {
-        handle(&deps, side, limit, event)
+        handle(&hub, side, limit, event)
     }))
     .await
 }

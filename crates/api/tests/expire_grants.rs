@@ -13,8 +13,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::deps;
-use xacct_api::expire_grants::{Side, sweep};
+use common::{FakeOrg, deps, deps_in, lookup};
+use xacct_api::expire_grants::{Side, sweep, sweep_all};
+use xacct_api::hub::{Hub, Organization};
 use xacct_api::lifecycle::{OwnerGrant, tags};
 use xacct_aws::fake::FakeIam;
 use xacct_aws::humans::{Human, HumanStore};
@@ -258,8 +259,9 @@ async fn a_scheduled_run_takes_the_schedule_from_its_event_and_now_from_the_cloc
     ))
     .unwrap();
     assert_eq!(event.schedule_arn.as_deref(), Some(SCHEDULE));
+    let hub = common::alone(deps);
     let report = xacct_api::expire_grants::handle(
-        &deps,
+        &hub,
         Side::Owner,
         25,
         lambda_http::LambdaEvent::new(event, lambda_http::Context::default()),
@@ -267,7 +269,15 @@ async fn a_scheduled_run_takes_the_schedule_from_its_event_and_now_from_the_cloc
     .await
     .unwrap();
     assert_eq!(arns(&report.revoked), [arn("ended")]);
-    assert_eq!(deps.roles.role_names(), ["running"]);
+    assert_eq!(hub.home.roles.role_names(), ["running"]);
+    // Not a hub: no member account is swept, and the report says nothing of members.
+    assert!(report.members.is_empty());
+    assert!(
+        serde_json::to_value(&report)
+            .unwrap()
+            .get("members")
+            .is_none()
+    );
 }
 
 const OWNER: &str = "arn:aws:iam::222222222222:role/xacct/g";
@@ -393,4 +403,71 @@ async fn a_persons_policy_that_fails_to_go_is_removed_by_the_next_run_and_others
     for n in ["a", "b", "c"] {
         assert!(iam.human_policies(&Human::User(n.to_owned())).is_empty());
     }
+}
+
+#[tokio::test]
+async fn a_hubs_sweep_runs_in_each_member_through_its_spoke_and_reports_one_it_cannot_reach() {
+    const HUB: &str = "111111111111";
+    const MEMBER: &str = "333333333333";
+    const BARE: &str = "555555555555";
+    let (home, member) = (deps_in(HUB), deps_in(MEMBER));
+    owner_grant(&home.roles, "hub-ended", Some(-60)).await;
+    owner_grant(&member.roles, "member-ended", Some(-60)).await;
+    owner_grant(&member.roles, "member-running", Some(86_400)).await;
+    let hub = Hub {
+        home,
+        account: lookup(HUB),
+        organization: Some(Organization {
+            id: "o-abcdefghij".parse().unwrap(),
+            members: FakeOrg::new(&[HUB, MEMBER, BARE], vec![(MEMBER, member)]),
+            concurrency: 2,
+        }),
+    };
+    let report = sweep_all(&hub, Side::Owner, SCHEDULE, NOW, 25)
+        .await
+        .unwrap();
+    assert_eq!(arns(&report.revoked), [arn("hub-ended")]);
+    let org = &hub.organization.as_ref().unwrap().members;
+    let in_member = &org.members[&MEMBER.parse().unwrap()];
+    assert_eq!(in_member.roles.role_names(), ["member-running"]);
+    // The hub's own account is swept with its own credentials, each member once, with a
+    // session named after the schedule.
+    let session = xacct_policy::organization::session_name(SCHEDULE);
+    let mut opened = org.opened();
+    opened.sort();
+    assert_eq!(
+        opened,
+        [
+            (MEMBER.to_owned(), session.clone()),
+            (BARE.to_owned(), session)
+        ]
+    );
+    /// A member's account, the grants revoked there, and why it could not be swept.
+    type Outcome<'a> = (&'a str, Option<Vec<String>>, Option<&'a str>);
+    let members: Vec<Outcome> = report
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.account_id.as_str(),
+                m.report
+                    .as_ref()
+                    .map(|r| r.revoked.iter().map(|g| g.principal_arn.clone()).collect()),
+                m.code.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        members,
+        [
+            (
+                MEMBER,
+                Some(vec![
+                    "arn:aws:iam::333333333333:role/xacct/member-ended".to_owned()
+                ]),
+                None
+            ),
+            (BARE, None, Some("SpokeRoleUnreachable")),
+        ]
+    );
 }

@@ -14,15 +14,13 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{alone, deps_in, json_of, lookup};
+use common::{FakeOrg, alone, deps_in, json_of, lookup};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
-use xacct_api::ApiError;
 use xacct_api::create_owner_role::{Deps, handle as create};
-use xacct_api::hub::{Hub, InAccount, Members, Organization, Proof};
+use xacct_api::hub::{Hub, Organization};
 use xacct_api::lifecycle::IamDeps;
 use xacct_api::list_accounts::handle as list_accounts;
 use xacct_api::list_resources::{Deps as DiscoveryDeps, handle as list_resources};
@@ -31,9 +29,7 @@ use xacct_aws::AwsError;
 use xacct_aws::discovery::{
     Discover, DiscoveredResource, Discovery, DiscoveryQuery, ResourceKind, ServiceKind,
 };
-use xacct_aws::error::AwsErrorKind;
 use xacct_aws::fake::{FakeIam, FakeResources};
-use xacct_aws::organization::MemberAccount;
 use xacct_aws::roles::{RoleState, RoleStore};
 use xacct_policy::AccountId;
 use xacct_policy::deployment::Deployment;
@@ -44,102 +40,9 @@ const MEMBER: &str = "333333333333";
 const OTHER: &str = "444444444444";
 /// In the organization, without the spoke role.
 const BARE: &str = "555555555555";
-/// Outside the listed organization: its spoke role can be assumed (as the local stack's STS
-/// assumes any role) but cannot read itself, so it is not there.
+/// Outside the listed organization, its spoke role assumed but unproven.
 const GHOST: &str = "666666666666";
 const BOUNDARY: &str = "arn:aws:iam::333333333333:policy/xacct-spoke/xacct-boundary";
-
-/// An organization of in-memory members: each reachable member's dependencies, the sessions
-/// opened, and the accounts `ListAccounts` lists.
-struct FakeOrg<D> {
-    members: BTreeMap<AccountId, D>,
-    /// Assumed, never proven: see [`GHOST`].
-    unproven: BTreeMap<AccountId, D>,
-    listed: Vec<MemberAccount>,
-    opened: Mutex<Vec<(String, String)>>,
-}
-
-impl<D> FakeOrg<D> {
-    fn new(members: Vec<(&str, D)>) -> Self {
-        let listed = [HUB, MEMBER, OTHER, BARE]
-            .into_iter()
-            .map(|id| MemberAccount {
-                id: id.parse().unwrap(),
-                name: format!("account {id}"),
-                email: Some(format!("{id}@example.com")),
-                status: "ACTIVE".into(),
-            })
-            .collect();
-        Self {
-            members: members
-                .into_iter()
-                .map(|(id, d)| (id.parse().unwrap(), d))
-                .collect(),
-            listed,
-            unproven: BTreeMap::new(),
-            opened: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn opened(&self) -> Vec<(String, String)> {
-        self.opened.lock().unwrap().clone()
-    }
-}
-
-impl<D: Send + Sync + 'static> Members<D> for FakeOrg<D> {
-    async fn accounts(&self) -> Result<Vec<MemberAccount>, AwsError> {
-        Ok(self.listed.clone())
-    }
-
-    async fn open(&self, account: &AccountId, session: &str) -> Result<InAccount<'_, D>, ApiError> {
-        self.opened
-            .lock()
-            .unwrap()
-            .push((account.to_string(), session.to_owned()));
-        self.members
-            .get(account)
-            .map(InAccount::Shared)
-            .ok_or_else(|| {
-                let missing = AwsError::new(
-                    "GetRole",
-                    "NoSuchEntity",
-                    "the role xacct-spoke cannot be found",
-                    AwsErrorKind::NotFound,
-                );
-                ApiError::spoke_unreachable(account, "xacct-spoke", &missing)
-            })
-    }
-
-    async fn open_reading(
-        &self,
-        account: &AccountId,
-        session: &str,
-    ) -> Result<(InAccount<'_, D>, Proof<'_>), ApiError> {
-        let Some(deps) = self.unproven.get(account) else {
-            return Ok((
-                self.open(account, session).await?,
-                Box::pin(async { Ok(()) }),
-            ));
-        };
-        let account = account.clone();
-        let proof: Proof<'_> = Box::pin(async move {
-            // Fails after the reads have started, as a GetRole answered later than them.
-            tokio::task::yield_now().await;
-            let missing = AwsError::new(
-                "GetRole",
-                "NoSuchEntity",
-                "the role xacct-spoke cannot be found",
-                AwsErrorKind::NotFound,
-            );
-            Err(ApiError::spoke_unreachable(
-                &account,
-                "xacct-spoke",
-                &missing,
-            ))
-        });
-        Ok((InAccount::Shared(deps), proof))
-    }
-}
 
 /// The dependencies of [`MEMBER`] in a test hub.
 fn member_of<D>(hub: &Hub<D, FakeOrg<D>>) -> &D {
@@ -152,7 +55,7 @@ fn hub<D>(home: D, members: Vec<(&str, D)>) -> Hub<D, FakeOrg<D>> {
         account: lookup(HUB),
         organization: Some(Organization {
             id: "o-abcdefghij".parse().unwrap(),
-            members: FakeOrg::new(members),
+            members: FakeOrg::new(&[HUB, MEMBER, OTHER, BARE], members),
             concurrency: 2,
         }),
     }

@@ -340,3 +340,49 @@ fn spoke_may_read_itself_and_create_only_bounded_roles_under_xacct() {
         Decision::ExplicitDeny
     );
 }
+
+#[test]
+fn spoke_allows_everything_the_expiry_sweep_does_in_its_own_account() {
+    // In a hub, expire-grants sweeps every member through the spoke, which carries no policy
+    // of its own for it: list-grants' and revoke-grant's statements must cover each action
+    // the sweep may take at home, on the same resources, under the same conditions.
+    let sweep = policies_of(resource("ExpireGrantsRole"));
+    let mut checked = 0;
+    for (name, doc) in sweep.iter().filter(|(name, _)| name != "logs") {
+        for statement in doc["Statement"].as_array().unwrap() {
+            let statement = resolve(&rename_ref(
+                statement,
+                "PermissionsBoundaryPolicy",
+                "SpokeBoundaryPolicy",
+            ));
+            assert_eq!(statement["Effect"], "Allow", "{name}: {statement}");
+            let mut context = Context::new();
+            for (_, keys) in statement["Condition"].as_object().into_iter().flatten() {
+                for (key, value) in keys.as_object().unwrap() {
+                    context = context.with(key, value.as_str().unwrap());
+                }
+            }
+            let resources: Vec<&Json> = match &statement["Resource"] {
+                Json::Array(items) => items.iter().collect(),
+                one => vec![one],
+            };
+            let actions: Vec<&Json> = match &statement["Action"] {
+                Json::Array(items) => items.iter().collect(),
+                one => vec![one],
+            };
+            for action in actions {
+                for arn in &resources {
+                    // A concrete resource the statement covers: `role/xacct/*` is a grant.
+                    let concrete = arn.as_str().unwrap().replace('*', "grant");
+                    assert_eq!(
+                        as_spoke(action.as_str().unwrap(), &concrete, context.clone()),
+                        Decision::Allow,
+                        "the spoke does not allow the sweep's {action} on {concrete}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked} actions checked");
+}

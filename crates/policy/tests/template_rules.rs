@@ -95,7 +95,7 @@ const FUNCTIONS: [Function; 12] = [
     function_spec("create-requestor-resources", "requestor", 128, 30),
     function_spec("check-requestor-role", "requestor", 128, 30),
     function_spec("revoke-requestor-resources", "requestor", 128, 30),
-    scheduled_spec("expire-grants", "owner", 128, 120),
+    scheduled_spec("expire-grants", "owner", 128, 300),
     scheduled_spec("expire-requestor-grants", "requestor", 128, 120),
 ];
 /// The functions that create and update roles (under the boundary).
@@ -112,14 +112,20 @@ const SWEEPS: [&str; 2] = ["expire-grants", "expire-requestor-grants"];
 /// The owner functions that work in member accounts through the spoke role (as
 /// `template-member.yaml` carries their statements), and list-accounts, which assumes it to
 /// tell reachable from not.
-const HUB_FUNCTIONS: [&str; 6] = [
+/// expire-grants sweeps each member too, with the spoke's list-grants and revoke-grant
+/// statements (`member_template.rs` checks they cover it).
+const HUB_FUNCTIONS: [&str; 7] = [
     "list-resources",
     "create-owner-role",
     "list-grants",
     "check-owner-role",
     "revoke-grant",
     "list-accounts",
+    "expire-grants",
 ];
+/// The hub functions that list the organization's accounts: discovery of `account_id=all`,
+/// list-accounts, and the sweep.
+const ORGANIZATION_LISTERS: [&str; 3] = ["list-resources", "list-accounts", "expire-grants"];
 /// The functions that make no IAM write at all.
 const IAM_READERS: [&str; 3] = ["list-grants", "check-owner-role", "check-requestor-role"];
 /// The requestor functions that may act on people when `AllowHumanRequestors` is "true".
@@ -343,12 +349,21 @@ fn role_statements(role: &str, parameters: Option<&Parameters>) -> Vec<&'static 
         .collect()
 }
 
-/// The role's Allow statements, but the hub's assume of the spoke role: what the function
-/// does in its own account. `only_the_hubs_owner_functions_assume_...` checks the assume.
+/// The role's Allow statements, but the assume of the spoke role and the rest of the hub's
+/// `spoke` policy (the listing of the organization's accounts): what the function does in
+/// its own account. `only_the_hubs_owner_functions_assume_...` and
+/// `only_the_functions_that_span_the_organization_list_its_accounts` check the rest.
 fn allows(role: &str, parameters: Option<&Parameters>) -> Vec<&'static Json> {
-    role_statements(role, parameters)
+    gated_role_statements(role)
         .into_iter()
-        .filter(|s| s["Effect"] == "Allow" && !is_spoke_assume(s))
+        .filter(|(condition, _)| match (condition, parameters) {
+            (Some(condition), Some(parameters)) => condition_holds(condition, parameters),
+            _ => true,
+        })
+        .filter(|(condition, s)| {
+            s["Effect"] == "Allow" && *condition != Some("IsHub") && !is_spoke_assume(s)
+        })
+        .map(|(_, statement)| statement)
         .collect()
 }
 
@@ -1041,14 +1056,25 @@ fn is_spoke_assume(statement: &Json) -> bool {
             == json!({"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}})
 }
 
-/// `!If [IsHub, <a policy of only the spoke assume>, !Ref AWS::NoValue]`.
+/// The hub's listing of its organization's accounts, which supports no resource ARN.
+fn is_org_listing(statement: &Json) -> bool {
+    statement["Effect"] == "Allow"
+        && actions(statement) == set(["organizations:ListAccounts"])
+        && statement["Resource"] == "*"
+        && statement.get("Condition").is_none()
+}
+
+/// `!If [IsHub, <a policy of the spoke assume and, maybe, the organization's listing>, !Ref
+/// AWS::NoValue]`.
 fn is_hub_policy_switch(role: &str, entry: &Json) -> bool {
     switched(role, entry).is_some_and(|(condition, policy)| {
+        let statements = statements(&policy["PolicyDocument"]);
         condition == "IsHub"
             && policy["PolicyName"] == "spoke"
-            && statements(&policy["PolicyDocument"])
-                .into_iter()
-                .all(is_spoke_assume)
+            && statements.iter().any(|s| is_spoke_assume(s))
+            && statements
+                .iter()
+                .all(|s| is_spoke_assume(s) || is_org_listing(s))
     })
 }
 
@@ -1662,6 +1688,35 @@ fn only_the_hubs_owner_functions_assume_and_only_the_spoke_inside_the_organizati
                 );
             }
         }
+    }
+}
+
+#[test]
+fn only_the_functions_that_span_the_organization_list_its_accounts() {
+    for (id, _) in resources_of_type("AWS::IAM::Role") {
+        let listings: Vec<(Option<&str>, &Json)> = gated_role_statements(id)
+            .into_iter()
+            .filter(|(_, st)| {
+                actions(st)
+                    .iter()
+                    .any(|a| a.to_lowercase().starts_with("organizations:"))
+            })
+            .collect();
+        let lister = ORGANIZATION_LISTERS
+            .iter()
+            .any(|f| execution_role_logical_id(f) == id);
+        if !lister {
+            assert!(listings.is_empty(), "{id}: {listings:?}");
+            continue;
+        }
+        assert_eq!(listings.len(), 1, "{id}");
+        let (gate, statement) = listings[0];
+        assert!(is_org_listing(statement), "{id}: {statement}");
+        // Only in a hub: list-accounts' whole role, or the others' `spoke` policy.
+        assert!(
+            resource(id)["Condition"] == "IsHub" || gate == Some("IsHub"),
+            "{id}"
+        );
     }
 }
 
