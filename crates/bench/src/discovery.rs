@@ -170,16 +170,27 @@ impl Account {
         self.total().total()
     }
 
+    /// Resources a listing of `regions` only must find.
+    pub fn resources_in(&self, regions: &[&str]) -> usize {
+        regions.iter().map(|r| self.in_region(r).total()).sum()
+    }
+
     /// Every chain of calls that must follow one another (a paged listing), by job: S3's
     /// one (ListBuckets gives each bucket's region), and per enabled region its tags
     /// (GetResources: the tagged buckets and functions there), EC2, Lambda, RDS DB instances
     /// and clusters (none generated: one empty page).
     pub fn chains(&self) -> Vec<(String, usize)> {
+        self.chains_in(&ENABLED_REGIONS)
+    }
+
+    /// The chains of a listing of `regions` only: S3's (ListBuckets lists every bucket),
+    /// and each of those regions' own.
+    pub fn chains_in(&self, regions: &[&str]) -> Vec<(String, usize)> {
         let mut out = vec![(
             "s3".to_owned(),
             pages(self.total().buckets, LIST_BUCKETS_PAGE),
         )];
-        for region in ENABLED_REGIONS {
+        for region in regions.iter().copied() {
             let c = self.in_region(region);
             out.extend([
                 (
@@ -1249,15 +1260,11 @@ mod tests {
         assert!(answers.tagged_arns("eu-north-1").is_empty());
     }
 
-    /// The generated answers parse with the SDK and page as xacct's discovery pages them:
-    /// the whole discovery, without delay, finds every resource in the expected calls.
-    async fn discovery_finds_every_generated_resource() {
-        let account = Account::scaled(0.05);
-        let expected_calls = account.expected_calls();
-        let aws = GeneratedAws::new(account, Duration::ZERO);
+    /// Static credentials in us-east-1, `aws` as the HTTP client.
+    fn config_of(aws: &GeneratedAws) -> aws_config::SdkConfig {
         let credentials =
             aws_sdk_sts::config::Credentials::new("AKIDBENCH", "secret", None, None, "test");
-        let config = aws_config::SdkConfig::builder()
+        aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
@@ -1265,7 +1272,16 @@ mod tests {
             ))
             .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
             .http_client(aws.shared())
-            .build();
+            .build()
+    }
+
+    /// The generated answers parse with the SDK and page as xacct's discovery pages them:
+    /// the whole discovery, without delay, finds every resource in the expected calls.
+    async fn discovery_finds_every_generated_resource() {
+        let account = Account::scaled(0.05);
+        let expected_calls = account.expected_calls();
+        let aws = GeneratedAws::new(account, Duration::ZERO);
+        let config = config_of(&aws);
         let found = Discoverer::new(config)
             .discover(&DiscoveryQuery::default())
             .await

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use xacct_aws::discovery::Concurrency;
 use xacct_bench::error::{BenchError, Result};
 use xacct_bench::events::set;
-use xacct_bench::{discovery, functions, load, organization, results, system};
+use xacct_bench::{discovery, functions, load, organization, organization_floor, results, system};
 
 #[derive(Debug, Parser)]
 #[command(about = "xacct's benchmarks (release builds; run from the repository's root)")]
@@ -121,7 +121,11 @@ enum Command {
         /// Member accounts at once (`MemberAccountConcurrency`).
         #[arg(long, default_value_t = 100)]
         accounts: usize,
-        /// Fresh processes (the median is reported).
+        /// A point's regions: `all` (every enabled one) or a comma-separated list; once per
+        /// point [default: all, us-east-1, and the four regions that hold resources].
+        #[arg(long)]
+        regions: Vec<String>,
+        /// Fresh processes of xacct and of the SDK floor per point (medians are reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
         #[arg(long)]
@@ -138,6 +142,21 @@ enum Command {
         delay_ms: u64,
         #[arg(long)]
         accounts: usize,
+        #[arg(long)]
+        regions: String,
+    },
+    /// The SDK floor of one organization point in this process (`organization` runs it
+    /// fresh).
+    #[command(hide = true)]
+    OrganizationSdkFloorPoint {
+        #[arg(long)]
+        members: usize,
+        #[arg(long)]
+        scale: f64,
+        #[arg(long)]
+        delay_ms: u64,
+        #[arg(long)]
+        regions: String,
     },
     /// One discovery in this process (the `discovery` command runs it fresh for each point).
     #[command(hide = true)]
@@ -277,14 +296,24 @@ fn run(cli: Cli) -> Result<()> {
             scale,
             delay_ms,
             accounts,
+            regions,
             runs,
             out,
         } => {
+            let points = if regions.is_empty() {
+                organization::default_points()
+            } else {
+                regions
+                    .iter()
+                    .map(|r| organization::Regions::parse(r))
+                    .collect()
+            };
             let options = organization::Options {
                 members,
                 scale,
                 delay: Duration::from_millis(delay_ms),
                 accounts,
+                points,
                 runs,
             };
             let result = organization::run(&options)?;
@@ -298,10 +327,25 @@ fn run(cli: Cli) -> Result<()> {
             scale,
             delay_ms,
             accounts,
+            regions,
         } => {
             let delay = Duration::from_millis(delay_ms);
+            let regions = organization::Regions::parse(&regions);
+            let point = runtime()?.block_on(organization::point(
+                members, scale, delay, accounts, &regions,
+            ))?;
+            print_json(&point)?;
+        }
+        Command::OrganizationSdkFloorPoint {
+            members,
+            scale,
+            delay_ms,
+            regions,
+        } => {
+            let delay = Duration::from_millis(delay_ms);
+            let regions = organization::Regions::parse(&regions);
             let point =
-                runtime()?.block_on(organization::point(members, scale, delay, accounts))?;
+                runtime()?.block_on(organization_floor::point(members, scale, delay, &regions))?;
             print_json(&point)?;
         }
         Command::DiscoveryPoint {

@@ -28,7 +28,9 @@ use xacct_aws::organization::{OrganizationAccounts, SpokeSessions};
 use xacct_policy::organization::{DEFAULT_SPOKE_ROLE_NAME, Spoke};
 use xacct_policy::{AccountId, Arn, Partition};
 
-use crate::discovery::{Account, Action, Answers, GeneratedAws, respond, service_and_region};
+use crate::discovery::{
+    Account, Action, Answers, ENABLED_REGIONS, GeneratedAws, respond, service_and_region,
+};
 use crate::error::{BenchError, Context, Result};
 use crate::events::at;
 
@@ -41,6 +43,58 @@ pub const CALLER: &str = "arn:aws:sts::111111111111:assumed-role/admin/bench";
 /// Each member's size, as a fraction of the discovery bench's full account: 360 resources,
 /// and the calls of a whole account (every listing of every enabled region, 122 calls).
 pub const DEFAULT_SCALE: f64 = 0.05;
+
+/// The regions a request lists: every enabled one (discovery asks `DescribeRegions` first),
+/// or only those its `region` parameter names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Regions {
+    Enabled,
+    Only(Vec<String>),
+}
+
+impl Regions {
+    /// `all`, or regions separated by commas.
+    pub fn parse(text: &str) -> Self {
+        match text.trim() {
+            "all" => Self::Enabled,
+            list => Self::Only(
+                list.split(',')
+                    .map(|r| r.trim().to_owned())
+                    .filter(|r| !r.is_empty())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// As `parse` reads it.
+    pub fn arg(&self) -> String {
+        match self {
+            Self::Enabled => "all".to_owned(),
+            Self::Only(regions) => regions.join(","),
+        }
+    }
+
+    /// The regions listed: the generated account's enabled ones, or the named ones.
+    pub fn listed(&self) -> Vec<&str> {
+        match self {
+            Self::Enabled => ENABLED_REGIONS.to_vec(),
+            Self::Only(regions) => regions.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// `DescribeRegions` calls per account: none when the request names its regions.
+    pub fn describe_calls(&self) -> usize {
+        usize::from(*self == Self::Enabled)
+    }
+
+    /// In words, for the results.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Enabled => format!("every enabled region ({})", ENABLED_REGIONS.len()),
+            Self::Only(regions) => regions.join(", "),
+        }
+    }
+}
 
 /// The `n`th member account (from 0): `200000000001`, `200000000002`, ...
 pub fn member_id(n: usize) -> Result<AccountId> {
@@ -602,32 +656,54 @@ pub fn hub(
 }
 
 /// list-resources with `account_id` the members, an explicit list (so that no
-/// `ListAccounts` page is in the time), `limit` resources a page.
+/// `ListAccounts` page is in the time), in `regions`, `limit` resources a page.
 pub async fn list_members(
     hub: &OrganizationHub,
     members: &[AccountId],
+    regions: &Regions,
     limit: usize,
 ) -> Result<ResourcesResponse> {
     let ids: Vec<&str> = members.iter().map(AccountId::as_str).collect();
-    let query = BTreeMap::from([
+    let mut query = BTreeMap::from([
         ("account_id".to_owned(), vec![ids.join(",")]),
         ("limit".to_owned(), vec![limit.to_string()]),
     ]);
+    if let Regions::Only(listed) = regions {
+        query.insert("region".to_owned(), vec![listed.join(",")]);
+    }
     list_resources(hub, CALLER, query)
         .await
         .map_err(|e| BenchError::new(format!("list-resources: {} {}", e.code, e.message)))
 }
 
-/// The calls one request across `members` accounts of `account` makes: per member one
-/// `AssumeRole`, one `GetRole` and a whole discovery.
-pub fn expected_calls(members: usize, account: &Account) -> usize {
-    members * (2 + account.expected_calls())
+/// The calls one request across `members` accounts of `account` in `regions` makes: per
+/// member one `AssumeRole`, one `GetRole` and a whole discovery (`DescribeRegions` unless
+/// the regions are named, and every page of every listing).
+pub fn expected_calls(members: usize, account: &Account, regions: &Regions) -> usize {
+    let chains: usize = account
+        .chains_in(&regions.listed())
+        .iter()
+        .map(|(_, n)| *n)
+        .sum();
+    members * (2 + regions.describe_calls() + chains)
 }
 
 /// The floor in calls: one `AssumeRole`, then the longest chain of one account's discovery
-/// (`DescribeRegions`, then its longest paged listing); every account at once.
-pub fn floor_calls(account: &Account) -> usize {
-    1 + account.floor_calls()
+/// (`DescribeRegions` unless the regions are named, then its longest paged listing);
+/// every account at once.
+pub fn floor_calls(account: &Account, regions: &Regions) -> usize {
+    let longest = account
+        .chains_in(&regions.listed())
+        .iter()
+        .map(|(_, n)| *n)
+        .max()
+        .unwrap_or(0);
+    1 + regions.describe_calls() + longest
+}
+
+/// Resources a request across `members` accounts of `account` in `regions` finds.
+pub fn expected_resources(members: usize, account: &Account, regions: &Regions) -> usize {
+    members * account.resources_in(&regions.listed())
 }
 
 /// What one request across the organization, in a fresh process, measured.
@@ -647,24 +723,57 @@ pub struct PointRun {
     pub timeline: Timeline,
 }
 
-/// One list-resources across `members` accounts of size `scale`, in this process: xacct's
-/// configuration (`xacct_aws::config::load`, from the clean environment the parent gives)
-/// with the generated organization as its HTTP client, the hub with `accounts` members at
-/// once and xacct's default discovery concurrency in each.
+/// The generated organization of `members` accounts of `account`, its pages rendered
+/// (their bytes), and an SDK configuration from the process's environment whose HTTP
+/// client it is: xacct's (`xacct_aws::config::load`) or the SDK's own defaults.
+pub(crate) async fn generated(
+    members: usize,
+    account: &Account,
+    delay: Duration,
+    xacct_config: bool,
+) -> Result<(GeneratedOrganization, usize, SdkConfig)> {
+    let org = GeneratedOrganization::new(members, account, delay)?;
+    let rendered = org.prerender();
+    let base = if xacct_config {
+        xacct_aws::config::load().await
+    } else {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await
+    };
+    let config = base.to_builder().http_client(org.shared()).build();
+    Ok((org, rendered, config))
+}
+
+/// Fails when the organization was asked anything it could not answer, or a call other
+/// than the `expected` number.
+pub(crate) fn check_calls(org: &GeneratedOrganization, expected: usize) -> Result<usize> {
+    let unknown = org.unknown();
+    if !unknown.is_empty() {
+        return Err(BenchError::new(format!(
+            "calls the bench cannot answer: {unknown:?}"
+        )));
+    }
+    let total: usize = org.calls().values().sum();
+    if total != expected {
+        return Err(BenchError::new(format!("{total} calls of {expected}")));
+    }
+    Ok(total)
+}
+
+/// One list-resources across `members` accounts of size `scale` in `regions`, in this
+/// process: xacct's configuration (`xacct_aws::config::load`, from the clean environment
+/// the parent gives) with the generated organization as its HTTP client, the hub with
+/// `accounts` members at once and xacct's default discovery concurrency in each.
 pub async fn point(
     members: usize,
     scale: f64,
     delay: Duration,
     accounts: usize,
+    regions: &Regions,
 ) -> Result<PointRun> {
     let account = Account::scaled(scale);
-    let org = GeneratedOrganization::new(members, &account, delay)?;
-    let rendered = org.prerender();
-    let config = xacct_aws::config::load()
-        .await
-        .to_builder()
-        .http_client(org.shared())
-        .build();
+    let (org, rendered, config) = generated(members, &account, delay, true).await?;
     let hub = hub(
         &config,
         org.spoke().clone(),
@@ -675,25 +784,16 @@ pub async fn point(
     let limit = xacct_api::list_resources::DEFAULT_LIMIT;
     let cpu_before = crate::system::own_cpu_ms();
     let started = Instant::now();
-    let answer = list_members(&hub, &ids, limit).await?;
+    let answer = list_members(&hub, &ids, regions, limit).await?;
     let ended = Instant::now();
-    let unknown = org.unknown();
-    if !unknown.is_empty() {
-        return Err(BenchError::new(format!(
-            "calls the bench cannot answer: {unknown:?}"
-        )));
-    }
-    let calls = org.calls();
-    let total: usize = calls.values().sum();
-    let expected = expected_calls(members, &account);
-    let resources = members * account.resources();
+    let total = check_calls(&org, expected_calls(members, &account, regions))?;
+    let resources = expected_resources(members, &account, regions);
     if !answer.partial_failures.is_empty()
-        || total != expected
         || answer.resources.len() != resources.min(limit)
         || answer.next_cursor.is_some() != (resources > limit)
     {
         return Err(BenchError::new(format!(
-            "{total} calls of {expected}, {} resources returned of {resources}; partial failures: {:?}",
+            "{} resources returned of {resources}; partial failures: {:?}",
             answer.resources.len(),
             answer.partial_failures
         )));
@@ -701,7 +801,11 @@ pub async fn point(
     Ok(PointRun {
         wall_ms: crate::stats::round3((ended - started).as_secs_f64() * 1000.0),
         calls: total,
-        calls_by_action: calls.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        calls_by_action: org
+            .calls()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
         max_in_flight: org.max_in_flight(),
         returned: answer.resources.len(),
         peak_rss_mb: crate::system::own_peak_rss_mb(),
@@ -721,59 +825,96 @@ pub struct Options {
     pub delay: Duration,
     /// Member accounts at once (`MemberAccountConcurrency`).
     pub accounts: usize,
-    /// Fresh processes; the median is reported.
+    /// One point per entry: the regions its request lists.
+    pub points: Vec<Regions>,
+    /// Fresh processes of xacct and of the SDK floor per point; medians are reported.
     pub runs: usize,
 }
 
-/// The median of `runs` fresh processes against the floor. Returns the results'
-/// `organization_at_scale` key.
-pub fn run(options: &Options) -> Result<serde_json::Value> {
+/// The points measured unless told otherwise: every enabled region, one region (the
+/// common "this region in every account"), and the four regions that hold resources.
+pub fn default_points() -> Vec<Regions> {
+    vec![
+        Regions::Enabled,
+        Regions::Only(vec!["us-east-1".to_owned()]),
+        Regions::Only(
+            crate::discovery::SEED_REGIONS
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect(),
+        ),
+    ]
+}
+
+/// The run of median wall time.
+fn median_run<T: Clone>(runs: &[T], wall: impl Fn(&T) -> f64) -> Result<T> {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(|a, b| wall(a).total_cmp(&wall(b)));
+    sorted
+        .get(sorted.len() / 2)
+        .cloned()
+        .context(|| "no run".to_owned())
+}
+
+/// One point: `runs` fresh processes of xacct and of the SDK floor, interleaved, each
+/// against the latency floor and xacct against the SDK floor.
+fn measure(options: &Options, regions: &Regions) -> Result<serde_json::Value> {
     let account = Account::scaled(options.scale);
     let delay_ms = options.delay.as_secs_f64() * 1000.0;
-    let args = vec![
-        "organization-point".to_owned(),
+    let common = [
         "--members".to_owned(),
         options.members.to_string(),
         "--scale".to_owned(),
         options.scale.to_string(),
         "--delay-ms".to_owned(),
         options.delay.as_millis().to_string(),
-        "--accounts".to_owned(),
-        options.accounts.to_string(),
+        "--regions".to_owned(),
+        regions.arg(),
     ];
+    let mut xacct_args = vec!["organization-point".to_owned()];
+    xacct_args.extend(common.iter().cloned());
+    xacct_args.extend(["--accounts".to_owned(), options.accounts.to_string()]);
+    let mut floor_args = vec!["organization-sdk-floor-point".to_owned()];
+    floor_args.extend(common.iter().cloned());
     let mut runs: Vec<PointRun> = Vec::new();
+    let mut floors: Vec<crate::organization_floor::FloorRun> = Vec::new();
     for _ in 0..options.runs.max(1) {
-        runs.push(crate::discovery::fresh_point(&args)?);
+        floors.push(crate::discovery::fresh_point(&floor_args)?);
+        runs.push(crate::discovery::fresh_point(&xacct_args)?);
     }
-    runs.sort_by(|a, b| a.wall_ms.total_cmp(&b.wall_ms));
-    let median = runs
-        .get(runs.len() / 2)
-        .cloned()
-        .context(|| "no run".to_owned())?;
-    let floor_ms = floor_calls(&account) as f64 * delay_ms;
+    let median = median_run(&runs, |r| r.wall_ms)?;
+    let floor = median_run(&floors, |r| r.wall_ms)?;
+    let floor_ms = floor_calls(&account, regions) as f64 * delay_ms;
     crate::progress(&format!(
-        "{} accounts of {} resources: {} ms, floor {floor_ms} ms",
+        "{} accounts, {}: xacct {} ms, SDK floor {} ms, latency floor {floor_ms} ms",
         options.members,
-        account.resources(),
-        median.wall_ms
+        regions.describe(),
+        median.wall_ms,
+        floor.wall_ms
     ));
     Ok(serde_json::json!({
-        "tool": "crates/bench: xacct-bench organization",
-        "delay_ms": delay_ms,
-        "members": options.members,
-        "member_account_concurrency": options.accounts,
-        "scale": options.scale,
-        "resources_per_account": account.resources(),
-        "resources": options.members * account.resources(),
-        "floor_calls": floor_calls(&account),
+        "regions": regions.describe(),
+        "regions_listed": regions.listed().len(),
+        "resources": expected_resources(options.members, &account, regions),
+        "expected_calls": expected_calls(options.members, &account, regions),
+        "floor_calls": floor_calls(&account, regions),
         "floor_ms": floor_ms,
-        "expected_calls": expected_calls(options.members, &account),
-        "floor_formula": "floor_ms = delay_ms x (1 + floor_calls(one account)); 1 = the member's AssumeRole; floor_calls(one account) = 1 DescribeRegions + the longest chain of its discovery (as discovery_at_scale's floor); every account at once, the spoke's GetRole proof alongside its discovery",
-        "emulation": "list_resources of xacct-api with account_id = every member (an explicit list: no ListAccounts), through a Hub whose organization is SdkMembers (SpokeSessions: AssumeRole of role/xacct-spoke/xacct-spoke, GetRole as proof; a Discoverer per member session with xacct's default discovery concurrency), xacct's SdkConfig (xacct_aws::config::load) whose HTTP client is the bench's generated organization: STS and IAM answer the hub, every other call goes to the generated account (discovery_at_scale's, its own account id in ARNs and owner ids, bucket names prefixed with it) of the member whose session's access key signed it; every call answered after delay_ms; the hub's own account known (a warm function's); one fresh process per run; peak_rss_mb includes the rendered answers (answers_mb)",
-        "machine": crate::system::Machine::read(),
+        "sdk_floor": {
+            "wall_ms": floor.wall_ms,
+            "ratio": crate::stats::ratio(floor.wall_ms, floor_ms),
+            "runs_ms": floors.iter().map(|r| r.wall_ms).collect::<Vec<_>>(),
+            "calls": floor.calls,
+            "max_in_flight": floor.max_in_flight,
+            "resources": floor.resources,
+            "peak_rss_mb": floor.peak_rss_mb,
+            "answers_mb": floor.answers_mb,
+            "cpu_ms": floor.cpu_ms,
+            "cpu_runs_ms": floors.iter().map(|r| r.cpu_ms).collect::<Vec<_>>(),
+        },
         "xacct": {
             "wall_ms": median.wall_ms,
             "ratio": crate::stats::ratio(median.wall_ms, floor_ms),
+            "ratio_to_sdk_floor": crate::stats::ratio(median.wall_ms, floor.wall_ms),
             "runs_ms": runs.iter().map(|r| r.wall_ms).collect::<Vec<_>>(),
             "calls": median.calls,
             "calls_by_action": median.calls_by_action,
@@ -782,51 +923,85 @@ pub fn run(options: &Options) -> Result<serde_json::Value> {
             "peak_rss_mb": median.peak_rss_mb,
             "answers_mb": median.answers_mb,
             "cpu_ms": median.cpu_ms,
+            "cpu_runs_ms": runs.iter().map(|r| r.cpu_ms).collect::<Vec<_>>(),
             "timeline": median.timeline,
         },
     }))
 }
 
+/// Every point of `options`. Returns the results' `organization_at_scale` key.
+pub fn run(options: &Options) -> Result<serde_json::Value> {
+    let account = Account::scaled(options.scale);
+    let points = options
+        .points
+        .iter()
+        .map(|regions| measure(options, regions))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(serde_json::json!({
+        "tool": "crates/bench: xacct-bench organization",
+        "delay_ms": options.delay.as_secs_f64() * 1000.0,
+        "members": options.members,
+        "member_account_concurrency": options.accounts,
+        "scale": options.scale,
+        "resources_per_account": account.resources(),
+        "floor_formula": "floor_ms = delay_ms x (1 + floor_calls(one account)); 1 = the member's AssumeRole; floor_calls(one account) = 1 DescribeRegions (none when the request names its regions) + the longest chain of its discovery in the listed regions (as discovery_at_scale's floor); every account at once, the spoke's GetRole proof alongside its discovery",
+        "sdk_floor": "the same AWS calls (same actions, accounts, regions and pages: per member AssumeRole, then GetRole, DescribeRegions unless the regions are named, ListBuckets and every page of each listed region's DescribeInstances, ListFunctions, DescribeDBInstances, DescribeDBClusters and GetResources) made with bare SDK clients (aws-config's defaults from the same environment, one client per service and region, the SDK's paginators) and nothing of xacct's, every member and every listing a task of its own at once with no bound, in a fresh process, against the same generated organization; it counts what it finds",
+        "emulation": "list_resources of xacct-api with account_id = every member (an explicit list: no ListAccounts) and, for a point with named regions, region = them, through a Hub whose organization is SdkMembers (SpokeSessions: AssumeRole of role/xacct-spoke/xacct-spoke, GetRole as proof; a Discoverer per member session with xacct's default discovery concurrency), xacct's SdkConfig (xacct_aws::config::load) whose HTTP client is the bench's generated organization: STS and IAM answer the hub, every other call goes to the generated account (discovery_at_scale's, its own account id in ARNs and owner ids, bucket names prefixed with it) of the member whose session's access key signed it; every call answered after delay_ms; the hub's own account known (a warm function's); one fresh process per run, xacct's and the SDK floor's interleaved; peak_rss_mb includes the rendered answers (answers_mb)",
+        "machine": crate::system::Machine::read(),
+        "points": points,
+    }))
+}
+
 /// The Markdown table of an `organization_at_scale` result.
 pub fn markdown(result: &serde_json::Value) -> String {
-    let x = &at(result, &["xacct"]);
     let mut out = String::from(
-        "| member accounts | resources | floor | xacct | × floor | AWS calls | max in flight | CPU | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| regions | resources | AWS calls | latency floor | SDK floor | xacct | × latency floor | × SDK floor | CPU: SDK floor / xacct | peak RSS: SDK floor / xacct |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} ms | {:.0} ms | {} | {} | {} | {} ms | {} MB |",
-        at(result, &["members"]),
-        at(result, &["resources"]),
-        at(result, &["floor_ms"]),
-        at(x, &["wall_ms"]).as_f64().unwrap_or(0.0),
-        at(x, &["ratio"]),
-        at(x, &["calls"]),
-        at(x, &["max_in_flight"]),
-        at(x, &["cpu_ms"]),
-        at(x, &["peak_rss_mb"]),
-    );
+    let empty = Vec::new();
+    for point in at(result, &["points"]).as_array().unwrap_or(&empty) {
+        let x = at(point, &["xacct"]);
+        let f = at(point, &["sdk_floor"]);
+        let ms = |v: &serde_json::Value, key: &str| at(v, &[key]).as_f64().unwrap_or(0.0);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} ms | {:.0} ms | {:.0} ms | {} | {} | {} / {} ms | {} / {} MB |",
+            at(point, &["regions"]).as_str().unwrap_or_default(),
+            at(point, &["resources"]),
+            at(x, &["calls"]),
+            at(point, &["floor_ms"]),
+            ms(f, "wall_ms"),
+            ms(x, "wall_ms"),
+            at(x, &["ratio"]),
+            at(x, &["ratio_to_sdk_floor"]),
+            at(f, &["cpu_ms"]),
+            at(x, &["cpu_ms"]),
+            at(f, &["peak_rss_mb"]),
+            at(x, &["peak_rss_mb"]),
+        );
+    }
     out
+}
+
+/// A configuration of static credentials `key` in us-east-1 whose HTTP client is `org`.
+#[cfg(test)]
+pub(crate) fn test_config(org: &GeneratedOrganization, key: &str) -> SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
+            aws_sdk_sts::config::Credentials::new(key, "secret", None, None, "test"),
+        ))
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .http_client(org.shared())
+        .build()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::test_config as config;
     use super::*;
-    use aws_sdk_sts::config::Credentials;
     use aws_sdk_sts::config::ProvideCredentials as _;
     use xacct_aws::discovery::ServiceKind;
-
-    fn config(org: &GeneratedOrganization, key: &str) -> SdkConfig {
-        aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
-                Credentials::new(key, "secret", None, None, "test"),
-            ))
-            .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
-            .http_client(org.shared())
-            .build()
-    }
 
     fn small(members: usize) -> (GeneratedOrganization, Account) {
         let account = Account::scaled(0.01);
@@ -915,7 +1090,9 @@ mod tests {
         let members = org.members();
         let hub_config = config(&org, "AKIAXACCTBENCHEXAMPLE");
         let hub = hub(&hub_config, org.spoke().clone(), 3, Concurrency::default()).unwrap();
-        let answer = list_members(&hub, &members, 1000).await.unwrap();
+        let answer = list_members(&hub, &members, &Regions::Enabled, 1000)
+            .await
+            .unwrap();
         assert_eq!(org.unknown(), Vec::<String>::new());
         assert_eq!(answer.partial_failures, []);
         assert_eq!(answer.next_cursor, None);
@@ -946,7 +1123,7 @@ mod tests {
         }
         assert_eq!(
             org.calls().values().sum::<usize>(),
-            expected_calls(3, &account)
+            expected_calls(3, &account, &Regions::Enabled)
         );
     }
 
@@ -967,7 +1144,21 @@ mod tests {
     fn the_floor_is_one_assume_role_then_one_accounts_longest_chain() {
         let account = Account::scaled(DEFAULT_SCALE);
         // AssumeRole, DescribeRegions, one page of each listing.
-        assert_eq!(floor_calls(&account), 3);
-        assert_eq!(expected_calls(100, &account), 100 * (2 + 122));
+        assert_eq!(floor_calls(&account, &Regions::Enabled), 3);
+        assert_eq!(
+            expected_calls(100, &account, &Regions::Enabled),
+            100 * (2 + 122)
+        );
+        // A named region: no DescribeRegions; ListBuckets and that region's five listings.
+        let one = Regions::parse("us-east-1");
+        assert_eq!(one, Regions::Only(vec!["us-east-1".to_owned()]));
+        assert_eq!(floor_calls(&account, &one), 2);
+        assert_eq!(expected_calls(100, &account, &one), 100 * (2 + 1 + 5));
+        assert_eq!(
+            expected_resources(100, &account, &one),
+            100 * account.in_region("us-east-1").total()
+        );
+        assert_eq!(Regions::parse("all"), Regions::Enabled);
+        assert_eq!(Regions::parse(&one.arg()), one);
     }
 }
