@@ -1167,7 +1167,7 @@ pub fn markdown(result: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xacct_aws::discovery::ResourceKind;
+    use xacct_aws::discovery::{ResourceKind, ServiceKind};
 
     #[test]
     fn the_four_sizes_are_the_python_benchs() {
@@ -1304,7 +1304,7 @@ mod tests {
         assert!(instance.name.starts_with("bench-"), "{instance:?}");
     }
 
-    // Discovery lists EC2 on threads of their own: on either kind of runtime.
+    // Discovery lists EC2 on a runtime of its own: from either kind of runtime.
     #[tokio::test]
     async fn discovery_finds_every_generated_resource_on_one_thread() {
         discovery_finds_every_generated_resource().await;
@@ -1313,5 +1313,30 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn discovery_finds_every_generated_resource_on_two_workers() {
         discovery_finds_every_generated_resource().await;
+    }
+
+    /// Thirty accounts' discoveries at once (720 EC2 listings, as a hub runs them) have
+    /// every EC2 listing in flight together: none waits for a thread (tokio's blocking
+    /// pool, where they ran before, has at most 512).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ec2_listings_of_many_discoveries_are_in_flight_at_once() {
+        let accounts = 30;
+        let aws = GeneratedAws::new(Account::scaled(0.01), Duration::from_secs(3));
+        let config = config_of(&aws);
+        let query = DiscoveryQuery {
+            services: vec![ServiceKind::Ec2],
+            regions: None,
+        };
+        let discoveries = (0..accounts).map(|_| {
+            let discoverer = Discoverer::new(config.clone());
+            let query = query.clone();
+            async move { discoverer.discover(&query).await }
+        });
+        for found in futures::future::join_all(discoveries).await {
+            assert_eq!(found.unwrap().partial_failures, []);
+        }
+        let listings = accounts * ENABLED_REGIONS.len();
+        assert_eq!(aws.calls().get("ec2:DescribeInstances"), Some(&listings));
+        assert_eq!(aws.max_in_flight(), listings);
     }
 }
