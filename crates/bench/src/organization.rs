@@ -113,8 +113,11 @@ impl Services {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    s.parse::<ServiceKind>()
-                        .map_err(|_| BenchError::new(format!("service `{s}`")))
+                    s.parse::<ServiceKind>().map_err(|_| {
+                        BenchError::new(format!(
+                            "service must be among `s3`, `ec2`, `lambda`, `rds`, got `{s}`"
+                        ))
+                    })
                 })
                 .collect::<Result<Vec<_>>>()
                 .map(Self::Only),
