@@ -146,7 +146,8 @@ test-e2e: venv
 # against the floor (the longest chain of calls that must follow one another x 50 ms) and one
 # call at a time. `make bench-organization` measures list-resources across 100 member accounts
 # of generated AWS through the hub (AssumeRole of each spoke role, all accounts at once), for
-# every enabled region, one region and the four that hold resources, against the latency floor
+# every enabled region, one region and the four that hold resources, then each service alone in
+# that one region (a few hundred calls), against the latency floor
 # (one AssumeRole plus one account's chain) and the SDK floor (the same calls made with bare
 # SDK clients, at once, in a fresh process). Numbers go to bench/results.json, tables to
 # stdout. The bench, the floors and the functions are built in one cargo invocation: they share

@@ -23,7 +23,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use xacct_aws::discovery::{Concurrency, Discoverer, DiscoveryQuery};
+use xacct_aws::discovery::{Concurrency, Discoverer, DiscoveryQuery, ServiceKind};
 
 use crate::error::{BenchError, Context, Result};
 use crate::events::{at, set};
@@ -172,7 +172,28 @@ impl Account {
 
     /// Resources a listing of `regions` only must find.
     pub fn resources_in(&self, regions: &[&str]) -> usize {
-        regions.iter().map(|r| self.in_region(r).total()).sum()
+        self.resources_of(regions, &ServiceKind::ALL)
+    }
+
+    /// Resources a listing of `services` in `regions` must find.
+    pub fn resources_of(&self, regions: &[&str], services: &[ServiceKind]) -> usize {
+        let has = |s: ServiceKind| services.contains(&s);
+        regions
+            .iter()
+            .map(|r| {
+                let c = self.in_region(r);
+                [
+                    (ServiceKind::S3, c.buckets),
+                    (ServiceKind::Ec2, c.instances),
+                    (ServiceKind::Lambda, c.functions),
+                    (ServiceKind::Rds, c.db_instances),
+                ]
+                .iter()
+                .filter(|(s, _)| has(*s))
+                .map(|(_, n)| n)
+                .sum::<usize>()
+            })
+            .sum()
     }
 
     /// Every chain of calls that must follow one another (a paged listing), by job: S3's
@@ -186,28 +207,60 @@ impl Account {
     /// The chains of a listing of `regions` only: S3's (ListBuckets lists every bucket),
     /// and each of those regions' own.
     pub fn chains_in(&self, regions: &[&str]) -> Vec<(String, usize)> {
-        let mut out = vec![(
-            "s3".to_owned(),
-            pages(self.total().buckets, LIST_BUCKETS_PAGE),
-        )];
+        self.chains_of(regions, &ServiceKind::ALL)
+    }
+
+    /// The chains of a listing of `services` in `regions`, as discovery runs only the jobs
+    /// of the services asked: a region's tags when S3 or Lambda is asked (GetResources of
+    /// those services' resource types only), RDS's two listings for `rds`.
+    pub fn chains_of(&self, regions: &[&str], services: &[ServiceKind]) -> Vec<(String, usize)> {
+        let has = |s: ServiceKind| services.contains(&s);
+        let mut out = Vec::new();
+        if has(ServiceKind::S3) {
+            out.push((
+                "s3".to_owned(),
+                pages(self.total().buckets, LIST_BUCKETS_PAGE),
+            ));
+        }
         for region in regions.iter().copied() {
             let c = self.in_region(region);
-            out.extend([
+            let tagged_here = [
+                (ServiceKind::S3, c.buckets),
+                (ServiceKind::Lambda, c.functions),
+            ]
+            .iter()
+            .filter(|(s, _)| has(*s))
+            .map(|(_, n)| tagged(*n))
+            .sum::<usize>();
+            let chains = [
                 (
-                    format!("tags {region}"),
-                    pages(tagged(c.buckets) + tagged(c.functions), GET_RESOURCES_PAGE),
+                    has(ServiceKind::S3) || has(ServiceKind::Lambda),
+                    "tags",
+                    pages(tagged_here, GET_RESOURCES_PAGE),
                 ),
                 (
-                    format!("ec2 {region}"),
+                    has(ServiceKind::Ec2),
+                    "ec2",
                     pages(c.instances, DESCRIBE_INSTANCES_PAGE),
                 ),
                 (
-                    format!("lambda {region}"),
+                    has(ServiceKind::Lambda),
+                    "lambda",
                     pages(c.functions, LIST_FUNCTIONS_PAGE),
                 ),
-                (format!("rds {region}"), pages(c.db_instances, RDS_PAGE)),
-                (format!("rds-clusters {region}"), pages(0, RDS_PAGE)),
-            ]);
+                (
+                    has(ServiceKind::Rds),
+                    "rds",
+                    pages(c.db_instances, RDS_PAGE),
+                ),
+                (has(ServiceKind::Rds), "rds-clusters", pages(0, RDS_PAGE)),
+            ];
+            out.extend(
+                chains
+                    .into_iter()
+                    .filter(|(wanted, ..)| *wanted)
+                    .map(|(_, job, n)| (format!("{job} {region}"), n)),
+            );
         }
         out
     }

@@ -122,9 +122,14 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         accounts: usize,
         /// A point's regions: `all` (every enabled one) or a comma-separated list; once per
-        /// point [default: all, us-east-1, and the four regions that hold resources].
+        /// point [default: all, us-east-1, and the four regions that hold resources, every
+        /// service; then us-east-1 with each service alone].
         #[arg(long)]
         regions: Vec<String>,
+        /// A point's services: `all` or a comma-separated list of `s3`, `ec2`, `lambda`,
+        /// `rds`; once per `--regions`, in the same order [default: all for each].
+        #[arg(long)]
+        services: Vec<String>,
         /// Fresh processes of xacct and of the SDK floor per point (medians are reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
@@ -144,6 +149,8 @@ enum Command {
         accounts: usize,
         #[arg(long)]
         regions: String,
+        #[arg(long)]
+        services: String,
     },
     /// The SDK floor of one organization point in this process (`organization` runs it
     /// fresh).
@@ -157,6 +164,8 @@ enum Command {
         delay_ms: u64,
         #[arg(long)]
         regions: String,
+        #[arg(long)]
+        services: String,
     },
     /// One discovery in this process (the `discovery` command runs it fresh for each point).
     #[command(hide = true)]
@@ -297,16 +306,29 @@ fn run(cli: Cli) -> Result<()> {
             delay_ms,
             accounts,
             regions,
+            services,
             runs,
             out,
         } => {
-            let points = if regions.is_empty() {
+            let points = if regions.is_empty() && services.is_empty() {
                 organization::default_points()
-            } else {
+            } else if services.is_empty() {
                 regions
                     .iter()
-                    .map(|r| organization::Regions::parse(r))
+                    .map(|r| organization::Point::all_services(organization::Regions::parse(r)))
                     .collect()
+            } else if services.len() == regions.len() {
+                regions
+                    .iter()
+                    .zip(&services)
+                    .map(|(r, s)| point_of(r, s))
+                    .collect::<Result<Vec<_>>>()?
+            } else {
+                return Err(BenchError::new(format!(
+                    "--services is given once per --regions: {} for {}",
+                    services.len(),
+                    regions.len()
+                )));
             };
             let options = organization::Options {
                 members,
@@ -328,12 +350,12 @@ fn run(cli: Cli) -> Result<()> {
             delay_ms,
             accounts,
             regions,
+            services,
         } => {
             let delay = Duration::from_millis(delay_ms);
-            let regions = organization::Regions::parse(&regions);
-            let point = runtime()?.block_on(organization::point(
-                members, scale, delay, accounts, &regions,
-            ))?;
+            let point = point_of(&regions, &services)?;
+            let point = runtime()?
+                .block_on(organization::point(members, scale, delay, accounts, &point))?;
             print_json(&point)?;
         }
         Command::OrganizationSdkFloorPoint {
@@ -341,11 +363,12 @@ fn run(cli: Cli) -> Result<()> {
             scale,
             delay_ms,
             regions,
+            services,
         } => {
             let delay = Duration::from_millis(delay_ms);
-            let regions = organization::Regions::parse(&regions);
+            let point = point_of(&regions, &services)?;
             let point =
-                runtime()?.block_on(organization_floor::point(members, scale, delay, &regions))?;
+                runtime()?.block_on(organization_floor::point(members, scale, delay, &point))?;
             print_json(&point)?;
         }
         Command::DiscoveryPoint {
@@ -367,6 +390,14 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// A point's measurement, for the parent process to read.
+/// A point of the organization bench from its `--regions` and `--services`.
+fn point_of(regions: &str, services: &str) -> Result<organization::Point> {
+    Ok(organization::Point {
+        regions: organization::Regions::parse(regions),
+        services: organization::Services::parse(services)?,
+    })
+}
+
 fn print_json(point: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string(point)
         .map_err(|e| BenchError::new(format!("serialize the point: {e}")))?;

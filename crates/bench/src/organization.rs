@@ -22,7 +22,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use xacct_api::hub::{Hub, MAX_MEMBER_CONCURRENCY, Organization, SdkMembers};
 use xacct_api::list_resources::{Deps, ResourcesResponse, list_resources};
-use xacct_aws::discovery::{Concurrency, Discoverer};
+use xacct_aws::discovery::{Concurrency, Discoverer, ServiceKind};
 use xacct_aws::identity::AccountLookup;
 use xacct_aws::organization::{OrganizationAccounts, SpokeSessions};
 use xacct_policy::organization::{DEFAULT_SPOKE_ROLE_NAME, Spoke};
@@ -93,6 +93,92 @@ impl Regions {
             Self::Enabled => format!("every enabled region ({})", ENABLED_REGIONS.len()),
             Self::Only(regions) => regions.join(", "),
         }
+    }
+}
+
+/// The services a request lists: all four, or only those its `service` parameter names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Services {
+    All,
+    Only(Vec<ServiceKind>),
+}
+
+impl Services {
+    /// `all`, or services (`s3`, `ec2`, `lambda`, `rds`) separated by commas.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim() {
+            "all" => Ok(Self::All),
+            list => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<ServiceKind>().map_err(|_| {
+                        BenchError::new(format!(
+                            "service must be among `s3`, `ec2`, `lambda`, `rds`, got `{s}`"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Self::Only),
+        }
+    }
+
+    /// As `parse` reads it.
+    pub fn arg(&self) -> String {
+        match self {
+            Self::All => "all".to_owned(),
+            Self::Only(services) => join(services),
+        }
+    }
+
+    /// The services listed.
+    pub fn listed(&self) -> Vec<ServiceKind> {
+        match self {
+            Self::All => ServiceKind::ALL.to_vec(),
+            Self::Only(services) => services.clone(),
+        }
+    }
+}
+
+/// Services separated by commas, as the `service` parameter takes them.
+fn join(services: &[ServiceKind]) -> String {
+    services
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// What one point's request lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Point {
+    pub regions: Regions,
+    pub services: Services,
+}
+
+impl Point {
+    /// Every service of `regions`.
+    pub fn all_services(regions: Regions) -> Self {
+        Self {
+            regions,
+            services: Services::All,
+        }
+    }
+
+    /// The arguments a point's process reads (`--regions`, `--services`).
+    fn args(&self) -> [String; 4] {
+        [
+            "--regions".to_owned(),
+            self.regions.arg(),
+            "--services".to_owned(),
+            self.services.arg(),
+        ]
+    }
+
+    /// The discovery chains of one member account of `account`.
+    fn chains(&self, account: &Account) -> Vec<(String, usize)> {
+        account.chains_of(&self.regions.listed(), &self.services.listed())
     }
 }
 
@@ -656,11 +742,12 @@ pub fn hub(
 }
 
 /// list-resources with `account_id` the members, an explicit list (so that no
-/// `ListAccounts` page is in the time), in `regions`, `limit` resources a page.
+/// `ListAccounts` page is in the time), of the point's services in its regions, `limit`
+/// resources a page.
 pub async fn list_members(
     hub: &OrganizationHub,
     members: &[AccountId],
-    regions: &Regions,
+    point: &Point,
     limit: usize,
 ) -> Result<ResourcesResponse> {
     let ids: Vec<&str> = members.iter().map(AccountId::as_str).collect();
@@ -668,42 +755,41 @@ pub async fn list_members(
         ("account_id".to_owned(), vec![ids.join(",")]),
         ("limit".to_owned(), vec![limit.to_string()]),
     ]);
-    if let Regions::Only(listed) = regions {
+    if let Regions::Only(listed) = &point.regions {
         query.insert("region".to_owned(), vec![listed.join(",")]);
+    }
+    if let Services::Only(listed) = &point.services {
+        query.insert("service".to_owned(), vec![join(listed)]);
     }
     list_resources(hub, CALLER, query)
         .await
         .map_err(|e| BenchError::new(format!("list-resources: {} {}", e.code, e.message)))
 }
 
-/// The calls one request across `members` accounts of `account` in `regions` makes: per
+/// The calls one request across `members` accounts of `account` for `point` makes: per
 /// member one `AssumeRole`, one `GetRole` and a whole discovery (`DescribeRegions` unless
-/// the regions are named, and every page of every listing).
-pub fn expected_calls(members: usize, account: &Account, regions: &Regions) -> usize {
-    let chains: usize = account
-        .chains_in(&regions.listed())
-        .iter()
-        .map(|(_, n)| *n)
-        .sum();
-    members * (2 + regions.describe_calls() + chains)
+/// the regions are named, and every page of every listing of the services asked).
+pub fn expected_calls(members: usize, account: &Account, point: &Point) -> usize {
+    let chains: usize = point.chains(account).iter().map(|(_, n)| *n).sum();
+    members * (2 + point.regions.describe_calls() + chains)
 }
 
 /// The floor in calls: one `AssumeRole`, then the longest chain of one account's discovery
-/// (`DescribeRegions` unless the regions are named, then its longest paged listing);
-/// every account at once.
-pub fn floor_calls(account: &Account, regions: &Regions) -> usize {
-    let longest = account
-        .chains_in(&regions.listed())
+/// (`DescribeRegions` unless the regions are named, then its longest paged listing of the
+/// services asked); every account at once.
+pub fn floor_calls(account: &Account, point: &Point) -> usize {
+    let longest = point
+        .chains(account)
         .iter()
         .map(|(_, n)| *n)
         .max()
         .unwrap_or(0);
-    1 + regions.describe_calls() + longest
+    1 + point.regions.describe_calls() + longest
 }
 
-/// Resources a request across `members` accounts of `account` in `regions` finds.
-pub fn expected_resources(members: usize, account: &Account, regions: &Regions) -> usize {
-    members * account.resources_in(&regions.listed())
+/// Resources a request across `members` accounts of `account` for `point` finds.
+pub fn expected_resources(members: usize, account: &Account, point: &Point) -> usize {
+    members * account.resources_of(&point.regions.listed(), &point.services.listed())
 }
 
 /// What one request across the organization, in a fresh process, measured.
@@ -761,7 +847,7 @@ pub(crate) fn check_calls(org: &GeneratedOrganization, expected: usize) -> Resul
     Ok(total)
 }
 
-/// One list-resources across `members` accounts of size `scale` in `regions`, in this
+/// One list-resources across `members` accounts of size `scale` for `point`, in this
 /// process: xacct's configuration (`xacct_aws::config::load`, from the clean environment
 /// the parent gives) with the generated organization as its HTTP client, the hub with
 /// `accounts` members at once and xacct's default discovery concurrency in each.
@@ -770,7 +856,7 @@ pub async fn point(
     scale: f64,
     delay: Duration,
     accounts: usize,
-    regions: &Regions,
+    point: &Point,
 ) -> Result<PointRun> {
     let account = Account::scaled(scale);
     let (org, rendered, config) = generated(members, &account, delay, true).await?;
@@ -784,10 +870,10 @@ pub async fn point(
     let limit = xacct_api::list_resources::DEFAULT_LIMIT;
     let cpu_before = crate::system::own_cpu_ms();
     let started = Instant::now();
-    let answer = list_members(&hub, &ids, regions, limit).await?;
+    let answer = list_members(&hub, &ids, point, limit).await?;
     let ended = Instant::now();
-    let total = check_calls(&org, expected_calls(members, &account, regions))?;
-    let resources = expected_resources(members, &account, regions);
+    let total = check_calls(&org, expected_calls(members, &account, point))?;
+    let resources = expected_resources(members, &account, point);
     if !answer.partial_failures.is_empty()
         || answer.resources.len() != resources.min(limit)
         || answer.next_cursor.is_some() != (resources > limit)
@@ -825,25 +911,33 @@ pub struct Options {
     pub delay: Duration,
     /// Member accounts at once (`MemberAccountConcurrency`).
     pub accounts: usize,
-    /// One point per entry: the regions its request lists.
-    pub points: Vec<Regions>,
+    /// One point per entry: the regions and services its request lists.
+    pub points: Vec<Point>,
     /// Fresh processes of xacct and of the SDK floor per point; medians are reported.
     pub runs: usize,
 }
 
-/// The points measured unless told otherwise: every enabled region, one region (the
-/// common "this region in every account"), and the four regions that hold resources.
-pub fn default_points() -> Vec<Regions> {
-    vec![
-        Regions::Enabled,
-        Regions::Only(vec!["us-east-1".to_owned()]),
-        Regions::Only(
+/// The points measured unless told otherwise, every service of: every enabled region, one
+/// region (the common "this region in every account"), and the four regions that hold
+/// resources; then each service alone in that one region, where the work of a hundred
+/// accounts is a few hundred calls and the latency floor can be judged.
+pub fn default_points() -> Vec<Point> {
+    let one = || Regions::Only(vec!["us-east-1".to_owned()]);
+    let mut points = vec![
+        Point::all_services(Regions::Enabled),
+        Point::all_services(one()),
+        Point::all_services(Regions::Only(
             crate::discovery::SEED_REGIONS
                 .iter()
                 .map(|r| (*r).to_owned())
                 .collect(),
-        ),
-    ]
+        )),
+    ];
+    points.extend(ServiceKind::ALL.into_iter().map(|service| Point {
+        regions: one(),
+        services: Services::Only(vec![service]),
+    }));
+    points
 }
 
 /// The run of median wall time.
@@ -858,7 +952,7 @@ fn median_run<T: Clone>(runs: &[T], wall: impl Fn(&T) -> f64) -> Result<T> {
 
 /// One point: `runs` fresh processes of xacct and of the SDK floor, interleaved, each
 /// against the latency floor and xacct against the SDK floor.
-fn measure(options: &Options, regions: &Regions) -> Result<serde_json::Value> {
+fn measure(options: &Options, point: &Point) -> Result<serde_json::Value> {
     let account = Account::scaled(options.scale);
     let delay_ms = options.delay.as_secs_f64() * 1000.0;
     let common = [
@@ -868,14 +962,14 @@ fn measure(options: &Options, regions: &Regions) -> Result<serde_json::Value> {
         options.scale.to_string(),
         "--delay-ms".to_owned(),
         options.delay.as_millis().to_string(),
-        "--regions".to_owned(),
-        regions.arg(),
     ];
     let mut xacct_args = vec!["organization-point".to_owned()];
     xacct_args.extend(common.iter().cloned());
+    xacct_args.extend(point.args());
     xacct_args.extend(["--accounts".to_owned(), options.accounts.to_string()]);
     let mut floor_args = vec!["organization-sdk-floor-point".to_owned()];
     floor_args.extend(common.iter().cloned());
+    floor_args.extend(point.args());
     let mut runs: Vec<PointRun> = Vec::new();
     let mut floors: Vec<crate::organization_floor::FloorRun> = Vec::new();
     for _ in 0..options.runs.max(1) {
@@ -884,20 +978,22 @@ fn measure(options: &Options, regions: &Regions) -> Result<serde_json::Value> {
     }
     let median = median_run(&runs, |r| r.wall_ms)?;
     let floor = median_run(&floors, |r| r.wall_ms)?;
-    let floor_ms = floor_calls(&account, regions) as f64 * delay_ms;
+    let floor_ms = floor_calls(&account, point) as f64 * delay_ms;
     crate::progress(&format!(
-        "{} accounts, {}: xacct {} ms, SDK floor {} ms, latency floor {floor_ms} ms",
+        "{} accounts, {}, services {}: xacct {} ms, SDK floor {} ms, latency floor {floor_ms} ms",
         options.members,
-        regions.describe(),
+        point.regions.describe(),
+        point.services.arg(),
         median.wall_ms,
         floor.wall_ms
     ));
     Ok(serde_json::json!({
-        "regions": regions.describe(),
-        "regions_listed": regions.listed().len(),
-        "resources": expected_resources(options.members, &account, regions),
-        "expected_calls": expected_calls(options.members, &account, regions),
-        "floor_calls": floor_calls(&account, regions),
+        "regions": point.regions.describe(),
+        "regions_listed": point.regions.listed().len(),
+        "services": point.services.arg(),
+        "resources": expected_resources(options.members, &account, point),
+        "expected_calls": expected_calls(options.members, &account, point),
+        "floor_calls": floor_calls(&account, point),
         "floor_ms": floor_ms,
         "sdk_floor": {
             "wall_ms": floor.wall_ms,
@@ -935,7 +1031,7 @@ pub fn run(options: &Options) -> Result<serde_json::Value> {
     let points = options
         .points
         .iter()
-        .map(|regions| measure(options, regions))
+        .map(|point| measure(options, point))
         .collect::<Result<Vec<_>>>()?;
     Ok(serde_json::json!({
         "tool": "crates/bench: xacct-bench organization",
@@ -944,9 +1040,9 @@ pub fn run(options: &Options) -> Result<serde_json::Value> {
         "member_account_concurrency": options.accounts,
         "scale": options.scale,
         "resources_per_account": account.resources(),
-        "floor_formula": "floor_ms = delay_ms x (1 + floor_calls(one account)); 1 = the member's AssumeRole; floor_calls(one account) = 1 DescribeRegions (none when the request names its regions) + the longest chain of its discovery in the listed regions (as discovery_at_scale's floor); every account at once, the spoke's GetRole proof alongside its discovery",
-        "sdk_floor": "the same AWS calls (same actions, accounts, regions and pages: per member AssumeRole, then GetRole, DescribeRegions unless the regions are named, ListBuckets and every page of each listed region's DescribeInstances, ListFunctions, DescribeDBInstances, DescribeDBClusters and GetResources) made with bare SDK clients (aws-config's defaults from the same environment, one client per service and region, the SDK's paginators) and nothing of xacct's, every member and every listing a task of its own at once with no bound, in a fresh process, against the same generated organization; it counts what it finds",
-        "emulation": "list_resources of xacct-api with account_id = every member (an explicit list: no ListAccounts) and, for a point with named regions, region = them, through a Hub whose organization is SdkMembers (SpokeSessions: AssumeRole of role/xacct-spoke/xacct-spoke, GetRole as proof; a Discoverer per member session with xacct's default discovery concurrency), xacct's SdkConfig (xacct_aws::config::load) whose HTTP client is the bench's generated organization: STS and IAM answer the hub, every other call goes to the generated account (discovery_at_scale's, its own account id in ARNs and owner ids, bucket names prefixed with it) of the member whose session's access key signed it; every call answered after delay_ms; the hub's own account known (a warm function's); one fresh process per run, xacct's and the SDK floor's interleaved; peak_rss_mb includes the rendered answers (answers_mb)",
+        "floor_formula": "floor_ms = delay_ms x (1 + floor_calls(one account)); 1 = the member's AssumeRole; floor_calls(one account) = 1 DescribeRegions (none when the request names its regions) + the longest chain of its discovery of the listed services in the listed regions (as discovery_at_scale's floor); every account at once, the spoke's GetRole proof alongside its discovery",
+        "sdk_floor": "the same AWS calls (same actions, accounts, regions and pages: per member AssumeRole, then GetRole, DescribeRegions unless the regions are named, ListBuckets and every page of each listed region's DescribeInstances, ListFunctions, DescribeDBInstances, DescribeDBClusters and GetResources, of the listed services only: GetResources of their resource types) made with bare SDK clients (aws-config's defaults from the same environment, one client per service and region, the SDK's paginators) and nothing of xacct's, every member and every listing a task of its own at once with no bound, in a fresh process, against the same generated organization; it counts what it finds",
+        "emulation": "list_resources of xacct-api with account_id = every member (an explicit list: no ListAccounts) and, for a point with named regions or services, region = them and service = them, through a Hub whose organization is SdkMembers (SpokeSessions: AssumeRole of role/xacct-spoke/xacct-spoke, GetRole as proof; a Discoverer per member session with xacct's default discovery concurrency), xacct's SdkConfig (xacct_aws::config::load) whose HTTP client is the bench's generated organization: STS and IAM answer the hub, every other call goes to the generated account (discovery_at_scale's, its own account id in ARNs and owner ids, bucket names prefixed with it) of the member whose session's access key signed it; every call answered after delay_ms; the hub's own account known (a warm function's); one fresh process per run, xacct's and the SDK floor's interleaved; peak_rss_mb includes the rendered answers (answers_mb)",
         "machine": crate::system::Machine::read(),
         "points": points,
     }))
@@ -955,7 +1051,7 @@ pub fn run(options: &Options) -> Result<serde_json::Value> {
 /// The Markdown table of an `organization_at_scale` result.
 pub fn markdown(result: &serde_json::Value) -> String {
     let mut out = String::from(
-        "| regions | resources | AWS calls | latency floor | SDK floor | xacct | × latency floor | × SDK floor | CPU: SDK floor / xacct | peak RSS: SDK floor / xacct |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| regions | services | resources | AWS calls | latency floor | SDK floor | xacct | × latency floor | × SDK floor | CPU: SDK floor / xacct | peak RSS: SDK floor / xacct |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let empty = Vec::new();
     for point in at(result, &["points"]).as_array().unwrap_or(&empty) {
@@ -964,8 +1060,9 @@ pub fn markdown(result: &serde_json::Value) -> String {
         let ms = |v: &serde_json::Value, key: &str| at(v, &[key]).as_f64().unwrap_or(0.0);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} ms | {:.0} ms | {:.0} ms | {} | {} | {} / {} ms | {} / {} MB |",
+            "| {} | {} | {} | {} | {} ms | {:.0} ms | {:.0} ms | {} | {} | {} / {} ms | {} / {} MB |",
             at(point, &["regions"]).as_str().unwrap_or_default(),
+            at(point, &["services"]).as_str().unwrap_or("all"),
             at(point, &["resources"]),
             at(x, &["calls"]),
             at(point, &["floor_ms"]),
@@ -1001,7 +1098,6 @@ mod tests {
     use super::test_config as config;
     use super::*;
     use aws_sdk_sts::config::ProvideCredentials as _;
-    use xacct_aws::discovery::ServiceKind;
 
     fn small(members: usize) -> (GeneratedOrganization, Account) {
         let account = Account::scaled(0.01);
@@ -1090,7 +1186,7 @@ mod tests {
         let members = org.members();
         let hub_config = config(&org, "AKIAXACCTBENCHEXAMPLE");
         let hub = hub(&hub_config, org.spoke().clone(), 3, Concurrency::default()).unwrap();
-        let answer = list_members(&hub, &members, &Regions::Enabled, 1000)
+        let answer = list_members(&hub, &members, &Point::all_services(Regions::Enabled), 1000)
             .await
             .unwrap();
         assert_eq!(org.unknown(), Vec::<String>::new());
@@ -1123,7 +1219,49 @@ mod tests {
         }
         assert_eq!(
             org.calls().values().sum::<usize>(),
-            expected_calls(3, &account, &Regions::Enabled)
+            expected_calls(3, &account, &Point::all_services(Regions::Enabled))
+        );
+    }
+
+    /// A service asked alone: list-resources through the hub makes the calls and finds the
+    /// resources the expectations of that service give, and no other service's listings.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn list_resources_of_one_service_makes_that_services_calls_only() {
+        let (org, account) = small(3);
+        let hub_config = config(&org, "AKIAXACCTBENCHEXAMPLE");
+        let hub = hub(&hub_config, org.spoke().clone(), 3, Concurrency::default()).unwrap();
+        let point = Point {
+            regions: Regions::parse("us-east-1"),
+            services: Services::parse("lambda").unwrap(),
+        };
+        let answer = list_members(&hub, &org.members(), &point, 1000)
+            .await
+            .unwrap();
+        assert_eq!(org.unknown(), Vec::<String>::new());
+        assert_eq!(answer.partial_failures, []);
+        assert_eq!(
+            answer.resources.len(),
+            expected_resources(3, &account, &point)
+        );
+        assert!(
+            answer
+                .resources
+                .iter()
+                .all(|r| r.service == ServiceKind::Lambda)
+        );
+        let calls = org.calls();
+        assert_eq!(
+            calls.values().sum::<usize>(),
+            expected_calls(3, &account, &point)
+        );
+        assert_eq!(
+            calls.keys().copied().collect::<Vec<_>>(),
+            [
+                "iam:GetRole",
+                "lambda:ListFunctions",
+                "sts:AssumeRole",
+                "tagging:GetResources"
+            ]
         );
     }
 
@@ -1143,22 +1281,77 @@ mod tests {
     #[test]
     fn the_floor_is_one_assume_role_then_one_accounts_longest_chain() {
         let account = Account::scaled(DEFAULT_SCALE);
+        let all = Point::all_services(Regions::Enabled);
         // AssumeRole, DescribeRegions, one page of each listing.
-        assert_eq!(floor_calls(&account, &Regions::Enabled), 3);
-        assert_eq!(
-            expected_calls(100, &account, &Regions::Enabled),
-            100 * (2 + 122)
-        );
+        assert_eq!(floor_calls(&account, &all), 3);
+        assert_eq!(expected_calls(100, &account, &all), 100 * (2 + 122));
         // A named region: no DescribeRegions; ListBuckets and that region's five listings.
         let one = Regions::parse("us-east-1");
         assert_eq!(one, Regions::Only(vec!["us-east-1".to_owned()]));
-        assert_eq!(floor_calls(&account, &one), 2);
-        assert_eq!(expected_calls(100, &account, &one), 100 * (2 + 1 + 5));
+        let one_all = Point::all_services(one.clone());
+        assert_eq!(floor_calls(&account, &one_all), 2);
+        assert_eq!(expected_calls(100, &account, &one_all), 100 * (2 + 1 + 5));
         assert_eq!(
-            expected_resources(100, &account, &one),
+            expected_resources(100, &account, &one_all),
             100 * account.in_region("us-east-1").total()
         );
         assert_eq!(Regions::parse("all"), Regions::Enabled);
         assert_eq!(Regions::parse(&one.arg()), one);
+    }
+
+    /// One service asked: only its listings are called and counted, and its resources.
+    #[test]
+    fn the_calls_and_resources_follow_the_services_asked() {
+        let account = Account::scaled(DEFAULT_SCALE);
+        let here = account.in_region("us-east-1");
+        let only = |text: &str| Point {
+            regions: Regions::parse("us-east-1"),
+            services: Services::parse(text).unwrap(),
+        };
+        // S3: ListBuckets and the region's tags of buckets.
+        let s3 = only("s3");
+        assert_eq!(floor_calls(&account, &s3), 2);
+        assert_eq!(expected_calls(100, &account, &s3), 100 * (2 + 2));
+        assert_eq!(expected_resources(100, &account, &s3), 100 * here.buckets);
+        // Lambda: ListFunctions' pages of 50 and the region's tags of functions; at full
+        // size (250 functions here) the floor is its chain of pages.
+        let full = Account::scaled(1.0);
+        let lambda = only("lambda");
+        let functions = full.in_region("us-east-1").functions;
+        assert_eq!(functions, 250);
+        assert_eq!(floor_calls(&full, &lambda), 1 + 5);
+        // 125 tagged functions: 2 GetResources pages of 100.
+        assert_eq!(expected_calls(1, &full, &lambda), 2 + 5 + 2);
+        assert_eq!(expected_resources(100, &full, &lambda), 100 * functions);
+        assert_eq!(expected_calls(1, &account, &lambda), 2 + 1 + 1);
+        // EC2: DescribeInstances alone, no tags; RDS: its two listings.
+        assert_eq!(expected_calls(100, &account, &only("ec2")), 100 * (2 + 1));
+        assert_eq!(expected_calls(100, &account, &only("rds")), 100 * (2 + 2));
+        assert_eq!(
+            expected_resources(100, &account, &only("rds")),
+            100 * here.db_instances
+        );
+        // Every region listed still asks DescribeRegions first.
+        let every = Point {
+            regions: Regions::Enabled,
+            services: Services::parse("s3").unwrap(),
+        };
+        assert_eq!(floor_calls(&account, &every), 3);
+        assert_eq!(expected_calls(1, &account, &every), 2 + 1 + 1 + 24);
+        // Two services: both listings, one tags chain for both.
+        assert_eq!(
+            expected_calls(1, &account, &only("s3,lambda")),
+            2 + 1 + 1 + 1
+        );
+        // At full size: 2 ListBuckets pages; 250 buckets of the region tagged (3 pages),
+        // and 125 functions (4 pages of both).
+        assert_eq!(expected_calls(1, &full, &only("s3")), 2 + 2 + 3);
+        assert_eq!(expected_calls(1, &full, &only("s3,lambda")), 2 + 2 + 4 + 5);
+        assert_eq!(Services::parse("all").unwrap(), Services::All);
+        assert_eq!(
+            Services::parse(&only("s3,lambda").services.arg()).unwrap(),
+            only("s3,lambda").services
+        );
+        assert!(Services::parse("s3,dynamodb").is_err());
     }
 }

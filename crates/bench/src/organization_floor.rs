@@ -18,6 +18,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::sdk_config::SharedCredentialsProvider;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
+use xacct_aws::discovery::ServiceKind;
 use xacct_policy::AccountId;
 use xacct_policy::organization::Spoke;
 
@@ -27,7 +28,8 @@ use crate::discovery::{
 };
 use crate::error::{BenchError, Context, Result};
 use crate::organization::{
-    GeneratedOrganization, Regions, check_calls, expected_calls, expected_resources, generated,
+    GeneratedOrganization, Point, Regions, check_calls, expected_calls, expected_resources,
+    generated,
 };
 
 /// What the SDK floor, in a fresh process, measured.
@@ -51,18 +53,13 @@ fn failed<E: std::error::Error>(operation: &str) -> impl FnOnce(E) -> BenchError
     move |e| BenchError::new(format!("{operation}: {}", DisplayErrorContext(e)))
 }
 
-/// The calls of `members` accounts of size `scale` in `regions`, in this process: the SDK's
+/// The calls of `members` accounts of size `scale` for `point`, in this process: the SDK's
 /// default configuration from the clean environment the parent gives, the generated
 /// organization as its HTTP client; every member a task, every listing a task.
-pub async fn point(
-    members: usize,
-    scale: f64,
-    delay: Duration,
-    regions: &Regions,
-) -> Result<FloorRun> {
+pub async fn point(members: usize, scale: f64, delay: Duration, point: &Point) -> Result<FloorRun> {
     let account = Account::scaled(scale);
     let (org, rendered, config) = generated(members, &account, delay, false).await?;
-    let mut run = calls(&org, &account, &config, regions).await?;
+    let mut run = calls(&org, &account, &config, point).await?;
     run.answers_mb = crate::system::mib(rendered as u64);
     Ok(run)
 }
@@ -72,10 +69,10 @@ async fn calls(
     org: &GeneratedOrganization,
     account: &Account,
     config: &SdkConfig,
-    regions: &Regions,
+    point: &Point,
 ) -> Result<FloorRun> {
     let members = org.members().len();
-    let named = match regions {
+    let named = match &point.regions {
         Regions::Enabled => None,
         Regions::Only(listed) => Some(listed.clone()),
     };
@@ -88,6 +85,7 @@ async fn calls(
             org.spoke().clone(),
             member,
             named.clone(),
+            point.services.listed(),
         ));
     }
     let mut found = 0;
@@ -95,8 +93,8 @@ async fn calls(
         found += done.context(|| "a member's task".to_owned())??;
     }
     let ended = Instant::now();
-    let total = check_calls(org, expected_calls(members, account, regions))?;
-    let expected = expected_resources(members, account, regions);
+    let total = check_calls(org, expected_calls(members, account, point))?;
+    let expected = expected_resources(members, account, point);
     if found != expected {
         return Err(BenchError::new(format!(
             "found {found} resources of {expected}"
@@ -121,13 +119,14 @@ async fn calls(
 }
 
 /// One member: `AssumeRole` of its spoke role; with the session, `GetRole` of the spoke
-/// role, `DescribeRegions` (unless `named`), `ListBuckets` and every listing of every
-/// region, each a task at once. Returns the resources found.
+/// role, `DescribeRegions` (unless `named`), and the listings of `services` (`ListBuckets`,
+/// every region's own), each a task at once. Returns the resources found.
 async fn member_calls(
     hub: SdkConfig,
     spoke: Spoke,
     member: AccountId,
     named: Option<Vec<String>>,
+    services: Vec<ServiceKind>,
 ) -> Result<usize> {
     let role = spoke
         .role_arn(&member)
@@ -167,14 +166,34 @@ async fn member_calls(
         Some(listed) => listed,
         None => enabled_regions(&session).await?,
     };
-    tasks.spawn(buckets(session.clone(), regions.iter().cloned().collect()));
+    let has = |s: ServiceKind| services.contains(&s);
+    if has(ServiceKind::S3) {
+        tasks.spawn(buckets(session.clone(), regions.iter().cloned().collect()));
+    }
+    // The Tagging API's types of the services whose listings have no tags.
+    let types: Vec<&'static str> = [
+        (ServiceKind::S3, "s3:bucket"),
+        (ServiceKind::Lambda, "lambda:function"),
+    ]
+    .into_iter()
+    .filter(|(s, _)| has(*s))
+    .map(|(_, t)| t)
+    .collect();
     for region in regions {
         let config = session.to_builder().region(Region::new(region)).build();
-        tasks.spawn(instances(config.clone()));
-        tasks.spawn(functions(config.clone()));
-        tasks.spawn(db_instances(config.clone()));
-        tasks.spawn(db_clusters(config.clone()));
-        tasks.spawn(tags(config));
+        if has(ServiceKind::Ec2) {
+            tasks.spawn(instances(config.clone()));
+        }
+        if has(ServiceKind::Lambda) {
+            tasks.spawn(functions(config.clone()));
+        }
+        if has(ServiceKind::Rds) {
+            tasks.spawn(db_instances(config.clone()));
+            tasks.spawn(db_clusters(config.clone()));
+        }
+        if !types.is_empty() {
+            tasks.spawn(tags(config, types.clone()));
+        }
     }
     let mut found = 0;
     while let Some(done) = tasks.join_next().await {
@@ -294,12 +313,12 @@ async fn db_clusters(config: SdkConfig) -> Result<usize> {
     )
 }
 
-/// A region's S3 and Lambda tags: every page is read; tags are not resources.
-async fn tags(config: SdkConfig) -> Result<usize> {
+/// A region's tags of resources of `types` (S3's and Lambda's): every page is read; tags
+/// are not resources.
+async fn tags(config: SdkConfig, types: Vec<&'static str>) -> Result<usize> {
     let pages = aws_sdk_resourcegroupstagging::Client::new(&config)
         .get_resources()
-        .resource_type_filters("s3:bucket")
-        .resource_type_filters("lambda:function")
+        .set_resource_type_filters(Some(types.into_iter().map(str::to_owned).collect()))
         .resources_per_page(GET_RESOURCES_PAGE as i32)
         .into_paginator()
         .send();
@@ -311,26 +330,47 @@ mod tests {
     use super::*;
 
     /// The floor makes exactly the calls list-resources makes and finds every resource,
-    /// for every enabled region and for named ones (no `DescribeRegions` then).
+    /// for every enabled region and for named ones (no `DescribeRegions` then), of every
+    /// service or of those named.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_sdk_floor_makes_the_same_calls_and_finds_every_resource() {
-        for regions in [
-            Regions::Enabled,
-            Regions::Only(vec!["us-east-1".to_owned(), "eu-west-1".to_owned()]),
+        let two = || Regions::Only(vec!["us-east-1".to_owned(), "eu-west-1".to_owned()]);
+        let only = |regions, services: &str| Point {
+            regions,
+            services: crate::organization::Services::parse(services).unwrap(),
+        };
+        for point in [
+            Point::all_services(Regions::Enabled),
+            Point::all_services(two()),
+            only(two(), "s3"),
+            only(two(), "lambda"),
+            only(Regions::Enabled, "ec2,rds"),
         ] {
             let account = Account::scaled(0.01);
             let org = GeneratedOrganization::new(3, &account, Duration::ZERO).unwrap();
             let config = crate::organization::test_config(&org, "AKIAXACCTBENCHEXAMPLE");
-            let run = calls(&org, &account, &config, &regions).await.unwrap();
+            let run = calls(&org, &account, &config, &point).await.unwrap();
             assert_eq!(org.unknown(), Vec::<String>::new());
-            assert_eq!(run.calls, expected_calls(3, &account, &regions));
-            assert_eq!(run.resources, expected_resources(3, &account, &regions));
+            assert_eq!(run.calls, expected_calls(3, &account, &point));
+            assert_eq!(run.resources, expected_resources(3, &account, &point));
             assert_eq!(
                 run.calls_by_action.get("ec2:DescribeRegions").copied(),
-                (regions == Regions::Enabled).then_some(3),
-                "{regions:?}"
+                (point.regions == Regions::Enabled).then_some(3),
+                "{point:?}"
             );
             assert_eq!(run.calls_by_action.get("sts:AssumeRole"), Some(&3));
+            for (action, service) in [
+                ("s3:ListBuckets", ServiceKind::S3),
+                ("ec2:DescribeInstances", ServiceKind::Ec2),
+                ("lambda:ListFunctions", ServiceKind::Lambda),
+                ("rds:DescribeDBClusters", ServiceKind::Rds),
+            ] {
+                assert_eq!(
+                    run.calls_by_action.contains_key(action),
+                    point.services.listed().contains(&service),
+                    "{action} {point:?}"
+                );
+            }
         }
     }
 }
