@@ -175,6 +175,20 @@ fn in_account(mut discovery: Discovery, account: &AccountId) -> Discovery {
     discovery
 }
 
+/// One account's discovery in `scope`, its reads alongside the spoke's proof: a failed
+/// proof is the error, whatever the reads found.
+async fn discover_in<X: Discover + 'static, M: Members<Deps<X>>>(
+    hub: &Hub<Deps<X>, M>,
+    scope: &Scope,
+    caller: &str,
+    query: &DiscoveryQuery,
+) -> Result<Discovery, ApiError> {
+    let (deps, proof) = hub.enter_scope_reading(scope, caller).await?;
+    let (found, proved) = futures::join!(deps.discoverer.discover(query), proof);
+    proved?;
+    Ok(found?)
+}
+
 /// Discovers `accounts` at most `MemberAccountConcurrency` at a time; an account that cannot
 /// be reached or listed is one partial failure, not a failed answer. Sorted as one account's
 /// discovery is (the ARN tells accounts apart; bucket names are global).
@@ -193,14 +207,7 @@ async fn across<X: Discover + 'static, M: Members<Deps<X>>>(
         let home = &home;
         async move {
             let scope = Scope::of(Some(account.clone()), home);
-            let found = match hub.enter_scope_reading(&scope, caller).await {
-                Ok((deps, proof)) => {
-                    let (found, proved) = futures::join!(deps.discoverer.discover(query), proof);
-                    proved.and(found.map_err(ApiError::from))
-                }
-                Err(e) => Err(e),
-            };
-            match found {
+            match discover_in(hub, &scope, caller, query).await {
                 Ok(d) => in_account(d, &account),
                 Err(e) => Discovery {
                     resources: Vec::new(),
@@ -249,10 +256,10 @@ async fn discover<X: Discover + 'static, M: Members<Deps<X>>>(
         Accounts::Home => Ok(hub.discoverer.discover(query).await?),
         Accounts::One(account) => {
             let scope = hub.scope(Some(account.as_str())).await?;
-            let (deps, proof) = hub.enter_scope_reading(&scope, caller).await?;
-            let (found, proved) = futures::join!(deps.discoverer.discover(query), proof);
-            proved?;
-            Ok(in_account(found?, &account))
+            Ok(in_account(
+                discover_in(hub, &scope, caller, query).await?,
+                &account,
+            ))
         }
         Accounts::Several(accounts) => {
             // Outside hub mode, another account is bad input, as for one account.
